@@ -1,0 +1,144 @@
+"""TOML configuration: loading, validation with one-line errors, and the config hash.
+
+Every config file is parsed with `tomllib` and validated by a pydantic model that forbids
+unknown keys. A failure raises `ConfigError` with one line naming the file, the key path
+(`world.n_countries`) and what was expected. `load_toml_model` is the one way to load any
+TOML file of the project (run configs, alert rules, partners).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from riskmodel.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base for config sections: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def format_validation_error(path: Path | str, err: ValidationError) -> str:
+    """One line naming the file, the first failing key path and what was expected."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "<top level>"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    got = first.get("input")
+    shown = "" if first["type"] in ("extra_forbidden", "missing") else f" (got {got!r})"
+    more = len(err.errors()) - 1
+    tail = f"; and {more} more problem(s)" if more else ""
+    return f"{path}: {loc}: {msg}{shown}{tail}"
+
+
+def read_toml(path: Path | str) -> dict[str, Any]:
+    """Parse a TOML file, naming the file (and line) on a syntax error."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+
+
+def load_toml_model(path: Path | str, model: type[M]) -> M:
+    """Load `path` and validate it as `model`; raise `ConfigError` with one clear line."""
+    data = read_toml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, err)) from None
+
+
+class WorldConfig(Strict):
+    """Size and structure of the seeded synthetic world (see riskmodel.world)."""
+
+    ny: int = Field(120, ge=8, le=4000, description="grid rows (latitude)")
+    nx: int = Field(160, ge=8, le=8000, description="grid columns (longitude)")
+    resolution: float = Field(0.25, gt=0, le=5, description="cell size in degrees")
+    lat0: float = Field(-5.0, ge=-90, le=90, description="latitude of the southern cell edge")
+    lon0: float = Field(10.0, ge=-180, le=180, description="longitude of the western cell edge")
+    n_countries: int = Field(12, ge=2, le=26 * 26)
+    n_admin1: int = Field(100, ge=2, le=5000)
+    start_year: int = Field(2005, ge=1900, le=2100)
+    n_months: int = Field(240, ge=36, le=1200)
+    land_fraction: float = Field(0.75, gt=0.1, le=1.0)
+
+    @model_validator(mode="after")
+    def _admin_vs_countries(self) -> WorldConfig:
+        if self.n_admin1 < self.n_countries:
+            raise ValueError(f"n_admin1 ({self.n_admin1}) must be >= n_countries "
+                             f"({self.n_countries}): every country needs an admin-1 unit")
+        return self
+
+
+class ModelConfig(Strict):
+    """LightGBM risk models: horizon, size, folds, ensemble for intervals."""
+
+    horizon: int = Field(3, ge=1, le=24, description="label horizon H in months")
+    n_estimators: int = Field(200, ge=1, le=5000)
+    num_leaves: int = Field(31, ge=2, le=1024)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    min_child_samples: int = Field(50, ge=1)
+    negative_rate: float = Field(0.25, gt=0, le=1,
+                                 description="share of negative rows kept (weights 1/rate)")
+    calibration_months: int = Field(24, ge=3, le=240)
+    ensemble: int = Field(5, ge=1, le=50, description="bootstrap members for the interval")
+    interval: float = Field(0.8, gt=0, lt=1, description="nominal coverage of risk_lo..risk_hi")
+    reference_coverage: float | None = Field(
+        None, ge=0, le=1,
+        description="inspection coverage set for every area at scoring (None: training median)")
+    threads: int = Field(2, ge=1, le=256)
+    registry: str = Field("models", description="model registry folder (relative to cwd)")
+
+
+class AlertsConfig(Strict):
+    """Where alert rules, partners and the alert store live."""
+
+    enabled: bool = True
+    threshold: float = Field(0.5, ge=0, le=1, description="calibrated probability to alert")
+    rules: str | None = None
+    partners: str | None = None
+    store: str = "runs/alerts.sqlite"
+
+
+class RunConfig(Strict):
+    """A whole run: world (or sources), features, models, alerts and output folder."""
+
+    name: str = Field("demo", pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(20260, ge=0, le=2**32 - 1)
+    out: str = Field("runs", description="parent folder of run folders")
+    as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}$",
+                              description="YYYY-MM to score; None: the latest month")
+    targets: tuple[Literal["fl", "cl"], ...] = ("fl", "cl")
+    world: WorldConfig = WorldConfig()
+    model: ModelConfig = ModelConfig()
+    alerts: AlertsConfig = AlertsConfig()
+
+
+def load_config(path: Path | str) -> RunConfig:
+    """Load and validate a run config; relative paths inside it stay relative to the cwd."""
+    return load_toml_model(path, RunConfig)
+
+
+def config_hash(model: BaseModel) -> str:
+    """sha256 (hex, first 16) of the resolved config as canonical JSON."""
+    text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""File I/O shared by every stage: atomic writes, hashing."""
