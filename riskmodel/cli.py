@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.world",
     "riskmodel.commands.train",
     "riskmodel.commands.score",
+    "riskmodel.commands.targeting",
 )
 
 
