@@ -1,0 +1,179 @@
+"""Zone kernels: grid -> region statistics from an integer label raster, and back.
+
+Labels follow the data contract: an integer (y, x) raster, -1 = no zone (sea, no data),
+0 .. n_zones-1 = zone index. The kernels loop over the labelled cells only (their flat
+indices are computed once per call), with one accumulator per (time step, cell chunk) so
+that both 2-D and 3-D inputs run in parallel without atomics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._util import as_float
+
+__all__ = ["zonal_stats", "broadcast_regions", "ZONAL_STATS"]
+
+#: Supported `stat` values of `zonal_stats`, in kernel code order.
+ZONAL_STATS = ("sum", "mean", "weighted_mean", "max", "count")
+
+_CHUNK = 1 << 16  # labelled cells per work item
+
+
+@njit(cache=True, parallel=True)
+def _zonal(values, cells, zones, weights, n_zones, code):  # pragma: no cover - compiled
+    # values (T, ncells); cells: flat indices of labelled cells; zones: their labels.
+    T = values.shape[0]
+    nc = cells.shape[0]
+    nchunks = max(1, (nc + _CHUNK - 1) // _CHUNK)
+    acc = np.zeros((T, nchunks, n_zones), np.float64)
+    cnt = np.zeros((T, nchunks, n_zones), np.float64)
+    if code == 3:
+        acc[:] = -np.inf
+    for item in prange(T * nchunks):
+        t = item // nchunks
+        k = item % nchunks
+        i0 = k * _CHUNK
+        i1 = min(nc, i0 + _CHUNK)
+        a = acc[t, k]
+        c = cnt[t, k]
+        row = values[t]
+        if code == 2:
+            for i in range(i0, i1):
+                v = row[cells[i]]
+                w = weights[i]
+                if v == v and w == w:
+                    z = zones[i]
+                    a[z] += w * v
+                    c[z] += w
+        elif code == 3:
+            for i in range(i0, i1):
+                v = row[cells[i]]
+                if v == v:
+                    z = zones[i]
+                    c[z] += 1.0
+                    if v > a[z]:
+                        a[z] = v
+        else:
+            for i in range(i0, i1):
+                v = row[cells[i]]
+                if v == v:
+                    z = zones[i]
+                    a[z] += v
+                    c[z] += 1.0
+    out = np.empty((T, n_zones), np.float64)
+    for t in prange(T):
+        for z in range(n_zones):
+            s = acc[t, 0, z]
+            n = cnt[t, 0, z]
+            for k in range(1, nchunks):
+                n += cnt[t, k, z]
+                if code == 3:
+                    if acc[t, k, z] > s:
+                        s = acc[t, k, z]
+                else:
+                    s += acc[t, k, z]
+            if code == 4:
+                out[t, z] = n
+            elif code == 0 or code == 3:
+                out[t, z] = s if n > 0 else np.nan
+            else:  # mean, weighted mean
+                out[t, z] = s / n if n != 0 else np.nan
+    return out
+
+
+def _check_labels(labels: np.ndarray, n_zones: int, grid_shape: tuple[int, ...]) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.shape != tuple(grid_shape):
+        raise ValueError(f"labels shape {lab.shape} does not match the grid {tuple(grid_shape)}")
+    if not np.issubdtype(lab.dtype, np.integer):
+        raise TypeError(f"labels must be an integer array (-1 = no zone), got {lab.dtype}")
+    if lab.size:
+        lo, hi = int(lab.min()), int(lab.max())
+        if lo < -1 or hi >= n_zones:
+            raise ValueError(f"labels must be in [-1, n_zones={n_zones}), found [{lo}, {hi}]")
+    return lab
+
+
+def zonal_stats(
+    values: np.ndarray,
+    labels: np.ndarray,
+    n_zones: int,
+    *,
+    stat: str = "mean",
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Aggregate a grid to zones: sum, mean, weighted mean, max or count per zone.
+
+    `values` is (y, x) or (time, y, x), float32/float64 (other dtypes are read as float64);
+    `labels` an integer (y, x) raster with -1 = no zone and 0 .. n_zones-1 the zone index.
+    `stat` is one of "sum", "mean", "weighted_mean" (sum(w*v)/sum(w), e.g. population-weighted;
+    needs `weights` (y, x), cells with NaN weight skipped), "max", "count" (number of valid
+    cells). NaN values are skipped. Returns float64 (n_zones,) for 2-D input or
+    (time, n_zones) for 3-D, in the units of `values` (count: cells). Zones with no valid
+    cell are NaN, except count, which is 0. Accumulates in float64.
+    """
+    if stat not in ZONAL_STATS:
+        raise ValueError(f"stat must be one of {ZONAL_STATS}, got {stat!r}")
+    if int(n_zones) != n_zones or n_zones < 0:
+        raise ValueError(f"n_zones must be an integer >= 0, got {n_zones!r}")
+    n_zones = int(n_zones)
+    v = as_float(values)
+    if v.ndim not in (2, 3):
+        raise ValueError(f"values must be (y, x) or (time, y, x), got shape {v.shape}")
+    lab = _check_labels(labels, n_zones, v.shape[-2:])
+    if (weights is None) != (stat != "weighted_mean"):
+        raise ValueError('weights are required for stat="weighted_mean" and only used there')
+    squeeze = v.ndim == 2
+    v2 = np.ascontiguousarray(v.reshape(1 if squeeze else v.shape[0], lab.size))
+    flat = lab.ravel()
+    cells = np.flatnonzero(flat >= 0)
+    zones = flat[cells].astype(np.int64)
+    if weights is not None:
+        w = np.asarray(weights, np.float64)
+        if w.shape != lab.shape:
+            raise ValueError(f"weights shape {w.shape} does not match the grid {lab.shape}")
+        wz = np.ascontiguousarray(w.ravel()[cells])
+    else:
+        wz = np.zeros(0, np.float64)
+    out = _zonal(v2, cells.astype(np.int64), zones, wz, n_zones, ZONAL_STATS.index(stat))
+    return out[0] if squeeze else out
+
+
+@njit(cache=True, parallel=True)
+def _broadcast(table, flat_labels, fill):  # pragma: no cover - compiled
+    T = table.shape[0]
+    nc = flat_labels.shape[0]
+    out = np.empty((T, nc), table.dtype)
+    nchunks = max(1, (nc + _CHUNK - 1) // _CHUNK)
+    for item in prange(T * nchunks):
+        t = item // nchunks
+        i0 = (item % nchunks) * _CHUNK
+        i1 = min(nc, i0 + _CHUNK)
+        for i in range(i0, i1):
+            z = flat_labels[i]
+            out[t, i] = table[t, z] if z >= 0 else fill
+    return out
+
+
+def broadcast_regions(
+    table: np.ndarray, labels: np.ndarray, *, fill: float = np.nan
+) -> np.ndarray:
+    """Paint per-zone values onto the grid: the inverse of `zonal_stats`.
+
+    `table` is (n_zones,) or (time, n_zones), float32/float64 (other dtypes become float64);
+    `labels` an integer (y, x) raster with -1 = no zone and 0 .. n_zones-1 the zone index.
+    Returns (y, x) or (time, y, x) with the dtype and units of `table`: out[..., i, j] =
+    table[..., labels[i, j]], and `fill` where labels is -1.
+    """
+    tab = as_float(table)
+    if tab.ndim not in (1, 2):
+        raise ValueError(f"table must be (n_zones,) or (time, n_zones), got shape {tab.shape}")
+    lab = np.asarray(labels)
+    if lab.ndim != 2:
+        raise ValueError(f"labels must be a 2-D (y, x) raster, got shape {lab.shape}")
+    lab = _check_labels(lab, tab.shape[-1], lab.shape)
+    t2 = np.ascontiguousarray(tab.reshape(tab.shape[0] if tab.ndim == 2 else 1, tab.shape[-1]))
+    out = _broadcast(t2, np.ascontiguousarray(lab.ravel().astype(np.int64)), fill)
+    return out.reshape(((tab.shape[0],) if tab.ndim == 2 else ()) + lab.shape)
