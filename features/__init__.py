@@ -1,0 +1,8 @@
+"""The indicator catalogue: named, documented features built from canonical inputs into an
+xarray feature cube on (time, lat, lon). Importing the package registers every feature."""
+
+from features import climatic, demographic, economic, supervisory  # noqa: F401  (registers)
+from features.catalogue import CATALOGUE, DOMAINS, Feature
+from features.cube import WARMUP_MONTHS, build_cube, build_feature
+
+__all__ = ["CATALOGUE", "DOMAINS", "WARMUP_MONTHS", "Feature", "build_cube", "build_feature"]

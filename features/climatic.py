@@ -1,0 +1,122 @@
+"""Climatic features: anomalies, heat, dryness and droughts, and their spatial reach.
+
+Anomalies are standardised against a fixed per-calendar-month climatology of the first
+`baseline_months` of the record (a fixed baseline, as climate services use); features in
+that warm-up period see the baseline's later months, so models train on later months only
+(`features.cube.WARMUP_MONTHS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+import kernels
+from features._apply import along_time, full_grid
+from features.catalogue import feature
+
+BASELINE_MONTHS = 96
+
+
+def _phase(inputs: xr.Dataset) -> int:
+    return int(inputs["time"].dt.month.values[0]) - 1
+
+
+def _anomaly(da: xr.DataArray, inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
+    return along_time(kernels.standardized_anomaly, da, baseline=slice(0, baseline_months),
+                      phase=_phase(inputs))
+
+
+@feature("temp_anomaly", domain="climatic", inputs=("temperature",),
+         kernel="standardized_anomaly", units="1", baseline_months=BASELINE_MONTHS,
+         meaning="temperature anomaly against the calendar-month climatology, in standard "
+                 "deviations")
+def temp_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
+    return _anomaly(inputs["temperature"], inputs, baseline_months)
+
+
+@feature("precip_anomaly", domain="climatic", inputs=("precipitation",),
+         kernel="standardized_anomaly", units="1", baseline_months=BASELINE_MONTHS,
+         meaning="precipitation anomaly against the calendar-month climatology, in standard "
+                 "deviations")
+def precip_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
+    return _anomaly(inputs["precipitation"], inputs, baseline_months)
+
+
+@feature("precip_anomaly_6m", domain="climatic", inputs=("precipitation",),
+         kernel="standardized_anomaly+move_mean", units="1", window=6,
+         baseline_months=BASELINE_MONTHS,
+         meaning="mean precipitation anomaly over the last 6 months (persistent dryness < 0)")
+def precip_anomaly_6m(inputs: xr.Dataset, window: int, baseline_months: int) -> xr.DataArray:
+    anom = _anomaly(inputs["precipitation"], inputs, baseline_months)
+    return along_time(kernels.move_mean, anom, window=window, min_count=window // 2)
+
+
+@feature("heat_months_12", domain="climatic", inputs=("temperature",),
+         kernel="standardized_anomaly+move_sum", units="month", window=12, threshold=1.0,
+         baseline_months=BASELINE_MONTHS,
+         meaning="months in the last year with a temperature anomaly above +1 sd")
+def heat_months_12(inputs: xr.Dataset, window: int, threshold: float,
+                   baseline_months: int) -> xr.DataArray:
+    anom = _anomaly(inputs["temperature"], inputs, baseline_months)
+    hot = (anom > threshold).astype(np.float32).where(anom.notnull())
+    return along_time(kernels.move_sum, hot, window=window, min_count=1)
+
+
+@feature("spi_3", domain="climatic", inputs=("precipitation",), kernel="spi", units="1",
+         scale=3, baseline_months=BASELINE_MONTHS,
+         meaning="Standardized Precipitation Index over 3 months (< -1: moderate drought)")
+def spi_3(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
+    return along_time(kernels.spi, inputs["precipitation"], scale=scale,
+                      baseline=slice(0, baseline_months), phase=_phase(inputs))
+
+
+@feature("spi_12", domain="climatic", inputs=("precipitation",), kernel="spi", units="1",
+         scale=12, baseline_months=BASELINE_MONTHS,
+         meaning="Standardized Precipitation Index over 12 months (long droughts)")
+def spi_12(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
+    return along_time(kernels.spi, inputs["precipitation"], scale=scale,
+                      baseline=slice(0, baseline_months), phase=_phase(inputs))
+
+
+@feature("drought_duration", domain="climatic", inputs=("precipitation",),
+         kernel="spi+event_decay", units="month", scale=3, threshold=-1.0,
+         baseline_months=BASELINE_MONTHS,
+         meaning="months the current drought (SPI-3 below -1) has lasted; 0 outside droughts")
+def drought_duration(inputs: xr.Dataset, scale: int, threshold: float,
+                     baseline_months: int) -> xr.DataArray:
+    s = spi_3(inputs, scale=scale, baseline_months=baseline_months)
+    # Months since the last non-drought month is the length of the running drought.
+    not_drought = (s >= threshold).astype(np.float32).where(s.notnull(), 1.0)
+    since = along_time(lambda a: kernels.event_decay(a, 1.0)[1], not_drought)
+    return since.where(s.notnull())
+
+
+@feature("drought_spatial_lag", domain="climatic", inputs=("precipitation",),
+         kernel="spatial_lag", units="1", radius=6, window=6,
+         baseline_months=BASELINE_MONTHS,
+         meaning="inverse-distance weighted 6-month precipitation anomaly of neighbours "
+                 "within 6 cells (shocks next door)")
+def drought_spatial_lag(inputs: xr.Dataset, radius: int, window: int,
+                        baseline_months: int) -> xr.DataArray:
+    anom = precip_anomaly_6m(inputs, window=window, baseline_months=baseline_months)
+    values = kernels.spatial_lag(anom.transpose("time", "lat", "lon").values, radius)
+    return anom.copy(data=np.asarray(values, dtype=np.float32))
+
+
+@feature("temp_mean_12m", domain="climatic", inputs=("temperature",), kernel="move_mean",
+         units="degC", window=12,
+         meaning="mean temperature over the last 12 months (climate zone)")
+def temp_mean_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
+    return along_time(kernels.move_mean, inputs["temperature"], window=window,
+                      min_count=window // 2)
+
+
+@feature("precip_total_12m", domain="climatic", inputs=("precipitation",), kernel="move_sum",
+         units="mm", window=12,
+         meaning="precipitation over the last 12 months")
+def precip_total_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
+    return along_time(kernels.move_sum, inputs["precipitation"], window=window)
+
+
+__all__ = ["BASELINE_MONTHS", "full_grid"]

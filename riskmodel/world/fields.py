@@ -1,0 +1,58 @@
+"""Random fields with spatial and temporal correlation, the raw material of the world.
+
+All fields are pure functions of a numpy Generator, so the world is a pure function of
+(config, seed). Smoothing uses scipy's Gaussian filter with `mode="wrap"` off (the region
+is not periodic): `mode="reflect"`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+STREAMS = {
+    "geography": 1, "climate": 2, "economy": 3, "demography": 4,
+    "supervision": 5, "truth": 6, "survey": 7, "names": 8,
+}
+
+
+def rng_for(seed: int, stream: str) -> np.random.Generator:
+    """An independent Generator per world component, so changing one leaves the others."""
+    return np.random.default_rng([seed, STREAMS[stream]])
+
+
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """A standardised (mean 0, sd 1) Gaussian random field of `shape` with length scale `sigma` cells."""
+    f = gaussian_filter(rng.standard_normal(shape), sigma=sigma, mode="reflect")
+    return ((f - f.mean()) / (f.std() + 1e-12)).astype(np.float64)
+
+
+def ar1_fields(rng: np.random.Generator, n_time: int, shape: tuple[int, int], sigma: float,
+               rho: float) -> np.ndarray:
+    """(time, y, x) standardised anomalies: spatially smooth each month, AR(1) in time with `rho`."""
+    noise = gaussian_filter(rng.standard_normal((n_time, *shape)), sigma=(0, sigma, sigma),
+                            mode="reflect")
+    noise /= noise.std() + 1e-12
+    out = np.empty_like(noise)
+    out[0] = noise[0]
+    innov = np.sqrt(1.0 - rho * rho)
+    for t in range(1, n_time):
+        out[t] = rho * out[t - 1] + innov * noise[t]
+    return out
+
+
+def ar1_series(rng: np.random.Generator, n_time: int, n: int, rho: float) -> np.ndarray:
+    """(time, n) independent standardised AR(1) series."""
+    e = rng.standard_normal((n_time, n))
+    out = np.empty_like(e)
+    out[0] = e[0]
+    innov = np.sqrt(1.0 - rho * rho)
+    for t in range(1, n_time):
+        out[t] = rho * out[t - 1] + innov * e[t]
+    return out
+
+
+def zscore(a: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Standardise `a` over the cells where `mask` is true (all cells when None)."""
+    vals = a[..., mask] if mask is not None else a
+    return (a - np.nanmean(vals)) / (np.nanstd(vals) + 1e-12)

@@ -1,0 +1,165 @@
+"""The documented true risk of the synthetic world, its incidence and what gets identified.
+
+For each target the latent index eta (per cell-month) is a non-linear function of the
+drivers with interactions and lags (coefficients below, in `TRUE_RISK`):
+
+FL: poverty; migrant and displaced shares; a drought (precipitation deficit over the last
+    1-6 months) hitting export-crop areas; poverty x commodity-price slump; TIP watch list;
+    no P029 ratification x low inspection coverage; minus an active FL programme (after a
+    year); a smooth local effect.
+CL: poverty; child share and young-child (5-11) share; harvest season x crop share;
+    drought x crop share; commodity-price slump x crop share; crisis (conflict) areas;
+    displacement; no C138 ratification; minus an active CL programme; a local effect.
+
+Prevalence = sigmoid(eta + offset). Expected true new cases per month
+lambda = scale * exposed^0.6 * prevalence, exposed = population (FL) or children (CL);
+`scale` is set so that the share of cell-months with at least one identified case in the
+next 3 months is about 8% (FL) and 14% (CL). True incidence ~ Poisson(lambda).
+Identified cases ~ Binomial(incidence, detection), detection = sigmoid(-2.5 + 4.5 * coverage)
+where coverage is the admin-1 inspection coverage: under-reporting falls where inspectors go.
+The truth (`true_rate_*`, `true_prevalence_*`, `incidence_*`, `detection_prob`) is stored for
+evaluation only and never offered as a feature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels import broadcast_regions, move_mean
+from riskmodel.world.fields import rng_for, smooth_field, zscore
+
+TRUE_RISK = {
+    "fl": {"offset": -4.0, "poverty": 0.9, "migrant": 0.5, "displaced": 0.5,
+           "drought_x_crop": 1.6, "poverty_x_slump": 0.6, "tip": 0.5,
+           "no_p029_x_low_coverage": 0.6, "programme": -0.5, "local": 0.4},
+    "cl": {"offset": -2.2, "poverty": 0.8, "child_share": 0.5, "young_share": 0.3,
+           "harvest_x_crop": 1.2, "drought_x_crop": 1.0, "slump_x_crop": 1.0, "crisis": 0.6,
+           "displaced": 0.3, "no_c138": 0.4, "programme": -0.5, "local": 0.4},
+}
+LABEL_RATE = {"fl": 0.08, "cl": 0.14}
+CALIBRATION_HORIZON = 3
+HARVEST_MONTHS = (8, 9, 10)  # September to November, 0-based
+
+
+def detection_probability(coverage: np.ndarray) -> np.ndarray:
+    """Probability that a true case is identified, from inspection coverage in [0, 1]."""
+    return 1.0 / (1.0 + np.exp(-(-2.5 + 4.5 * coverage)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _solve_scale(base: np.ndarray, detect: np.ndarray, target_rate: float,
+                 land: np.ndarray) -> float:
+    """Scale s such that mean over land cell-months of P(identified in 3 months) ~ target."""
+    rate = (base * detect)[:, land]
+    rate3 = rate[:-CALIBRATION_HORIZON] * CALIBRATION_HORIZON
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if np.mean(1.0 - np.exp(-np.exp(mid) * rate3)) < target_rate:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp(0.5 * (lo + hi)))
+
+
+def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
+               drivers: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """True prevalence, expected and realised incidence, detection and identified cases.
+
+    `drivers` holds the world's driver arrays (see `riskmodel.world.generate`). Returns
+    float32 arrays on (time, y, x) (`true_*`, `detection_prob`) and int32 counts
+    (`incidence_*`, `identified_*`), NaN / 0 at sea.
+    """
+    rng = rng_for(seed, "truth")
+    nt = drivers["precipitation"].shape[0]
+    moy = np.arange(nt) % 12
+
+    def grid(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return broadcast_regions(table.astype(np.float64), labels)
+
+    poverty = zscore(grid(drivers["poverty_rate"], country_id), None)
+    poverty = np.nan_to_num(poverty)
+    coverage = grid(drivers["inspection_coverage"], admin1_id)
+    detect = np.where(land[None], detection_probability(np.nan_to_num(coverage)), 0.0)
+    crop = np.nan_to_num(drivers["crop_share"]).astype(np.float64)[None]
+    deficit = np.maximum(-drivers["_precip_anomaly"].astype(np.float64), 0.0)
+    # Drought effect: mean deficit over the previous 1-6 months (a lag: no same-month effect).
+    drought = np.zeros_like(deficit)
+    drought[1:] = np.nan_to_num(move_mean(deficit, 6, min_count=1))[:-1]
+    price = drivers["commodity_price"].astype(np.float64)
+    slump = np.zeros(nt)
+    slump[12:] = np.maximum(0.0, -np.log(price[12:] / price[:-12]))  # year-on-year fall
+    slump = (slump / (slump.std() + 1e-12))[:, None, None]
+    migrant = np.nan_to_num(zscore(drivers["migrant_share"].astype(np.float64), None))
+    displaced = np.nan_to_num(zscore(drivers["displaced_share"].astype(np.float64), None))
+    crisis = grid(drivers["crisis"], admin1_id)
+    tip = grid(drivers["tip_watchlist"], country_id)
+    # Programmes act after a year in place (12-month lag).
+    prog = {}
+    for t in ("fl", "cl"):
+        p = drivers[f"programme_{t}"].astype(np.float64)
+        lagged = np.zeros_like(p)
+        lagged[12:] = p[:-12]
+        prog[t] = grid(lagged, country_id)
+    no_p029 = 1.0 - grid(drivers["ratified_P029"], country_id)
+    no_c138 = 1.0 - grid(drivers["ratified_C138"], country_id)
+    child = np.nan_to_num(zscore(drivers["child_share"].astype(np.float64), land))[None]
+    young = np.nan_to_num(zscore(drivers["young_child_share"].astype(np.float64), land))[None]
+    harvest = np.isin(moy, HARVEST_MONTHS).astype(np.float64)[:, None, None]
+    pop = np.nan_to_num(drivers["population"].astype(np.float64))
+    kids = pop * np.nan_to_num(drivers["child_share"].astype(np.float64))
+    shape = land.shape
+
+    c = TRUE_RISK["fl"]
+    eta_fl = (c["offset"] + c["poverty"] * poverty + c["migrant"] * migrant
+              + c["displaced"] * displaced + c["drought_x_crop"] * drought * crop
+              + c["poverty_x_slump"] * np.maximum(poverty, 0) * slump + c["tip"] * tip
+              + c["no_p029_x_low_coverage"] * no_p029 * (np.nan_to_num(coverage) < 0.3)
+              + c["programme"] * prog["fl"] + c["local"] * smooth_field(rng, shape, 6)[None])
+    c = TRUE_RISK["cl"]
+    eta_cl = (c["offset"] + c["poverty"] * poverty + c["child_share"] * child
+              + c["young_share"] * young + c["harvest_x_crop"] * harvest * crop
+              + c["drought_x_crop"] * drought * crop + c["slump_x_crop"] * slump * crop
+              + c["crisis"] * crisis + c["displaced"] * displaced + c["no_c138"] * no_c138
+              + c["programme"] * prog["cl"] + c["local"] * smooth_field(rng, shape, 6)[None])
+
+    out: dict[str, np.ndarray] = {"detection_prob": np.where(land[None], detect, np.nan)}
+    for t, eta, exposed in (("fl", eta_fl, pop), ("cl", eta_cl, kids)):
+        prevalence = np.where(land[None], _sigmoid(eta), 0.0)
+        base = (exposed ** 0.6)[None] * prevalence
+        scale = _solve_scale(base, detect, LABEL_RATE[t], land)
+        lam = scale * base
+        incidence = rng.poisson(lam)
+        identified = rng.binomial(incidence, detect)
+        out[f"true_prevalence_{t}"] = np.where(land[None], prevalence, np.nan)
+        out[f"true_rate_{t}"] = np.where(land[None], lam, np.nan)
+        out[f"incidence_{t}"] = incidence.astype(np.int32)
+        out[f"identified_{t}"] = identified.astype(np.int32)
+    return {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in out.items()}
+
+
+def make_surveys(admin1_country: np.ndarray, prevalence_cl: np.ndarray, children: np.ndarray,
+                 admin1_id: np.ndarray, n_admin: int, seed: int) -> np.ndarray:
+    """Sparse admin-1 child-labour survey prevalence (fraction of children), (time, admin1).
+
+    Each country runs a survey every 4-6 years in a random month; the value is the
+    child-weighted mean true prevalence of the admin-1 unit with binomial sampling noise
+    (about 400 children per unit). NaN where no survey took place.
+    """
+    rng = rng_for(seed, "survey")
+    nt = prevalence_cl.shape[0]
+    out = np.full((nt, n_admin), np.nan, dtype=np.float32)
+    w = np.nan_to_num(children)
+    for c in np.unique(admin1_country):
+        t = int(rng.integers(0, 48))
+        units = np.flatnonzero(admin1_country == c)
+        while t < nt:
+            for a in units:
+                m = admin1_id == a
+                p = float((prevalence_cl[t][m] * w[m]).sum() / max(w[m].sum(), 1e-9))
+                out[t, a] = rng.binomial(400, min(max(p, 0.0), 1.0)) / 400.0
+            t += int(rng.integers(48, 73))
+    return out
