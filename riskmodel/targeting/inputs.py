@@ -21,6 +21,15 @@ EVENT_TYPES = ("observation", "direct_request", "cas", "ta_request", "ratificati
 FOCUSES = ("FL", "CL", "FL+CL", "FPRW")
 ACCELERATION_FACTORS = ("political_commitment", "root_causes", "vulnerable_populations",
                         "knowledge", "financing", "innovation")
+# How the factors read in sentences and column heads (the keys stay the data's contract).
+FACTOR_LABELS = {
+    "political_commitment": "political commitment",
+    "root_causes": "root causes",
+    "vulnerable_populations": "vulnerable populations",
+    "knowledge": "knowledge and data",
+    "financing": "financing",
+    "innovation": "innovation",
+}
 EVENT_COLUMNS = ("iso3", "year", "event", "instrument")
 PROGRAMME_COLUMNS = ("iso3", "programme_id", "start_year", "end_year", "focus",
                      "acceleration_factors")

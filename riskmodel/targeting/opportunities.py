@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.errors import InputError
-from riskmodel.targeting.inputs import ACCELERATION_FACTORS
+from riskmodel.targeting.inputs import ACCELERATION_FACTORS, FACTOR_LABELS
 from riskmodel.targeting.summary import GROUPS, Assessment, CountryStatus, Group
 
 # Need: a CAS case is the gravest signal, an observation a serious one; a TA request with
@@ -138,7 +138,7 @@ def _score_parts(st: CountryStatus, group: Group) -> tuple[float, float, float, 
         if missing:
             reasons.append(f"{topic} programming that leaves {len(missing)} "
                            f"acceleration {_plural(len(missing), 'factor', 'factors')} "
-                           f"uncovered: {', '.join(missing)}")
+                           f"uncovered: {', '.join(FACTOR_LABELS[f] for f in missing)}")
     return need, enabling, gap, reasons
 
 

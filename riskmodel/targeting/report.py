@@ -12,17 +12,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from riskmodel.targeting.inputs import ACCELERATION_FACTORS
+from riskmodel.targeting.inputs import ACCELERATION_FACTORS, FACTOR_LABELS
 from riskmodel.targeting.summary import GROUPS, Assessment
 
-FACTOR_LABELS = {
-    "political_commitment": "Political commitment",
-    "root_causes": "Root causes",
-    "vulnerable_populations": "Vulnerable populations",
-    "knowledge": "Knowledge and data",
-    "financing": "Financing",
-    "innovation": "Innovation",
-}
 TOPIC = {"forced_labour": "forced labour", "forced_labour_protocol": "forced labour",
          "child_labour": "child labour"}
 
@@ -140,7 +132,8 @@ def _coverage_matrix(assessment: Assessment) -> str:
     coverage = assessment.coverage
     if not coverage:
         return "<p>No country has a signal or an active programme in this window.</p>"
-    head = "".join(f"<th>{escape(FACTOR_LABELS[f])}</th>" for f in ACCELERATION_FACTORS)
+    head = "".join(f"<th>{escape(FACTOR_LABELS[f].capitalize())}</th>"
+                   for f in ACCELERATION_FACTORS)
     rows = []
     gaps = dict.fromkeys(ACCELERATION_FACTORS, 0)
     for iso3, factors in coverage.items():
@@ -157,9 +150,9 @@ def _coverage_matrix(assessment: Assessment) -> str:
     rows.append(f"<tr><th>Countries with a gap</th>{total}</tr>")
     worst = max(ACCELERATION_FACTORS, key=lambda f: (gaps[f], -ACCELERATION_FACTORS.index(f)))
     with_gap = sum(1 for fs in coverage.values() if not all(fs.values()))
-    lead = (f"<p>{_countries(with_gap)} of {len(coverage)} {_have(with_gap)} at least one "
+    lead = (f"<p>{with_gap} of {_countries(len(coverage))} {_have(with_gap)} at least one "
             f"acceleration factor that no active programme covers; the least covered is "
-            f"{escape(FACTOR_LABELS[worst].lower())} (a gap in {_countries(gaps[worst])}). "
+            f"{escape(FACTOR_LABELS[worst])} (a gap in {_countries(gaps[worst])}). "
             f"Cells list the programmes that cover a factor.</p>")
     return f"{lead}<table><tr><th>Country</th>{head}</tr>{''.join(rows)}</table>"
 
