@@ -1,0 +1,262 @@
+"""Alert areas from a risk grid: admin-1 aggregation and connected clusters of cells.
+
+A partner acts on named places, so the risk grid of one target and month is turned into
+areas, each with one risk value (population-weighted mean of its cells by default, so a
+single noisy cell does not raise a whole province), its interval, its exposed population
+(children for CL), its top drivers (population-weighted sums of the cells' LightGBM
+contributions) and the cells it covers. Admin-1 areas come from `admin1_id`; clusters are
+4-connected groups of cells above a threshold within one country, grown by hysteresis
+(cells above `leave` attached to a core above `enter`) so their outline does not flicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from riskmodel.alerts.geometry import Polygon, mask_polygons
+from riskmodel.errors import InputError
+
+AGGREGATES = ("pop_mean", "mean", "max")
+
+
+@dataclass
+class Area:
+    """One candidate alert area for one target and month."""
+
+    key: str  # stable id: admin-1 id ("XAB-03") or cluster id ("XAB-c0041-0107")
+    kind: str  # "admin1" | "cluster"
+    target: str
+    country: str
+    country_name: str
+    admin1: tuple[str, ...]  # admin-1 ids the area lies in (partner scoping uses these)
+    name: str
+    risk: float
+    risk_lo: float
+    risk_hi: float
+    risk_max: float
+    population: float
+    child_population: float
+    exposed: float  # risk-weighted persons at risk (children for CL)
+    n_cells: int
+    drivers: tuple[tuple[str, str, float], ...]  # (feature, domain, log-odds contribution)
+    cells: np.ndarray = field(repr=False)  # flat indices into (lat, lon)
+    ctx: dict[str, float] = field(default_factory=dict)  # country programme/ratification facts
+
+
+def select_month(risk: xr.Dataset) -> np.datetime64:
+    """The scored month: `attrs['as_of']` if it is on the time axis, else the last month."""
+    times = risk["time"].values
+    as_of = risk.attrs.get("as_of")
+    if as_of:
+        t = np.datetime64(f"{as_of}-01", "ns")
+        if t in times:
+            return t
+    return times[-1]
+
+
+def as_of_of(risk: xr.Dataset) -> str:
+    """The run's month "YYYY-MM" (attrs['as_of'] or the last time step)."""
+    as_of = risk.attrs.get("as_of")
+    if as_of:
+        return str(as_of)
+    return str(np.datetime_as_string(risk["time"].values[-1], unit="M"))
+
+
+class Grid:
+    """The per-month arrays areas are built from, flattened once per target."""
+
+    def __init__(self, risk: xr.Dataset, target: str, time: np.datetime64) -> None:
+        sel = {"target": target, "time": time}
+        for name in ("risk", "risk_lo", "risk_hi", "admin1_id", "country_id"):
+            if name not in risk:
+                raise InputError(f"risk dataset: missing variable {name!r}")
+        self.lat = risk["lat"].values
+        self.lon = risk["lon"].values
+        self.shape = (self.lat.size, self.lon.size)
+        self.target = target
+        self.risk = risk["risk"].sel(sel).transpose("lat", "lon").values.astype(np.float64).ravel()
+        self.lo = risk["risk_lo"].sel(sel).transpose("lat", "lon").values.astype(np.float64).ravel()
+        self.hi = risk["risk_hi"].sel(sel).transpose("lat", "lon").values.astype(np.float64).ravel()
+        self.admin1_id = risk["admin1_id"].transpose("lat", "lon").values.astype(np.int64).ravel()
+        self.country_id = risk["country_id"].transpose("lat", "lon").values.astype(np.int64).ravel()
+        self.pop = _grid_or(risk, "population", self.shape)
+        self.child = _grid_or(risk, "child_population", self.shape)
+        self.exposure_pop = self.child if target == "cl" else self.pop
+        self.countries = [str(c) for c in risk["country"].values]
+        self.country_names = _names(risk, "country_name", self.countries)
+        self.admin1 = [str(a) for a in risk["admin1"].values]
+        self.admin1_names = _names(risk, "admin1_name", self.admin1)
+        self.admin1_country = risk["admin1_country"].values.astype(np.int64)
+        self.features = [str(f) for f in risk["feature"].values] if "feature" in risk.coords else []
+        self.domains = (_names(risk, "feature_domain", self.features)
+                        if "feature_domain" in risk else ["" for _ in self.features])
+        self.drv_f: np.ndarray | None = None
+        self.drv_c: np.ndarray | None = None
+        if "driver_feature" in risk and "driver_contrib" in risk and self.features:
+            f = risk["driver_feature"].sel(sel).transpose("rank", "lat", "lon").values
+            c = risk["driver_contrib"].sel(sel).transpose("rank", "lat", "lon").values
+            self.drv_f = f.reshape(f.shape[0], -1).astype(np.int64)
+            self.drv_c = np.nan_to_num(c.reshape(c.shape[0], -1).astype(np.float64))
+        self.ctx = _country_context(risk, target, len(self.countries))
+        self.valid = np.isfinite(self.risk)
+
+
+def _grid_or(risk: xr.Dataset, name: str, shape: tuple[int, int]) -> np.ndarray:
+    if name not in risk:
+        return np.ones(shape[0] * shape[1])
+    return np.nan_to_num(risk[name].transpose("lat", "lon").values.astype(np.float64)).ravel()
+
+
+def _names(risk: xr.Dataset, name: str, default: list[str]) -> list[str]:
+    if name not in risk:
+        return list(default)
+    return [str(v) for v in risk[name].values]
+
+
+def _country_context(risk: xr.Dataset, target: str, n: int) -> list[dict[str, float]]:
+    """Per country: programme of this focus, any FPRW programme, TA request, ratifications."""
+    def get(name: str) -> np.ndarray:
+        return (risk[name].values.astype(np.float64) if name in risk else np.zeros(n))
+
+    prog = get("programme_fl" if target == "fl" else "programme_cl")
+    rat = get("ratified_fl" if target == "fl" else "ratified_cl")
+    n_conv = 3.0 if target == "fl" else 2.0  # C029/C105/P029 vs C138/C182
+    fprw, ta = get("programme_fprw"), get("ta_request")
+    return [{"programme": float(prog[i]), "programme_fprw": float(fprw[i]),
+             "ta_request": float(ta[i]), "ratified_share": float(min(rat[i] / n_conv, 1.0))}
+            for i in range(n)]
+
+
+def _aggregate(values: np.ndarray, weights: np.ndarray, groups: np.ndarray, n: int,
+               how: str) -> np.ndarray:
+    """Per-group statistic of `values` over valid cells (group -1 and NaN ignored)."""
+    ok = (groups >= 0) & np.isfinite(values)
+    g, v, w = groups[ok], values[ok], weights[ok]
+    if how == "max":
+        out = np.full(n, np.nan)
+        np.fmax.at(out, g, v)
+        return out
+    if how == "mean":
+        w = np.ones_like(v)
+    sw = np.bincount(g, weights=w, minlength=n)
+    swv = np.bincount(g, weights=w * v, minlength=n)
+    cnt = np.bincount(g, minlength=n)
+    plain = np.bincount(g, weights=v, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # An area with no people falls back to the plain mean rather than vanishing.
+        return np.where(sw > 0, swv / np.where(sw > 0, sw, 1), np.where(cnt > 0, plain / np.maximum(cnt, 1), np.nan))
+
+
+def _drivers(grid: Grid, groups: np.ndarray, n: int, top: int = 3
+             ) -> list[tuple[tuple[str, str, float], ...]]:
+    """Top drivers per group: population-weighted sum of cell contributions per feature."""
+    if grid.drv_f is None or grid.drv_c is None or not grid.features:
+        return [() for _ in range(n)]
+    nf = len(grid.features)
+    acc = np.zeros((n, nf))
+    w = np.where(grid.exposure_pop > 0, grid.exposure_pop, 0.0)
+    wsum = np.bincount(np.where(groups >= 0, groups, 0), weights=np.where(groups >= 0, w, 0),
+                       minlength=n)
+    for r in range(grid.drv_f.shape[0]):
+        f, c = grid.drv_f[r], grid.drv_c[r]
+        ok = (groups >= 0) & (f >= 0) & (f < nf) & grid.valid
+        np.add.at(acc, (groups[ok], f[ok]), c[ok] * w[ok])
+    acc = acc / np.maximum(wsum, 1e-12)[:, None]
+    out = []
+    for i in range(n):
+        order = np.argsort(-acc[i], kind="stable")
+        out.append(tuple((grid.features[j], grid.domains[j], round(float(acc[i, j]), 4))
+                         for j in order[:top] if acc[i, j] > 0))
+    return out
+
+
+def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
+    """One area per admin-1 unit that has at least one valid (land, scored) cell."""
+    n = len(grid.admin1)
+    groups = np.where(grid.valid, grid.admin1_id, -1)
+    w = grid.exposure_pop
+    risk = _aggregate(grid.risk, w, groups, n, how)
+    lo = _aggregate(grid.lo, w, groups, n, how)
+    hi = _aggregate(grid.hi, w, groups, n, how)
+    rmax = _aggregate(grid.risk, w, groups, n, "max")
+    pop = np.bincount(groups[groups >= 0], weights=grid.pop[groups >= 0], minlength=n)
+    child = np.bincount(groups[groups >= 0], weights=grid.child[groups >= 0], minlength=n)
+    exposed = np.bincount(groups[groups >= 0],
+                          weights=(grid.exposure_pop * np.nan_to_num(grid.risk))[groups >= 0],
+                          minlength=n)
+    ncell = np.bincount(groups[groups >= 0], minlength=n)
+    drivers = _drivers(grid, groups, n)
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(n + 1))
+    out = []
+    for i in range(n):
+        if ncell[i] == 0:
+            continue
+        c = int(grid.admin1_country[i])
+        out.append(Area(
+            key=grid.admin1[i], kind="admin1", target=grid.target,
+            country=grid.countries[c], country_name=grid.country_names[c],
+            admin1=(grid.admin1[i],), name=grid.admin1_names[i],
+            risk=float(risk[i]), risk_lo=float(lo[i]), risk_hi=float(hi[i]),
+            risk_max=float(rmax[i]), population=float(pop[i]), child_population=float(child[i]),
+            exposed=float(exposed[i]), n_cells=int(ncell[i]), drivers=drivers[i],
+            cells=np.sort(order[bounds[i]:bounds[i + 1]]), ctx=grid.ctx[c]))
+    return out
+
+
+def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
+                  how: str = "pop_mean") -> list[Area]:
+    """Connected clusters (4-neighbour, within one country) of cells at or above `enter`,
+    grown over cells at or above `leave` (hysteresis thresholding)."""
+    r = np.where(grid.valid, grid.risk, -np.inf).reshape(grid.shape)
+    cid = grid.country_id.reshape(grid.shape)
+    out: list[Area] = []
+    labels_all = np.full(grid.shape[0] * grid.shape[1], -1, dtype=np.int64)
+    n_lab = 0
+    for c in np.unique(cid[cid >= 0]):
+        weak = (r >= leave) & (cid == c)
+        lab, n = ndimage.label(weak)
+        if n == 0:
+            continue
+        strong = np.unique(lab[(r >= enter) & (lab > 0)])
+        for s in strong:
+            cells = np.flatnonzero((lab == s).ravel())
+            if cells.size >= min_cells:
+                labels_all[cells] = n_lab
+                n_lab += 1
+    if n_lab == 0:
+        return out
+    w = grid.exposure_pop
+    risk = _aggregate(grid.risk, w, labels_all, n_lab, how)
+    lo = _aggregate(grid.lo, w, labels_all, n_lab, how)
+    hi = _aggregate(grid.hi, w, labels_all, n_lab, how)
+    rmax = _aggregate(grid.risk, w, labels_all, n_lab, "max")
+    drivers = _drivers(grid, labels_all, n_lab)
+    for i in range(n_lab):
+        cells = np.flatnonzero(labels_all == i)
+        c = int(grid.country_id[cells[0]])
+        adm = sorted({grid.admin1[a] for a in grid.admin1_id[cells] if a >= 0})
+        peak = cells[int(np.argmax(grid.risk[cells]))]
+        py, px = divmod(int(peak), grid.shape[1])
+        names = [grid.admin1_names[grid.admin1.index(a)] for a in adm]
+        out.append(Area(
+            key=f"{grid.countries[c]}-c{py:04d}-{px:04d}", kind="cluster", target=grid.target,
+            country=grid.countries[c], country_name=grid.country_names[c], admin1=tuple(adm),
+            name="cluster in " + ", ".join(names), risk=float(risk[i]),
+            risk_lo=float(lo[i]), risk_hi=float(hi[i]), risk_max=float(rmax[i]),
+            population=float(grid.pop[cells].sum()), child_population=float(grid.child[cells].sum()),
+            exposed=float((grid.exposure_pop[cells] * grid.risk[cells]).sum()),
+            n_cells=int(cells.size), drivers=drivers[i], cells=cells, ctx=grid.ctx[c]))
+    return out
+
+
+def area_polygons(grid_shape: tuple[int, int], cells: np.ndarray, lat: np.ndarray,
+                  lon: np.ndarray) -> list[Polygon]:
+    """Outline polygons (lon, lat) of a set of flat cell indices."""
+    mask = np.zeros(grid_shape[0] * grid_shape[1], dtype=bool)
+    mask[np.asarray(cells, dtype=np.int64)] = True
+    return mask_polygons(mask.reshape(grid_shape), lat, lon)

@@ -1,0 +1,189 @@
+"""CAP 1.2 messages for alerts, and the specification's rules the XSD cannot check.
+
+One message per lifecycle step of an alert: `Alert` when it opens, `Update` when it
+escalates, `Cancel` when it resolves; later messages reference every earlier one
+("sender,identifier,sent" triples). Anything computed from the synthetic world is sent
+with `status` Exercise (never Actual) and says so in `note`. Messages are plain
+ElementTree output with a fixed element order, so the same alert renders the same bytes.
+`check_cap` enforces CAP 1.2 section 3 rules beyond the schema: polygons of at least four
+closed lat,lon pairs in range, `sent`/`effective`/`expires` with an explicit UTC offset,
+well-formed `references`.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from typing import Any
+
+from riskmodel.alerts.rules import CapSpec, severity
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+ET.register_namespace("", CAP_NS)
+_Q = f"{{{CAP_NS}}}"
+
+EVENTS = {"fl": "Forced labour risk", "cl": "Child labour risk"}
+SYNTHETIC_NOTE = ("SYNTHETIC WORLD: computed from a generated test world; not evidence about "
+                  "any real place.")
+_DT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
+_ID_OK = re.compile(r"^[^\s,<&]+$")
+
+
+def cap_time(t: datetime) -> str:
+    """CAP dateTime: seconds precision and an explicit offset ("+00:00", never "Z")."""
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError("CAP times need a timezone offset; got a naive datetime")
+    return t.replace(microsecond=0).isoformat()
+
+
+def month_start(as_of: str, add_months: int = 0) -> datetime:
+    """00:00 UTC on the first day of month `as_of` (+ `add_months`)."""
+    y, m = (int(x) for x in as_of.split("-"))
+    k = y * 12 + (m - 1) + add_months
+    return datetime(k // 12, k % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    e = ET.SubElement(parent, _Q + tag)
+    if text is not None:
+        e.text = text
+    return e
+
+
+def _param(info: ET.Element, name: str, value: str) -> None:
+    p = _sub(info, "parameter")
+    _sub(p, "valueName", name)
+    _sub(p, "value", value)
+
+
+def _pairs(ring: list[list[float]] | list[tuple[float, float]]) -> str:
+    # GeoJSON rings are (lon, lat); CAP wants "lat,lon" pairs.
+    return " ".join(f"{lat:.5f},{lon:.5f}" for lon, lat in ring)
+
+
+def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent: str,
+                  references: list[tuple[str, str, str]], synthetic: bool, cap: CapSpec,
+                  as_of: str) -> str:
+    """The CAP 1.2 XML text of one message about `alert` (a store row)."""
+    if not _ID_OK.match(identifier):
+        raise ValueError(f"CAP identifier {identifier!r} has a space, comma, < or &")
+    target = alert["target"]
+    cancel = msg_type == "Cancel"
+    root = ET.Element(_Q + "alert")
+    _sub(root, "identifier", identifier)
+    _sub(root, "sender", cap.sender)
+    _sub(root, "sent", sent)
+    _sub(root, "status", "Exercise" if synthetic else "Actual")
+    _sub(root, "msgType", msg_type)
+    _sub(root, "source", f"riskmodel {alert['model_id']}")
+    _sub(root, "scope", "Restricted")
+    _sub(root, "restriction", "ILO national partners of the covered country; not for release")
+    if synthetic:
+        _sub(root, "note", SYNTHETIC_NOTE)
+    if references:
+        _sub(root, "references", " ".join(",".join(t) for t in references))
+    _sub(root, "incidents", alert["alert_id"])
+
+    info = _sub(root, "info")
+    _sub(info, "language", cap.language)
+    _sub(info, "category", "Other")
+    _sub(info, "event", EVENTS[target])
+    _sub(info, "responseType", "AllClear" if cancel else "Monitor")
+    _sub(info, "urgency", "Past" if cancel else "Future")
+    _sub(info, "severity", "Minor" if cancel else severity(alert["risk"]))
+    # CAP: Likely is p > ~50%, Possible p <= ~50%; the risk is a calibrated probability.
+    _sub(info, "certainty", "Unlikely" if cancel else
+         ("Likely" if alert["risk"] > 0.5 else "Possible"))
+    ev = _sub(info, "eventCode")
+    _sub(ev, "valueName", "riskmodel:target")
+    _sub(ev, "value", target.upper())
+    _sub(info, "effective", sent)
+    _sub(info, "onset", cap_time(month_start(as_of)))
+    _sub(info, "expires", cap_time(month_start(as_of, int(alert["horizon"]))))
+    _sub(info, "senderName", cap.sender_name)
+    where = f"{alert['name']} ({alert['country_name']})"
+    what = EVENTS[target].lower()
+    if cancel:
+        _sub(info, "headline", f"Ended: {what} alert for {where}"[:160])
+        _sub(info, "description",
+             f"The {what} alert for {where} is resolved: the modelled risk "
+             f"({alert['risk']:.2f}) stayed below the alert's leave levels.")
+    else:
+        _sub(info, "headline",
+             f"{'Raised' if msg_type == 'Update' else 'High'} {what} in {where}"[:160])
+        drivers = "; ".join(f"{f} ({d}, {c:+.2f})" for f, d, c in alert["drivers"]) or "n/a"
+        _sub(info, "description",
+             f"Modelled probability of at least one identified case in the next "
+             f"{alert['horizon']} month(s): {alert['risk']:.2f} "
+             f"(80% interval {alert['risk_lo']:.2f}-{alert['risk_hi']:.2f}). "
+             f"Top drivers: {drivers}. Why: {'; '.join(alert['reasons']) or 'ongoing'}.")
+        _sub(info, "instruction",
+             "Consider prioritising inspection, social protection or programme outreach "
+             "in this area; report the outcome through the feedback channel.")
+    if cap.web:
+        _sub(info, "web", cap.web)
+    if cap.contact:
+        _sub(info, "contact", cap.contact)
+    _param(info, "alert_id", alert["alert_id"])
+    _param(info, "as_of", as_of)
+    _param(info, "risk", f"{alert['risk']:.4f}")
+    _param(info, "risk_interval", f"{alert['risk_lo']:.4f} {alert['risk_hi']:.4f}")
+    _param(info, "priority", f"{alert['priority']:.4f}")
+    for i, (f, d, c) in enumerate(alert["drivers"], 1):
+        _param(info, f"driver_{i}", f"{f} {d} {c:+.4f}")
+    _param(info, "model_id", alert["model_id"])
+    _param(info, "synthetic", "1" if synthetic else "0")
+    area = _sub(info, "area")
+    _sub(area, "areaDesc", where)
+    for poly in alert["geometry"]:
+        _sub(area, "polygon", _pairs(poly[0]))  # CAP polygons have no holes: exterior only
+    _gc(area, "ISO3166-1-alpha-3", alert["country"])
+    for a in alert["admin1"]:
+        _gc(area, "riskmodel:admin1", a)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _gc(area: ET.Element, name: str, value: str) -> None:
+    g = _sub(area, "geocode")
+    _sub(g, "valueName", name)
+    _sub(g, "value", value)
+
+
+def check_cap(xml: str | bytes) -> list[str]:
+    """Problems with CAP 1.2 rules the XSD cannot express (empty list: none)."""
+    problems: list[str] = []
+    root = ET.fromstring(xml)
+    for tag in ("sent", "effective", "onset", "expires"):
+        for e in root.iter(_Q + tag):
+            if not _DT.match(e.text or ""):
+                problems.append(f"{tag} {e.text!r} lacks an explicit offset or seconds")
+    ident = root.findtext(_Q + "identifier") or ""
+    if not _ID_OK.match(ident):
+        problems.append(f"identifier {ident!r} has a space, comma, < or &")
+    refs = root.findtext(_Q + "references")
+    if refs is not None:
+        for t in refs.split():
+            parts = t.split(",")
+            if len(parts) != 3 or not _DT.match(parts[2]):
+                problems.append(f"reference {t!r} is not sender,identifier,sent")
+    if root.findtext(_Q + "msgType") in ("Update", "Cancel") and not refs:
+        problems.append("Update/Cancel without references")
+    for e in root.iter(_Q + "polygon"):
+        pts = (e.text or "").split()
+        if len(pts) < 4:
+            problems.append(f"polygon with {len(pts)} pairs (< 4)")
+            continue
+        if pts[0] != pts[-1]:
+            problems.append("polygon not closed (first pair != last pair)")
+        for p in pts:
+            try:
+                lat, lon = (float(v) for v in p.split(","))
+            except ValueError:
+                problems.append(f"polygon pair {p!r} is not lat,lon")
+                break
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                problems.append(f"polygon pair {p!r} out of range")
+                break
+    return problems

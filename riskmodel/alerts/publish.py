@@ -1,0 +1,377 @@
+"""The nightly entry point: risk grid in, alert lifecycle, messages, outbox and files out.
+
+`publish_alerts` turns one night's risk dataset into alert changes against the store's
+history, in one transaction: areas are built and judged by the rules (persistence,
+hysteresis, escalation), open alerts move along the lifecycle, new ones open in priority
+order within each partner's budget, every change gets a history row and a CAP message,
+and each partner's messages and feeds are queued in the outbox. A month already in the
+store is not processed again: a rerun of the same night changes nothing and re-renders the
+same files from the snapshot kept with that run. Files are written only after the commit,
+each atomically, so a crash leaves either the old run folder or a complete one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from riskmodel.alerts import cap as capmod
+from riskmodel.alerts import geojson, outbox
+from riskmodel.alerts.areas import (Area, Grid, admin1_areas, area_polygons, as_of_of,
+                                    cluster_areas, select_month)
+from riskmodel.alerts.csvout import to_csv
+from riskmodel.alerts.partners import Partner, PartnersConfig, load_partners
+from riskmodel.alerts.priority import components, score
+from riskmodel.alerts.rules import RulesConfig, Verdict, evaluate, load_rules, severity
+from riskmodel.alerts.store import ACTIVE_STATES, AlertStore
+from riskmodel.config import AlertsConfig
+from riskmodel.errors import InputError
+from riskmodel.io.atomic import write_json, write_text
+
+
+def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id: str,
+                   sent: datetime) -> dict[str, Any]:
+    """Evaluate rules, update the store in one transaction, enqueue, and write run files.
+
+    Writes `alerts/cap/<identifier>.xml`, `alerts.geojson`, `alerts.csv` and
+    `alerts/partners/<partner>/...` under `run_dir`; returns a JSON-able summary
+    (counts new/ongoing/escalated/resolved/deferred, per partner, files).
+    """
+    if sent.tzinfo is None or sent.utcoffset() is None:
+        raise InputError("publish_alerts: `sent` must be timezone-aware (CAP needs an offset)")
+    rules = load_rules(cfg.rules, cfg.threshold)
+    partners = load_partners(cfg.partners)
+    as_of = as_of_of(risk)
+    synthetic = int(risk.attrs.get("synthetic", 0)) == 1
+    sent_s = capmod.cap_time(sent)
+    with AlertStore(cfg.store) as store:
+        with store.transaction():
+            prior = store.get_run(as_of)
+            if prior is None:
+                latest = store.latest_as_of()
+                if latest is not None and as_of < latest:
+                    raise InputError(f"{cfg.store}: alerts already processed up to {latest}; "
+                                     f"refusing to go back to {as_of}")
+                summary, records = _process(store, risk, rules, partners, as_of=as_of,
+                                            run_id=run_id, sent=sent_s, synthetic=synthetic)
+                meta = {k: _plain(v) for k, v in risk.attrs.items()}
+                store.add_run(as_of, run_id, sent_s, synthetic, meta, summary, records)
+            else:
+                summary = dict(prior["summary"])
+                summary["rerun_of"] = prior["run_id"]
+                records = prior["records"]
+        files = render_run(store, Path(run_dir), records, partners, as_of=as_of,
+                           synthetic=synthetic)
+    summary = dict(summary)
+    summary["files"] = files
+    write_json(Path(run_dir) / "alerts" / "summary.json", summary)
+    return summary
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else (v if isinstance(v, (int, float, str)) else str(v))
+
+
+# --- processing one new night ------------------------------------------------------------
+
+def _areas(grid: Grid, rules: RulesConfig) -> list[Area]:
+    if rules.area.kind == "admin1":
+        return admin1_areas(grid, rules.area.aggregate)
+    th = rules.threshold
+    return cluster_areas(grid, th.enter, th.leave, rules.area.min_cells, rules.area.aggregate)
+
+
+def match_clusters(areas: list[Area], previous: list[tuple[str, str, list[int]]],
+                   active_cells: dict[str, list[int]]) -> None:
+    """Give today's clusters the key of the open alert or recent cluster they overlap most.
+
+    A cluster's outline moves a little from night to night; without matching, each move
+    would close one alert and open another. Open alerts win over mere observations, the
+    largest overlap wins, and each old key is used at most once.
+    """
+    cand: list[tuple[int, float, str, int]] = []  # (priority class, -overlap, key, area index)
+    seen: set[str] = set()
+    sources = [(k, c, 0) for k, c in active_cells.items()]
+    for _, k, c in previous:
+        if k not in seen and k not in active_cells:
+            sources.append((k, c, 1))
+            seen.add(k)
+    for i, a in enumerate(areas):
+        mine = set(a.cells.tolist())
+        for k, cells, cls in sources:
+            ov = len(mine & set(cells))
+            if ov:
+                cand.append((cls, -ov / len(mine | set(cells)), k, i))
+    used_keys: set[str] = set()
+    done: set[int] = set()
+    for _, _, k, i in sorted(cand):
+        if k in used_keys or i in done:
+            continue
+        areas[i].key = k
+        used_keys.add(k)
+        done.add(i)
+
+
+def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
+                rules: RulesConfig) -> bool:
+    k, n = rules.persistence.k, rules.persistence.n
+    past = [t for _, _, t in hist][-(n - 1):] if n > 1 else []
+    return verdict.triggered and (1 + sum(past)) >= k
+
+
+def _area_fields(a: Area, v: Verdict, rules: RulesConfig) -> dict[str, Any]:
+    return {"risk": a.risk, "risk_lo": a.risk_lo, "risk_hi": a.risk_hi, "risk_max": a.risk_max,
+            "priority": score(a, rules.priority),
+            "priority_parts": {k: round(x, 4) for k, x in components(a, rules.priority).items()},
+            "exposed": a.exposed, "population": a.population,
+            "child_population": a.child_population, "n_cells": a.n_cells,
+            "drivers": [list(d) for d in a.drivers], "reasons": list(v.reasons)}
+
+
+def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of: str,
+           run_id: str, synthetic: bool, rules: RulesConfig) -> dict[str, Any]:
+    alert = store.get_alert(alert_id)
+    assert alert is not None
+    prev = store.messages(alert_id)
+    seq = len(prev) + 1
+    ident = f"{alert_id}.{seq}"
+    refs = [(rules.cap.sender, m["identifier"], m["sent"]) for m in prev]
+    alert["drivers"] = [tuple(d) for d in alert["drivers"]]
+    xml = capmod.build_message(alert, identifier=ident, msg_type=msg_type, sent=sent,
+                               references=refs, synthetic=synthetic, cap=rules.cap, as_of=as_of)
+    store.add_message(ident, alert_id, seq, msg_type, sent, as_of, run_id, xml)
+    return {"identifier": ident, "alert_id": alert_id, "msg_type": msg_type}
+
+
+def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: PartnersConfig,
+             *, as_of: str, run_id: str, sent: str, synthetic: bool
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    time = select_month(risk)
+    targets = [t for t in rules.targets if t in [str(x) for x in risk["target"].values]]
+    counts = {"new": 0, "ongoing": 0, "escalated": 0, "resolved": 0, "deferred": 0}
+    issued: list[dict[str, Any]] = []
+    candidates: list[tuple[float, Area, Verdict, Grid]] = []
+    hist_n = max(rules.persistence.n, rules.rise.months if rules.rise.enabled else 1)
+
+    def history(alert_id: str, frm: str | None, to: str, detail: dict[str, Any]) -> None:
+        store.add_history(alert_id, to, sent, from_state=frm, as_of=as_of, run_id=run_id,
+                          detail=detail)
+
+    # Phase 1, per target: judge areas, move open alerts along, collect candidates.
+    for target in targets:
+        grid = Grid(risk, target, time)
+        areas = _areas(grid, rules)
+        active = {a["area_key"]: a for a in store.alerts(states=ACTIVE_STATES, target=target)}
+        if rules.area.kind == "cluster":
+            match_clusters(areas, store.previous_cells(target, as_of, hist_n),
+                           {k: a["cells"] for k, a in active.items()})
+        prev = store.previous_observations(target, as_of, hist_n)
+        prev_risk = {k: [(m, r) for m, r, _ in v if r is not None] for k, v in prev.items()}
+        verdicts = evaluate(areas, rules, prev_risk)
+        by_key = {a.key: a for a in areas}
+        store.add_observations([
+            (as_of, target, a.key, a.kind, a.risk if np.isfinite(a.risk) else None,
+             int(verdicts[a.key].triggered), int(verdicts[a.key].holding),
+             "[" + ",".join(map(str, a.cells.tolist())) + "]" if a.kind == "cluster" else None)
+            for a in areas])
+        for key, al in active.items():
+            a, v = by_key.get(key), verdicts.get(key)
+            aid, state = al["alert_id"], al["state"]
+            if a is None or v is None or not v.holding:
+                below = al["below_runs"] + 1
+                fields: dict[str, Any] = {"below_runs": below, "last_as_of": as_of}
+                if a is not None and v is not None:
+                    fields.update(_area_fields(a, v, rules))
+                if below >= rules.resolve_after:
+                    store.update_alert(aid, state="resolved", closed_as_of=as_of, **fields)
+                    history(aid, state, "resolved",
+                            {"risk": a.risk if a else None, "below_runs": below})
+                    issued.append(_issue(store, aid, "Cancel", sent=sent, as_of=as_of,
+                                         run_id=run_id, synthetic=synthetic, rules=rules))
+                    counts["resolved"] += 1
+                else:
+                    store.update_alert(aid, **fields)
+                    counts["ongoing"] += 1
+                continue
+            fields = {"below_runs": 0, "last_as_of": as_of, **_area_fields(a, v, rules)}
+            if a.kind == "cluster" and sorted(a.cells.tolist()) != sorted(al["cells"]):
+                fields["cells"] = a.cells.tolist()
+                fields["geometry"] = area_polygons(grid.shape, a.cells, grid.lat, grid.lon)
+                fields["admin1"] = list(a.admin1)
+            up = (a.risk >= al["risk_at_message"] + rules.escalate_delta
+                  or _band(severity(a.risk)) > _band(severity(al["risk_at_message"])))
+            if up:
+                store.update_alert(aid, state="escalated", risk_at_message=a.risk, **fields)
+                history(aid, state, "escalated",
+                        {"risk": a.risk, "from_risk": al["risk_at_message"]})
+                issued.append(_issue(store, aid, "Update", sent=sent, as_of=as_of,
+                                     run_id=run_id, synthetic=synthetic, rules=rules))
+                counts["escalated"] += 1
+            else:
+                if state == "new":
+                    fields["state"] = "ongoing"
+                    history(aid, "new", "ongoing", {"risk": a.risk})
+                store.update_alert(aid, **fields)
+                counts["ongoing"] += 1
+        for a in areas:
+            v = verdicts[a.key]
+            if a.key not in active and _persistent(v, prev.get(a.key, []), rules):
+                candidates.append((score(a, rules.priority), a, v, grid))
+
+    # Phase 2, all targets together: open the best candidates within partners' budgets.
+    load = {p.id: len([al for al in store.alerts(states=ACTIVE_STATES) if p.covers(al)])
+            for p in partners.partner}
+    candidates.sort(key=lambda c: (-c[0], c[1].target, c[1].key))
+    for prio, a, v, grid in candidates:
+        probe = {"target": a.target, "country": a.country, "admin1": list(a.admin1)}
+        mine = [p for p in partners.partner if p.covers(probe)]
+        if any(load[p.id] >= _budget(p, rules) for p in mine):
+            counts["deferred"] += 1
+            continue
+        for p in mine:
+            load[p.id] += 1
+        aid = f"{a.target}-{a.key}-{as_of}"
+        row = {"alert_id": aid, "target": a.target, "area_key": a.key, "area_kind": a.kind,
+               "country": a.country, "country_name": a.country_name, "admin1": list(a.admin1),
+               "name": a.name, "state": "new", "opened_as_of": as_of, "last_as_of": as_of,
+               "closed_as_of": None, "risk_at_message": a.risk,
+               "geometry": area_polygons(grid.shape, a.cells, grid.lat, grid.lon),
+               "cells": a.cells.tolist() if a.kind == "cluster" else [],
+               "model_id": str(risk.attrs.get(f"model_id_{a.target}", "unknown")),
+               "horizon": int(risk.attrs.get("horizon", 3)), "synthetic": int(synthetic),
+               "below_runs": 0, **_area_fields(a, v, rules)}
+        store.insert_alert(row)
+        history(aid, None, "new", {"risk": a.risk, "priority": prio, "reasons": list(v.reasons)})
+        issued.append(_issue(store, aid, "Alert", sent=sent, as_of=as_of, run_id=run_id,
+                             synthetic=synthetic, rules=rules))
+        counts["new"] += 1
+
+    records = _records(store, as_of)
+    per_partner = _enqueue(store, partners, records, issued, as_of=as_of, sent=sent,
+                           synthetic=synthetic)
+    summary = {"as_of": as_of, "run_id": run_id, "sent": sent, "synthetic": synthetic,
+               "targets": targets, **counts, "active": sum(1 for r in records
+                                                           if r["state"] in ACTIVE_STATES),
+               "messages": len(issued), "partners": per_partner}
+    return summary, records
+
+
+def _band(sev: str) -> int:
+    return {"Minor": 0, "Moderate": 1, "Severe": 2}[sev]
+
+
+def _budget(p: Partner, rules: RulesConfig) -> int:
+    return rules.budget if p.budget is None else p.budget
+
+
+def _records(store: AlertStore, as_of: str) -> list[dict[str, Any]]:
+    """This night's alert list: open alerts ranked by priority, then those resolved tonight."""
+    active = store.alerts(states=ACTIVE_STATES)
+    closed = store.alerts(closed_as_of=as_of)
+    out = []
+    for rank, al in enumerate(active, 1):
+        out.append(_record(store, al, rank, as_of))
+    for al in closed:
+        out.append(_record(store, al, None, as_of))
+    return out
+
+
+def _record(store: AlertStore, al: dict[str, Any], rank: int | None, as_of: str
+            ) -> dict[str, Any]:
+    last = store.messages(al["alert_id"])[-1]
+    rec = {k: v for k, v in al.items() if k != "cells"}
+    rec.update(identifier=last["identifier"], msg_type=last["msg_type"], rank=rank, as_of=as_of,
+               drivers=[list(d) for d in al["drivers"]])
+    return rec
+
+
+def _rerank(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, rank = [], 0
+    for r in records:
+        r = dict(r)
+        if r["rank"] is not None:
+            rank += 1
+            r["rank"] = rank
+        out.append(r)
+    return out
+
+
+def partner_records(p: Partner, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records that belong to partner `p`, ranked within the partner."""
+    return _rerank([r for r in records if p.covers(r)])
+
+
+def _enqueue(store: AlertStore, partners: PartnersConfig, records: list[dict[str, Any]],
+             issued: list[dict[str, Any]], *, as_of: str, sent: str, synthetic: bool
+             ) -> dict[str, Any]:
+    per: dict[str, Any] = {}
+    by_id = {r["alert_id"]: r for r in records}
+    for p in partners.partner:
+        recs = partner_records(p, records)
+        mine = [m for m in issued if m["alert_id"] in by_id and p.covers(by_id[m["alert_id"]])]
+        queued = 0
+        for ch in p.channels:
+            if "cap" in p.formats:
+                for m in mine:
+                    msg = store.get_message(m["identifier"])
+                    assert msg is not None
+                    queued += outbox.enqueue(
+                        store, partner=p.id, channel=ch.name, kind="cap",
+                        filename=f"cap/{m['identifier']}.xml", body=msg["xml"].encode(),
+                        as_of=as_of, alert_id=m["alert_id"], created_at=sent)
+            for kind, body in _feeds(p, recs, as_of=as_of, synthetic=synthetic).items():
+                queued += outbox.enqueue(
+                    store, partner=p.id, channel=ch.name, kind=kind,
+                    filename=f"feeds/{as_of}/alerts.{kind}", body=body.encode(), as_of=as_of,
+                    alert_id=None, created_at=sent)
+        per[p.id] = {"alerts": sum(1 for r in recs if r["state"] in ACTIVE_STATES),
+                     "resolved": sum(1 for r in recs if r["state"] == "resolved"),
+                     "messages": len(mine), "queued": queued}
+    return per
+
+
+def _feeds(p: Partner, recs: list[dict[str, Any]], *, as_of: str, synthetic: bool
+           ) -> dict[str, str]:
+    out = {}
+    if "geojson" in p.formats:
+        out["geojson"] = geojson.dumps(geojson.feature_collection(recs, as_of=as_of,
+                                                                  synthetic=synthetic))
+    if "csv" in p.formats:
+        out["csv"] = to_csv(recs)
+    return out
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def render_run(store: AlertStore, run_dir: Path, records: list[dict[str, Any]],
+               partners: PartnersConfig, *, as_of: str, synthetic: bool) -> dict[str, Any]:
+    """Write the run folder's alert files from `records`; returns the file counts."""
+    adir = run_dir / "alerts"
+    xml_of = {}
+    for r in records:
+        msg = store.get_message(r["identifier"])
+        assert msg is not None
+        xml_of[r["identifier"]] = msg["xml"]
+        write_text(adir / "cap" / f"{r['identifier']}.xml", msg["xml"])
+    write_text(run_dir / "alerts.geojson",
+               geojson.dumps(geojson.feature_collection(records, as_of=as_of,
+                                                        synthetic=synthetic)))
+    write_text(run_dir / "alerts.csv", to_csv(records))
+    per: dict[str, int] = {}
+    for p in partners.partner:
+        recs = partner_records(p, records)
+        pdir = adir / "partners" / p.id
+        n = 0
+        if "cap" in p.formats:
+            for r in recs:
+                write_text(pdir / "cap" / f"{r['identifier']}.xml", xml_of[r["identifier"]])
+                n += 1
+        for kind, body in _feeds(p, recs, as_of=as_of, synthetic=synthetic).items():
+            write_text(pdir / f"alerts.{kind}", body)
+            n += 1
+        per[p.id] = n
+    return {"cap": len(records), "partners": per}
