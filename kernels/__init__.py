@@ -5,6 +5,7 @@ axes. float32 in gives float32 out, float64 gives float64 (zonal_stats always re
 float64). Each kernel has a slow twin of the same name in `kernels.reference`.
 """
 
+from .rasterize import rasterize_polygons
 from .spatial import focal_max, focal_mean, spatial_lag
 from .timeseries import (
     event_decay,
@@ -18,6 +19,7 @@ from .timeseries import (
     standardized_anomaly,
     trend,
 )
+from .spi import spi
 from .zonal import broadcast_regions, zonal_stats
 
 __all__ = [
@@ -30,10 +32,12 @@ __all__ = [
     "lag",
     "trend",
     "standardized_anomaly",
+    "spi",
     "event_decay",
     "zonal_stats",
     "broadcast_regions",
     "focal_mean",
     "focal_max",
     "spatial_lag",
+    "rasterize_polygons",
 ]

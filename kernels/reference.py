@@ -141,6 +141,46 @@ def event_decay(events: Any, half_life: float) -> tuple[np.ndarray, np.ndarray]:
     return decayed.astype(e.dtype), since.astype(e.dtype)
 
 
+def spi(
+    precip: Any,
+    scale: int,
+    baseline: slice,
+    *,
+    period: int = 12,
+    phase: int = 0,
+    min_count: int = 10,
+) -> np.ndarray:
+    """scipy.stats: gamma.fit(floc=0) per cell and slot, gamma.cdf, norm.ppf."""
+    from scipy import stats
+
+    p = as_float(precip)
+    x = p.astype(np.float64).reshape(p.shape[0], -1) if p.size else p.reshape(p.shape[0], 0)
+    x = np.where(x >= 0, x, np.nan)
+    T = x.shape[0]
+    acc = np.full(x.shape, np.nan)
+    for t in range(scale - 1, T):
+        acc[t] = np.sum(x[t - scale + 1 : t + 1], axis=0)  # NaN if any is NaN
+    slots = (np.arange(T) + phase) % period
+    in_base = np.zeros(T, bool)
+    in_base[np.arange(T)[baseline]] = True
+    out = np.full(x.shape, np.nan)
+    for j in range(x.shape[1]):
+        for k in range(period):
+            base = acc[in_base & (slots == k), j]
+            base = base[~np.isnan(base)]
+            pos = base[base > 0]
+            if base.size < min_count or pos.size < 2:
+                continue
+            if not np.log(pos.mean()) - np.log(pos).mean() > 1e-12:
+                continue
+            a, _, sc = stats.gamma.fit(pos, floc=0)
+            q = (base.size - pos.size) / base.size
+            sel = slots == k
+            h = q + (1 - q) * stats.gamma.cdf(acc[sel, j], a, scale=sc)
+            out[sel, j] = np.clip(stats.norm.ppf(h), -3.09, 3.09)
+    return out.reshape(p.shape).astype(p.dtype)
+
+
 # --------------------------------------------------------------------------- zones
 def zonal_stats(
     values: Any,
@@ -275,7 +315,7 @@ def rasterize_polygons(
 ) -> np.ndarray:
     """Point-in-polygon at every cell centre with shapely (test-only dependency)."""
     import shapely
-    from shapely.geometry import MultiPolygon, Polygon, shape
+    from shapely.geometry import MultiPolygon, Polygon
 
     from .rasterize import _normalise_geometry
 
@@ -288,5 +328,4 @@ def rasterize_polygons(
             continue
         inside = shapely.contains_xy(g, xx, yy)
         out[inside] = zone
-    _ = shape
     return out
