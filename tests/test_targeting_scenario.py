@@ -130,3 +130,15 @@ def test_duplicates_count_once(inputs) -> None:
     assert len(keys) > len(set(keys)), "fixture lost its duplicate-event decoys"
     doubled = summarize(events + events, programmes + programmes, (2021, 2023))
     assert doubled == summarize(events, programmes, (2021, 2023))
+
+
+def test_cas_without_observation_counts_for_ta_not_top_level(inputs, blocks) -> None:
+    """Top-level counts are over observed countries (issue contract): block U2 went before
+    the CAS in 2020 with no observation, so 2019-2023 keeps 7 CAS countries for child
+    labour, while U2's TA requests count as requests "with observations or CAS"."""
+    assessment = assess(*inputs, (2019, 2023))
+    cl = assessment.groups["child_labour"]
+    assert all(cl[c].cas and not cl[c].observed and cl[c].ta_requested for c in blocks["U2"])
+    groups = summarize(*inputs, (2019, 2023))["groups"]
+    assert groups["child_labour"]["cas"] == 7
+    assert groups["child_labour"]["ta"]["with_observations_or_cas"] == 8
