@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,9 +70,11 @@ def test_json_and_html_written(tmp_path: Path, run_cli) -> None:
     assert data["window"] == [2021, 2023]
     fl, cl = data["groups"]["forced_labour"], data["groups"]["child_labour"]
     assert (fl["observed"], fl["cas"], fl["with_fprw_programming"],
-            fl["with_focused_programming"], fl["without_fprw_programming"]) == (79, 6, 37, 26, 42)
+            fl["with_focused_programming"], fl["without_fprw_programming"]
+            ) == (79, 6, 37, 26, 42)
     assert (cl["observed"], cl["cas"], cl["with_fprw_programming"],
-            cl["with_focused_programming"], cl["without_focused_programming"]) == (103, 7, 46, 40, 63)
+            cl["with_focused_programming"], cl["without_focused_programming"]
+            ) == (103, 7, 46, 40, 63)
     html = (tmp_path / "out.html").read_text()
     assert "Between 2021 and 2023, 79 countries received observations" in html
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.html", "out.json"]
