@@ -37,16 +37,18 @@ def enqueue(store: AlertStore, *, partner: str, channel: str, kind: str, filenam
     return cur.rowcount == 1
 
 
-def due(store: AlertStore, now: float, limit: int = 100) -> list[dict[str, Any]]:
+def due(store: AlertStore, now: float, limit: int = 100, partner: str | None = None
+        ) -> list[dict[str, Any]]:
     """Pending messages whose next attempt time has come, oldest first."""
     return [dict(r) for r in store.db.execute(
-        "SELECT * FROM outbox WHERE state='pending' AND next_attempt_at <= ? ORDER BY id "
-        "LIMIT ?", (now, limit))]
+        "SELECT * FROM outbox WHERE state='pending' AND next_attempt_at <= ? "
+        "AND (? IS NULL OR partner=?) ORDER BY id LIMIT ?", (now, partner, partner, limit))]
 
 
-def next_due_at(store: AlertStore) -> float | None:
+def next_due_at(store: AlertStore, partner: str | None = None) -> float | None:
     """When the earliest pending message becomes due (None: nothing pending)."""
-    r = store.db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state='pending'")
+    r = store.db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state='pending' "
+                         "AND (? IS NULL OR partner=?)", (partner, partner))
     return r.fetchone()[0]
 
 

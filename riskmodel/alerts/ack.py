@@ -1,0 +1,37 @@
+"""Acknowledgement of an alert by a partner: recorded on the alert and in its history.
+
+An acknowledgement says "we have seen this and act on it"; it does not move the
+lifecycle (the risk decides that), so the alert keeps its state and the history gets an
+`acknowledged` row. Only a partner that covers the alert may acknowledge it, and
+acknowledging twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from riskmodel.alerts.partners import PartnersConfig
+from riskmodel.alerts.store import AlertStore
+from riskmodel.errors import InputError
+
+
+def acknowledge(store: AlertStore, alert_id: str, partner: str, *,
+                partners: PartnersConfig | None = None, note: str | None = None,
+                at: datetime | None = None) -> bool:
+    """Record `partner`'s acknowledgement; False if it was already acknowledged by them."""
+    when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    with store.transaction():
+        alert = store.get_alert(alert_id)
+        if alert is None:
+            raise InputError(f"unknown alert {alert_id!r}")
+        if partners is not None and partners.partner and not partners.get(partner).covers(alert):
+            raise InputError(f"alert {alert_id} is not in partner {partner}'s areas")
+        by = set((alert["acknowledged_by"] or "").split())
+        if partner in by:
+            return False
+        store.update_alert(alert_id, acknowledged_at=alert["acknowledged_at"] or when,
+                           acknowledged_by=" ".join(sorted(by | {partner})))
+        store.add_history(alert_id, "acknowledged", when, from_state=alert["state"],
+                          as_of=None, run_id=None,
+                          detail={"partner": partner, "note": note, "state": alert["state"]})
+    return True

@@ -1,0 +1,334 @@
+"""`riskmodel alerts list|show|ack|export|deliver|feedback|verify`: the alert store by hand.
+
+Every subcommand finds the store, rules and partners from a run config (`--config`, its
+`[alerts]` section) and/or explicit `--store`/`--partners` paths, which win. `list` and
+`show` print tables or, with `--json`, machine-readable JSON; `deliver` drains the outbox;
+`feedback` records partner outcomes (bad rows reported by line, exit 2, valid rows kept);
+`verify` is the reference signature check partners can run on a received webhook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from riskmodel.config import AlertsConfig, load_config
+from riskmodel.errors import EXIT_BAD_INPUT, EXIT_OK, ConfigError, InputError
+
+
+def _common(p: argparse.ArgumentParser, partners: bool = True) -> None:
+    p.add_argument("--config", metavar="RUN.toml", help="run config (its [alerts] section)")
+    p.add_argument("--store", metavar="ALERTS.sqlite", help="alert store (overrides --config)")
+    if partners:
+        p.add_argument("--partners", metavar="PARTNERS.toml",
+                       help="partners file (overrides --config)")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `alerts` parser and its subcommands to the CLI's subparsers."""
+    top: argparse.ArgumentParser = subparsers.add_parser(
+        "alerts", help="alerts for national partners: list, show, ack, export, deliver, "
+                       "feedback, verify",
+        description="Inspect and act on the alert store; see docs/alerts.md.")
+    sub = top.add_subparsers(dest="alerts_command", required=True, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("list", help="list alerts (open ones by default)")
+    _common(p)
+    p.add_argument("--state", choices=("new", "ongoing", "escalated", "resolved", "open", "all"),
+                   default="open")
+    p.add_argument("--target", choices=("fl", "cl"))
+    p.add_argument("--partner", help="only this partner's alerts")
+    p.add_argument("--json", action="store_true", help="JSON array instead of a table")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("show", help="one alert with its history, messages and feedback")
+    _common(p, partners=False)
+    p.add_argument("alert_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("ack", help="record a partner's acknowledgement of an alert")
+    _common(p)
+    p.add_argument("alert_id")
+    p.add_argument("--partner", required=True)
+    p.add_argument("--note")
+    p.set_defaults(handler=cmd_ack)
+
+    p = sub.add_parser("export", help="write current alerts as CAP/GeoJSON/CSV, or labels")
+    _common(p)
+    p.add_argument("--out", required=True, metavar="DIR_OR_FILE",
+                   help="output folder (or the labels CSV with --labels)")
+    p.add_argument("--partner", help="only this partner's alerts")
+    p.add_argument("--format", default="cap,geojson,csv", help="comma list of cap,geojson,csv")
+    p.add_argument("--labels", action="store_true",
+                   help="write feedback labels for training (CSV) to --out instead")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("deliver", help="send pending outbox messages (retries, dead letter)")
+    _common(p)
+    p.add_argument("--partner", help="only this partner's messages")
+    p.add_argument("--wait", action="store_true",
+                   help="keep retrying until nothing is pending or --max-seconds pass")
+    p.add_argument("--max-seconds", type=float, default=60.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_deliver)
+
+    p = sub.add_parser("feedback", help="record partner outcomes from a CSV file")
+    _common(p)
+    p.add_argument("file", metavar="FILE.csv",
+                   help="columns: alert_id (or identifier), outcome "
+                        "(confirmed|not_found|not_visited), partner, observed_on, note")
+    p.add_argument("--partner", help="partner for rows without a partner column")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_feedback)
+
+    p = sub.add_parser("verify", help="check a webhook delivery's signature (for partners), "
+                                      "or CAP files (--cap)")
+    p.add_argument("body", nargs="?", metavar="BODY_FILE", help="the received request body")
+    p.add_argument("--timestamp", help="X-Riskmodel-Timestamp header value")
+    p.add_argument("--signature", help="X-Riskmodel-Signature header value")
+    p.add_argument("--secret-env", metavar="VAR", help="environment variable with the secret")
+    p.add_argument("--secret-file", metavar="FILE", help="file with the secret")
+    p.add_argument("--tolerance", type=int, default=300, help="max age in seconds")
+    p.add_argument("--now", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--cap", nargs="+", metavar="FILE.xml",
+                   help="check CAP 1.2 files (schema if xmlschema is installed, and the "
+                        "spec's polygon/time/reference rules)")
+    p.set_defaults(handler=cmd_verify)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _alerts_cfg(args: argparse.Namespace) -> AlertsConfig:
+    cfg = load_config(args.config).alerts if args.config else AlertsConfig()
+    upd: dict[str, Any] = {}
+    if getattr(args, "store", None):
+        upd["store"] = args.store
+    if getattr(args, "partners", None):
+        upd["partners"] = args.partners
+    if not args.config and not getattr(args, "store", None):
+        raise ConfigError("give --config RUN.toml or --store ALERTS.sqlite")
+    return cfg.model_copy(update=upd)
+
+
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from riskmodel.alerts.store import AlertStore
+    cfg = _alerts_cfg(args)
+    if not Path(cfg.store).exists():
+        raise InputError(f"{cfg.store}: no alert store (run `riskmodel run` first)")
+    return cfg, AlertStore(cfg.store)
+
+
+def _partners(cfg: AlertsConfig):  # type: ignore[no-untyped-def]
+    from riskmodel.alerts.partners import load_partners
+    return load_partners(cfg.partners)
+
+
+def _print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def _brief(al: dict[str, Any]) -> dict[str, Any]:
+    keys = ("alert_id", "state", "target", "area_kind", "area_key", "name", "country",
+            "admin1", "risk", "risk_lo", "risk_hi", "priority", "opened_as_of", "last_as_of",
+            "closed_as_of", "acknowledged_by", "drivers", "model_id", "synthetic")
+    return {k: al[k] for k in keys}
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List alerts as a table or JSON."""
+    from riskmodel.alerts.store import ACTIVE_STATES
+    cfg, store = _open(args)
+    with store:
+        states = {"open": ACTIVE_STATES, "all": None}.get(args.state, (args.state,))
+        rows = store.alerts(states=states, target=args.target)
+        if args.partner:
+            p = _partners(cfg).get(args.partner)
+            rows = [r for r in rows if p.covers(r)]
+    out = [_brief(r) for r in rows]
+    if args.json:
+        _print_json(out)
+        return EXIT_OK
+    print(f"{'alert_id':<32} {'state':<10} {'risk':>5} {'prio':>5}  area")
+    for r in out:
+        print(f"{r['alert_id']:<32} {r['state']:<10} {r['risk']:5.2f} {r['priority']:5.2f}  "
+              f"{r['name']} ({r['country']})")
+    print(f"{len(out)} alert(s)")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Show one alert with history, messages, feedback and outbox rows."""
+    from riskmodel.alerts import outbox
+    cfg, store = _open(args)
+    with store:
+        al = store.get_alert(args.alert_id)
+        if al is None:
+            raise InputError(f"unknown alert {args.alert_id!r}")
+        info = _brief(al)
+        info["priority_parts"] = al["priority_parts"]
+        info["reasons"] = al["reasons"]
+        info["history"] = [{k: h[k] for k in ("at", "as_of", "from_state", "to_state", "detail")}
+                           for h in store.history(args.alert_id)]
+        info["messages"] = [{k: m[k] for k in ("identifier", "msg_type", "sent", "as_of")}
+                            for m in store.messages(args.alert_id)]
+        info["feedback"] = [dict(r) for r in store.db.execute(
+            "SELECT partner, outcome, observed_on, note, recorded_at FROM feedback "
+            "WHERE alert_id=? ORDER BY partner", (args.alert_id,))]
+        info["deliveries"] = [{k: r[k] for k in ("partner", "channel", "filename", "state",
+                                                 "attempts", "last_error")}
+                              for r in outbox.rows(store) if r["alert_id"] == args.alert_id]
+    if args.json:
+        _print_json(info)
+        return EXIT_OK
+    for k in ("alert_id", "state", "target", "name", "country", "risk", "risk_lo", "risk_hi",
+              "priority", "opened_as_of", "last_as_of", "closed_as_of", "acknowledged_by",
+              "model_id"):
+        print(f"{k:>16}: {info[k]}")
+    print(f"{'drivers':>16}: " + "; ".join(f"{f} ({d}, {c:+.2f})" for f, d, c in info["drivers"]))
+    print("history:")
+    for h in info["history"]:
+        print(f"  {h['at']}  {h['from_state'] or '-':>10} -> {h['to_state']}")
+    print("messages:")
+    for m in info["messages"]:
+        print(f"  {m['identifier']}  {m['msg_type']}  {m['sent']}")
+    for f in info["feedback"]:
+        print(f"feedback: {f['partner']} {f['outcome']} {f['observed_on'] or ''}")
+    return EXIT_OK
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    """Acknowledge an alert on behalf of a partner."""
+    from riskmodel.alerts.ack import acknowledge
+    cfg, store = _open(args)
+    with store:
+        done = acknowledge(store, args.alert_id, args.partner, partners=_partners(cfg),
+                           note=args.note)
+    print(f"{args.alert_id}: {'acknowledged' if done else 'already acknowledged'} "
+          f"by {args.partner}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export current alerts (or feedback labels)."""
+    from riskmodel.alerts.export import export, labels_csv
+    from riskmodel.io.atomic import write_text
+    cfg, store = _open(args)
+    with store:
+        if args.labels:
+            text = labels_csv(store)
+            write_text(args.out, text)
+            print(f"{args.out}: {text.count(chr(10)) - 1} label row(s)")
+            return EXIT_OK
+        formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+        bad = [f for f in formats if f not in ("cap", "geojson", "csv")]
+        if bad:
+            raise InputError(f"--format: unknown format(s) {', '.join(bad)}")
+        n = export(store, Path(args.out), partners=_partners(cfg), partner=args.partner,
+                   formats=formats)
+    print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in n.items()))
+    return EXIT_OK
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    """Drain the outbox."""
+    from riskmodel.alerts.deliver import deliver
+    cfg = _alerts_cfg(args)
+    rep = deliver(cfg.store, _partners(cfg), wait=args.wait, max_seconds=args.max_seconds,
+                  partner=args.partner)
+    if args.json:
+        _print_json(rep)
+    else:
+        print(", ".join(f"{k} {v}" for k, v in rep.items()))
+    return EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Record a feedback file; exit 2 if any row was malformed (valid rows are kept)."""
+    from riskmodel.alerts.feedback import precision, record_feedback
+    cfg, store = _open(args)
+    partners = _partners(cfg)
+    with store:
+        res = record_feedback(store, args.file, partners=partners if partners.partner else None,
+                              default_partner=args.partner)
+        prec = precision(store)
+    for line, msg in res.errors:
+        print(f"{args.file}:{line}: {msg}", file=sys.stderr)
+    if args.json:
+        _print_json({"recorded": res.recorded, "errors": res.errors, "precision": prec})
+    else:
+        p = prec.get("all", {}).get("precision")
+        print(f"{args.file}: recorded {res.recorded} row(s), {len(res.errors)} malformed; "
+              f"alert precision {'n/a' if p is None else f'{p:.2f}'}")
+    return EXIT_BAD_INPUT if res.errors else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify a delivery signature, or check CAP files."""
+    if args.cap:
+        return _verify_cap(args.cap)
+    from riskmodel.alerts.verify import verify_signature
+    if not (args.body and args.timestamp and args.signature):
+        raise InputError("verify needs BODY_FILE, --timestamp and --signature (or --cap FILES)")
+    if args.secret_env:
+        secret = os.environ.get(args.secret_env, "").encode()
+        if not secret:
+            raise ConfigError(f"${args.secret_env} is not set")
+    elif args.secret_file:
+        secret = Path(args.secret_file).read_bytes().strip()
+    else:
+        raise InputError("give --secret-env VAR or --secret-file FILE")
+    body = Path(args.body).read_bytes()
+    verify_signature(secret, args.timestamp, args.signature, body,
+                     tolerance_s=args.tolerance, now=args.now)
+    print(f"{args.body}: signature ok")
+    return EXIT_OK
+
+
+def _verify_cap(files: list[str]) -> int:
+    from riskmodel.alerts.cap import check_cap
+    try:
+        import xmlschema  # optional at runtime: the test extra has it
+        schema = xmlschema.XMLSchema(Path(__file__).resolve().parents[1] / "alerts" / "schema"
+                                     / "CAP-v1.2.xsd")
+    except ImportError:
+        schema = None
+        print("note: xmlschema not installed; checking the spec's rules only", file=sys.stderr)
+    bad = 0
+    for f in files:
+        data = Path(f).read_bytes()
+        problems = check_cap(data)
+        if schema is not None:
+            problems += [f"schema: {e.reason}" for e in schema.iter_errors(f)]
+        for pr in problems:
+            print(f"{f}: {pr}", file=sys.stderr)
+        bad += bool(problems)
+    print(f"{len(files) - bad} of {len(files)} CAP file(s) ok")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m riskmodel.commands.alerts ...`: the alerts CLI on its own (same exit codes)."""
+    from riskmodel.errors import RiskmodelError
+    parser = argparse.ArgumentParser(prog="riskmodel")
+    parser.add_argument("--debug", action="store_true")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except RiskmodelError as exc:
+        if args.debug:
+            raise
+        print(f"riskmodel: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
