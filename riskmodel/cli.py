@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.train",
     "riskmodel.commands.score",
     "riskmodel.commands.targeting",
+    "riskmodel.commands.alerts",
 )
 
 
