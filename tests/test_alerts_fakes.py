@@ -34,8 +34,10 @@ def regions() -> tuple[np.ndarray, np.ndarray]:
 def make_risk(levels: Mapping[str, float] | None = None, *, as_of: str = "2026-05",
               cl_levels: Mapping[str, float] | None = None, synthetic: int = 1,
               months: int = 1, cell_levels: np.ndarray | None = None,
-              programme_fl: tuple[int, ...] = (0, 1, 0)) -> xr.Dataset:
-    """A risk dataset for month `as_of` (plus `months - 1` earlier months at the same level)."""
+              programme_fl: tuple[int, ...] = (0, 1, 0),
+              prev_levels: Mapping[str, float] | None = None) -> xr.Dataset:
+    """A risk dataset for month `as_of` plus `months - 1` earlier months (at `prev_levels`
+    if given, else at the same level)."""
     levels = dict(levels or {})
     cid, aid = regions()
     fl = np.zeros((NY, NX), dtype=np.float32)
@@ -56,7 +58,14 @@ def make_risk(levels: Mapping[str, float] | None = None, *, as_of: str = "2026-0
     k = y * 12 + m - 1
     times = np.array([np.datetime64(f"{(k - j) // 12:04d}-{(k - j) % 12 + 1:02d}-01", "ns")
                       for j in reversed(range(months))])
-    r = np.stack([np.stack([fl] * months), np.stack([cl] * months)])  # target, time, lat, lon
+    fl_prev, cl_prev = fl, cl
+    if prev_levels is not None:
+        fl_prev = np.full_like(fl, np.nan)
+        for i, a in enumerate(ADMIN1):
+            fl_prev[aid == i] = prev_levels.get(a, 0.1)
+        cl_prev = (fl_prev * 0.8).astype(np.float32)
+    r = np.stack([np.stack([fl_prev] * (months - 1) + [fl]),
+                  np.stack([cl_prev] * (months - 1) + [cl])])  # target, time, lat, lon
     lat = (np.arange(NY) + 0.5) * RES - 1.0
     lon = (np.arange(NX) + 0.5) * RES + 20.0
     dims4 = ("target", "time", "lat", "lon")

@@ -116,6 +116,25 @@ def match_clusters(areas: list[Area], previous: list[tuple[str, str, list[int]]]
         done.add(i)
 
 
+def _dataset_history(risk: xr.Dataset, rules: RulesConfig, target: str, time: np.datetime64
+                     ) -> dict[str, list[tuple[str, float]]]:
+    """Admin-1 risks of the months before `time` that the dataset itself carries.
+
+    The rise rule compares with previous months; on a fresh store (or after a gap) the
+    risk dataset's earlier time steps are the only record of them.
+    """
+    out: dict[str, list[tuple[str, float]]] = {}
+    if not rules.rise.enabled or rules.area.kind != "admin1":
+        return out
+    times = [t for t in risk["time"].values if t < time][-rules.rise.months:]
+    for t in times:
+        month = str(np.datetime_as_string(t, unit="M"))
+        for a in admin1_areas(Grid(risk, target, t), rules.area.aggregate):
+            if np.isfinite(a.risk):
+                out.setdefault(a.key, []).append((month, a.risk))
+    return out
+
+
 def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
                 rules: RulesConfig) -> bool:
     k, n = rules.persistence.k, rules.persistence.n
@@ -170,7 +189,11 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
             match_clusters(areas, store.previous_cells(target, as_of, hist_n),
                            {k: a["cells"] for k, a in active.items()})
         prev = store.previous_observations(target, as_of, hist_n)
-        prev_risk = {k: [(m, r) for m, r, _ in v if r is not None] for k, v in prev.items()}
+        prev_risk = _dataset_history(risk, rules, target, time)
+        for k, v in prev.items():  # the store's own record wins for months it has
+            seen = dict(prev_risk.get(k, []))
+            seen.update({m: r for m, r, _ in v if r is not None})
+            prev_risk[k] = sorted(seen.items())
         verdicts = evaluate(areas, rules, prev_risk)
         by_key = {a.key: a for a in areas}
         store.add_observations([

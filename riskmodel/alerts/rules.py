@@ -153,7 +153,8 @@ def evaluate(areas: list[Area], rules: RulesConfig,
     pr = rules.percentile
     for c, vals in by_country.items():
         v = np.asarray([x for x in vals if np.isfinite(x)])
-        if pr.enabled and v.size >= pr.min_areas:
+        # Percentiles rank a country's admin-1 areas; clusters are already threshold-defined.
+        if pr.enabled and v.size >= pr.min_areas and areas[0].kind == "admin1":
             qs[c] = (float(np.quantile(v, pr.enter_q)), float(np.quantile(v, pr.leave_q)))
     out: dict[str, Verdict] = {}
     th, ri = rules.threshold, rules.rise
