@@ -19,7 +19,7 @@ from .timeseries import (
     standardized_anomaly,
     trend,
 )
-from .spi import spi
+from .drought import spi
 from .zonal import broadcast_regions, zonal_stats
 
 __all__ = [

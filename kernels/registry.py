@@ -13,7 +13,7 @@ from typing import Any
 from . import reference as _ref
 from .rasterize import rasterize_polygons
 from .spatial import focal_max, focal_mean, spatial_lag
-from .spi import spi
+from .drought import spi
 from .timeseries import (
     event_decay,
     ewm_mean,

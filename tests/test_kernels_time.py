@@ -1,0 +1,293 @@
+"""Time-axis kernels against their references in `kernels.reference` (hypothesis).
+
+Inputs are small (numba compiles once per dtype; cached in NUMBA_CACHE_DIR) and use values
+on a quarter grid, so sums are exact and ties / zero variances are common edge cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import kernels
+from kernels import reference as ref
+
+VALUES = [np.nan, -2.5, -1.0, -0.25, 0.0, 0.25, 1.0, 1.75, 3.0, 10.0]
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@st.composite
+def time_arrays(draw, max_t: int = 14, elements=None):
+    """(time,), (time, n) or (time, y, x) float32/float64 with NaNs, empties, all-NaN."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    ndim = draw(st.sampled_from([1, 2, 3]))
+    t = draw(st.integers(0, max_t))
+    if ndim == 1:
+        shape: tuple[int, ...] = (t,)
+    elif ndim == 2:
+        shape = (t, draw(st.integers(0, 4)))
+    else:
+        shape = (t, draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if draw(st.booleans()) and draw(st.booleans()):  # ~1/4: all-NaN
+        return np.full(shape, np.nan, dtype)
+    elems = st.sampled_from(VALUES) if elements is None else elements
+    return draw(hnp.arrays(dtype, shape, elements=elems))
+
+
+def assert_same(got, want):
+    """Same shape and dtype, equal NaN pattern, values within dtype-appropriate tolerance."""
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            assert_same(g, w)
+        return
+    assert got.shape == want.shape
+    assert got.dtype == want.dtype
+    tol = 1e-5 if got.dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(got, want, rtol=tol, atol=100 * tol, equal_nan=True)
+
+
+def window_and_min_count(draw, lo: int = 1):
+    window = draw(st.integers(max(lo, 1), 16))
+    min_count = draw(st.one_of(st.none(), st.integers(lo, window)))
+    return window, min_count
+
+
+MOVES = ["move_mean", "move_sum", "move_min", "move_max"]
+
+
+@pytest.mark.parametrize("name", MOVES)
+@SETTINGS
+@given(a=time_arrays(), data=st.data())
+def test_move_matches_reference(name, a, data):
+    window, min_count = window_and_min_count(data.draw)
+    got = getattr(kernels, name)(a, window, min_count=min_count)
+    assert_same(got, getattr(ref, name)(a, window, min_count=min_count))
+
+
+@SETTINGS
+@given(a=time_arrays(), data=st.data())
+def test_move_std_matches_reference(a, data):
+    window, min_count = window_and_min_count(data.draw)
+    ddof = data.draw(st.sampled_from([0, 1]))
+    got = kernels.move_std(a, window, min_count=min_count, ddof=ddof)
+    assert_same(got, ref.move_std(a, window, min_count=min_count, ddof=ddof))
+
+
+def test_move_std_is_stable_for_large_offsets():
+    """Welford with removal: a large mean does not swamp a small spread."""
+    rng = np.random.default_rng(0)
+    a = 1e6 + rng.normal(size=(200, 3))
+    np.testing.assert_allclose(
+        kernels.move_std(a, 12, ddof=1), ref.move_std(a, 12, ddof=1), rtol=1e-7
+    )
+
+
+@SETTINGS
+@given(a=time_arrays(), alpha=st.sampled_from([0.1, 0.5, 0.9, 1.0]), k=st.integers(1, 3))
+def test_ewm_mean_matches_reference(a, alpha, k):
+    assert_same(kernels.ewm_mean(a, alpha, min_count=k), ref.ewm_mean(a, alpha, min_count=k))
+
+
+def test_ewm_mean_matches_pandas_ignore_na():
+    pd = pytest.importorskip("pandas")
+    a = np.array([np.nan, 1.0, 2.0, np.nan, np.nan, 5.0, 0.5, np.nan])
+    want = pd.Series(a).ewm(alpha=0.3, adjust=True, ignore_na=True, min_periods=1).mean()
+    np.testing.assert_allclose(kernels.ewm_mean(a, 0.3), want.to_numpy(), rtol=1e-12)
+
+
+@SETTINGS
+@given(a=time_arrays(), k=st.integers(0, 16))
+def test_lag_matches_reference(a, k):
+    assert_same(kernels.lag(a, k), ref.lag(a, k))
+
+
+@SETTINGS
+@given(a=time_arrays(), data=st.data())
+def test_trend_matches_reference(a, data):
+    window, min_count = window_and_min_count(data.draw, lo=2)
+    assert_same(
+        kernels.trend(a, window, min_count=min_count), ref.trend(a, window, min_count=min_count)
+    )
+
+
+def test_trend_of_a_line_is_its_slope():
+    t = np.arange(30, dtype=np.float64)
+    a = np.stack([3.0 * t - 7.0, -0.5 * t], axis=1)
+    out = kernels.trend(a, 6)
+    assert np.isnan(out[:5]).all()
+    np.testing.assert_allclose(out[5:], np.broadcast_to([3.0, -0.5], (25, 2)), rtol=1e-12)
+
+
+@SETTINGS
+@given(
+    a=time_arrays(max_t=20),
+    start=st.one_of(st.none(), st.integers(-25, 25)),
+    stop=st.one_of(st.none(), st.integers(-25, 25)),
+    period=st.integers(1, 5),
+    phase=st.integers(-6, 6),
+    min_count=st.integers(1, 4),
+)
+def test_standardized_anomaly_matches_reference(a, start, stop, period, phase, min_count):
+    kw = dict(period=period, phase=phase, min_count=min_count)
+    base = slice(start, stop)
+    assert_same(kernels.standardized_anomaly(a, base, **kw), ref.standardized_anomaly(a, base, **kw))
+
+
+@SETTINGS
+@given(
+    e=time_arrays(elements=st.sampled_from([np.nan, 0.0, 0.0, 0.0, 1.0, 2.0])),
+    half_life=st.sampled_from([0.5, 1.0, 3.0, np.inf]),
+)
+def test_event_decay_matches_reference(e, half_life):
+    assert_same(kernels.event_decay(e, half_life), ref.event_decay(e, half_life))
+
+
+def test_event_decay_half_life_and_months_since():
+    e = np.array([0, 1, 0, 0, np.nan, 2, 0], np.float64)
+    decayed, since = kernels.event_decay(e, 2.0)
+    assert decayed[3] == pytest.approx(0.5)  # one event, two steps later
+    np.testing.assert_array_equal(since, [np.nan, 0, 1, 2, 3, 0, 1])
+
+
+# --------------------------------------------------------------------------- never the future
+CAUSAL = [
+    ("move_mean", (4,), {"min_count": 1}),
+    ("move_sum", (4,), {"min_count": 1}),
+    ("move_std", (4,), {"min_count": 1}),
+    ("move_min", (4,), {"min_count": 1}),
+    ("move_max", (4,), {"min_count": 1}),
+    ("ewm_mean", (0.3,), {}),
+    ("lag", (2,), {}),
+    ("trend", (4,), {"min_count": 2}),
+    ("event_decay", (2.0,), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kw", CAUSAL)
+@settings(max_examples=15, deadline=None)
+@given(a=time_arrays(max_t=12), data=st.data())
+def test_output_never_uses_the_future(name, args, kw, a, data):
+    if a.shape[0] < 2:
+        return
+    t = data.draw(st.integers(0, a.shape[0] - 2))
+    b = a.copy()
+    b[t + 1 :] = 99.0
+    fa = getattr(kernels, name)(a, *args, **kw)
+    fb = getattr(kernels, name)(b, *args, **kw)
+    for x, y in zip(fa if isinstance(fa, tuple) else (fa,), fb if isinstance(fb, tuple) else (fb,)):
+        np.testing.assert_array_equal(x[: t + 1], y[: t + 1])
+
+
+# --------------------------------------------------------------------------- SPI
+@st.composite
+def precip_arrays(draw):
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    t = draw(st.integers(0, 48))
+    shape = draw(st.sampled_from([(t,), (t, 2), (t, 1, 2)]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    p = rng.gamma(draw(st.sampled_from([0.5, 2.0, 20.0])), 30.0, size=shape)
+    p[rng.random(shape) < draw(st.sampled_from([0.0, 0.3, 0.8]))] = 0.0
+    p[rng.random(shape) < draw(st.sampled_from([0.0, 0.05]))] = np.nan
+    return p.astype(dtype)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    p=precip_arrays(),
+    scale=st.sampled_from([1, 3, 6, 12]),
+    period=st.sampled_from([1, 3, 12]),
+    stop=st.one_of(st.none(), st.integers(10, 48)),
+    min_count=st.integers(2, 5),
+)
+def test_spi_matches_scipy_reference(p, scale, period, stop, min_count):
+    kw = dict(period=period, min_count=min_count)
+    got = kernels.spi(p, scale, slice(0, stop), **kw)
+    want = ref.spi(p, scale, slice(0, stop), **kw)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, atol=1e-5, equal_nan=True)
+    assert np.all(np.abs(got[~np.isnan(got)]) <= 3.09)
+
+
+def test_spi_special_functions_match_scipy():
+    from scipy import special
+
+    from kernels import drought as spi_mod
+
+    for a in [0.05, 0.3, 1.0, 2.5, 7.0, 30.0, 300.0, 3000.0]:
+        for x in [1e-3, 0.1, 1.0, 0.9 * a, a, 1.1 * a, 3 * a + 5]:
+            assert spi_mod._gammainc(a, x) == pytest.approx(special.gammainc(a, x), abs=1e-12)
+        assert spi_mod._digamma(a) == pytest.approx(special.digamma(a), rel=1e-12, abs=1e-12)
+        assert spi_mod._trigamma(a) == pytest.approx(special.polygamma(1, a), rel=1e-11)
+    for p in [1e-10, 1e-3, 0.02, 0.3, 0.5, 0.9, 0.99, 0.999]:
+        assert spi_mod._ndtri(p) == pytest.approx(special.ndtri(p), abs=1e-10)
+
+
+def test_spi_of_gamma_data_is_standard_normal():
+    rng = np.random.default_rng(1)
+    p = rng.gamma(2.0, 40.0, size=(600, 4))
+    s = kernels.spi(p, 1, slice(None), period=1)
+    assert abs(np.mean(s)) < 0.1 and abs(np.std(s) - 1.0) < 0.1
+
+
+# --------------------------------------------------------------------------- edges and errors
+TIME_CALLS = [
+    ("move_mean", (3,), {}),
+    ("move_sum", (3,), {}),
+    ("move_std", (3,), {}),
+    ("move_min", (3,), {}),
+    ("move_max", (3,), {}),
+    ("ewm_mean", (0.5,), {}),
+    ("lag", (1,), {}),
+    ("trend", (3,), {}),
+    ("standardized_anomaly", (slice(0, 5),), {}),
+    ("spi", (3, slice(0, 5)), {"min_count": 2}),
+    ("event_decay", (2.0,), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kw", TIME_CALLS)
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (5, 0), (0, 2, 2), (1,), (1, 2, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_shapes_and_dtypes(name, args, kw, shape, dtype):
+    a = np.ones(shape, dtype)
+    out = getattr(kernels, name)(a, *args, **kw)
+    want_dtype = np.float64 if dtype == np.int64 else dtype
+    for o in out if isinstance(out, tuple) else (out,):
+        assert o.shape == shape and o.dtype == want_dtype
+
+
+def test_non_contiguous_input():
+    a = np.arange(60, dtype=np.float64).reshape(10, 6)[:, ::2]
+    np.testing.assert_array_equal(kernels.move_sum(a, 2), ref.move_sum(a, 2))
+    f = np.asfortranarray(np.arange(24.0).reshape(4, 6))
+    np.testing.assert_array_equal(kernels.move_max(f, 3, min_count=1), ref.move_max(f, 3, min_count=1))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a: kernels.move_mean(a, 0),
+        lambda a: kernels.move_mean(a, 3, min_count=4),
+        lambda a: kernels.move_mean(a, 2.5),
+        lambda a: kernels.move_std(a, 3, ddof=-1),
+        lambda a: kernels.ewm_mean(a, 0.0),
+        lambda a: kernels.lag(a, -1),
+        lambda a: kernels.trend(a, 1),
+        lambda a: kernels.event_decay(a, 0),
+        lambda a: kernels.spi(a, 0, slice(None)),
+        lambda a: kernels.move_mean(np.float64(1.0), 1),
+    ],
+)
+def test_bad_arguments_raise(call):
+    with pytest.raises(ValueError):
+        call(np.ones((4, 2)))
+
+
+def test_baseline_must_be_a_slice():
+    with pytest.raises(TypeError):
+        kernels.standardized_anomaly(np.ones((4, 2)), (0, 2))  # type: ignore[arg-type]
