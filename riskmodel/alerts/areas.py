@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from riskmodel.alerts.geometry import Polygon, mask_polygons
+from riskmodel.alerts.geometry import Polygon, cell_edges, mask_polygons
 from riskmodel.errors import InputError
 
 AGGREGATES = ("pop_mean", "mean", "max")
@@ -208,26 +208,68 @@ def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
     return out
 
 
-def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
-                  how: str = "pop_mean") -> list[Area]:
-    """Connected clusters (4-neighbour, within one country) of cells at or above `enter`,
-    grown over cells at or above `leave` (hysteresis thresholding)."""
+def _cluster_labels(grid: Grid, enter: float, leave: float, min_cells: int,
+                    keep: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Flat labels (-1: none) of clusters and their count; see `cluster_areas`."""
     r = np.where(grid.valid, grid.risk, -np.inf).reshape(grid.shape)
     cid = grid.country_id.reshape(grid.shape)
-    out: list[Area] = []
-    labels_all = np.full(grid.shape[0] * grid.shape[1], -1, dtype=np.int64)
-    n_lab = 0
-    for c in np.unique(cid[cid >= 0]):
-        weak = (r >= leave) & (cid == c)
-        lab, n = ndimage.label(weak)
-        if n == 0:
+    weak_all = r >= leave
+    seed = r >= enter
+    kept = np.zeros(grid.shape[0] * grid.shape[1], dtype=bool)
+    for cells in keep:
+        kept[np.asarray(cells, dtype=np.int64)] = True
+    kept = kept.reshape(grid.shape) & weak_all
+    seed |= kept  # an open alert's cells still above `leave` keep it alive (hysteresis)
+    comp = np.zeros(grid.shape, dtype=np.int64)
+    n_comp = 0
+    # Label each country inside its bounding box: cheap, and clusters never cross borders.
+    for c, box in enumerate(ndimage.find_objects(np.where(cid >= 0, cid + 1, 0))):
+        if box is None:
             continue
-        strong = np.unique(lab[(r >= enter) & (lab > 0)])
-        for s in strong:
-            cells = np.flatnonzero((lab == s).ravel())
-            if cells.size >= min_cells:
-                labels_all[cells] = n_lab
-                n_lab += 1
+        lab, n = ndimage.label(weak_all[box] & (cid[box] == c))
+        if n:
+            sub = comp[box]
+            sub[lab > 0] = lab[lab > 0] + n_comp
+            n_comp += n
+    flat = comp.ravel()
+    # Union components that share an open alert, so a splitting cluster stays one alert.
+    parent = np.arange(n_comp + 1)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    for cells in keep:
+        ids = np.unique(flat[np.asarray(cells, dtype=np.int64)])
+        ids = ids[ids > 0]
+        for j in ids[1:]:
+            parent[find(int(j))] = find(int(ids[0]))
+    roots = np.array([find(i) for i in range(n_comp + 1)])
+    has_seed = np.zeros(n_comp + 1, dtype=bool)
+    has_seed[roots[np.unique(flat[seed.ravel()])]] = True
+    has_keep = np.zeros(n_comp + 1, dtype=bool)
+    has_keep[roots[np.unique(flat[kept.ravel()])]] = True
+    size = np.bincount(roots[flat], minlength=n_comp + 1)
+    ok = has_seed & ((size >= min_cells) | has_keep)
+    ok[0] = False
+    new_id = np.full(n_comp + 1, -1, dtype=np.int64)
+    new_id[ok] = np.arange(int(ok.sum()))
+    return new_id[roots[flat]], int(ok.sum())
+
+
+def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
+                  how: str = "pop_mean", keep: list[np.ndarray] | None = None) -> list[Area]:
+    """Connected clusters (4-neighbour, within one country) of cells at or above `leave`
+    that contain a cell at or above `enter` (hysteresis thresholding), at least `min_cells`.
+
+    `keep` lists the cells of open cluster alerts: their cells above `leave` count as
+    seeds (an alert fades only below `leave`), and pieces of one alert that split apart
+    stay one area, so the alert neither dies nor multiplies while it is still warm.
+    """
+    labels_all, n_lab = _cluster_labels(grid, enter, leave, min_cells, list(keep or []))
+    out: list[Area] = []
     if n_lab == 0:
         return out
     w = grid.exposure_pop
@@ -236,19 +278,23 @@ def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
     hi = _aggregate(grid.hi, w, labels_all, n_lab, how)
     rmax = _aggregate(grid.risk, w, labels_all, n_lab, "max")
     drivers = _drivers(grid, labels_all, n_lab)
+    order = np.argsort(labels_all, kind="stable")
+    bounds = np.searchsorted(labels_all[order], np.arange(n_lab + 1))
+    a_index = {a: i for i, a in enumerate(grid.admin1)}
     for i in range(n_lab):
-        cells = np.flatnonzero(labels_all == i)
+        cells = np.sort(order[bounds[i]:bounds[i + 1]])
         c = int(grid.country_id[cells[0]])
-        adm = sorted({grid.admin1[a] for a in grid.admin1_id[cells] if a >= 0})
-        peak = cells[int(np.argmax(grid.risk[cells]))]
+        adm = sorted({grid.admin1[a] for a in np.unique(grid.admin1_id[cells]) if a >= 0})
+        peak = cells[int(np.nanargmax(grid.risk[cells]))]
         py, px = divmod(int(peak), grid.shape[1])
-        names = [grid.admin1_names[grid.admin1.index(a)] for a in adm]
+        names = [grid.admin1_names[a_index[a]] for a in adm]
         out.append(Area(
             key=f"{grid.countries[c]}-c{py:04d}-{px:04d}", kind="cluster", target=grid.target,
             country=grid.countries[c], country_name=grid.country_names[c], admin1=tuple(adm),
             name="cluster in " + ", ".join(names), risk=float(risk[i]),
             risk_lo=float(lo[i]), risk_hi=float(hi[i]), risk_max=float(rmax[i]),
-            population=float(grid.pop[cells].sum()), child_population=float(grid.child[cells].sum()),
+            population=float(grid.pop[cells].sum()),
+            child_population=float(grid.child[cells].sum()),
             exposed=float((grid.exposure_pop[cells] * grid.risk[cells]).sum()),
             n_cells=int(cells.size), drivers=drivers[i], cells=cells, ctx=grid.ctx[c]))
     return out
@@ -257,6 +303,13 @@ def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
 def area_polygons(grid_shape: tuple[int, int], cells: np.ndarray, lat: np.ndarray,
                   lon: np.ndarray) -> list[Polygon]:
     """Outline polygons (lon, lat) of a set of flat cell indices."""
-    mask = np.zeros(grid_shape[0] * grid_shape[1], dtype=bool)
-    mask[np.asarray(cells, dtype=np.int64)] = True
-    return mask_polygons(mask.reshape(grid_shape), lat, lon)
+    iy, ix = np.divmod(np.asarray(cells, dtype=np.int64), grid_shape[1])
+    if iy.size == 0:
+        return []
+    # Trace inside the bounding box only: cost follows the area, not the whole grid.
+    y0, y1, x0, x1 = iy.min(), iy.max() + 1, ix.min(), ix.max() + 1
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    mask[iy - y0, ix - x0] = True
+    ye = cell_edges(lat)[y0:y1 + 1]
+    xe = cell_edges(lon)[x0:x1 + 1]
+    return mask_polygons(mask, lat[y0:y1], lon[x0:x1], edges=(ye, xe))

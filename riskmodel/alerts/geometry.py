@@ -105,18 +105,18 @@ def _inside(pt: tuple[float, float], ring: list[tuple[float, float]]) -> bool:
     return hit
 
 
-def mask_polygons(mask: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                  ndigits: int = 5) -> list[Polygon]:
+def mask_polygons(mask: np.ndarray, lat: np.ndarray, lon: np.ndarray, ndigits: int = 5,
+                  edges: tuple[np.ndarray, np.ndarray] | None = None) -> list[Polygon]:
     """Polygons (lon, lat) outlining the True cells of `mask(lat, lon)`, holes assigned.
 
     Exteriors are counter-clockwise, holes clockwise, every ring closed (first == last) with
-    at least 4 positions, as RFC 7946 and CAP 1.2 require.
+    at least 4 positions, as RFC 7946 and CAP 1.2 require. `edges` (lat edges, lon
+    edges) overrides the edges derived from the centres (for a window of a larger grid).
     """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return []
-    xe = cell_edges(lon)
-    ye = cell_edges(lat)
+    ye, xe = edges if edges is not None else (cell_edges(lat), cell_edges(lon))
     exteriors: list[list[tuple[int, int]]] = []
     holes: list[list[tuple[int, int]]] = []
     for ring in _trace(mask):

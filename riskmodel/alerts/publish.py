@@ -78,34 +78,50 @@ def _plain(v: Any) -> Any:
 
 # --- processing one new night ------------------------------------------------------------
 
-def _areas(grid: Grid, rules: RulesConfig) -> list[Area]:
+def _areas(grid: Grid, rules: RulesConfig, keep: list[np.ndarray]) -> list[Area]:
     if rules.area.kind == "admin1":
         return admin1_areas(grid, rules.area.aggregate)
     th = rules.threshold
-    return cluster_areas(grid, th.enter, th.leave, rules.area.min_cells, rules.area.aggregate)
+    return cluster_areas(grid, th.enter, th.leave, rules.area.min_cells, rules.area.aggregate,
+                         keep=keep)
 
 
 def match_clusters(areas: list[Area], previous: list[tuple[str, str, list[int]]],
-                   active_cells: dict[str, list[int]]) -> None:
+                   active_cells: dict[str, list[int]], n_cells: int) -> None:
     """Give today's clusters the key of the open alert or recent cluster they overlap most.
 
     A cluster's outline moves a little from night to night; without matching, each move
-    would close one alert and open another. Open alerts win over mere observations, the
-    largest overlap wins, and each old key is used at most once.
+    would close one alert and open another. Open alerts win over mere observations (then
+    newer months over older), the largest overlap (Jaccard) wins, and each old key is used
+    at most once. Each class of sources is one label raster, so this is linear in cells.
     """
-    cand: list[tuple[int, float, str, int]] = []  # (priority class, -overlap, key, area index)
-    seen: set[str] = set()
-    sources = [(k, c, 0) for k, c in active_cells.items()]
-    for _, k, c in previous:
-        if k not in seen and k not in active_cells:
-            sources.append((k, c, 1))
-            seen.add(k)
-    for i, a in enumerate(areas):
-        mine = set(a.cells.tolist())
-        for k, cells, cls in sources:
-            ov = len(mine & set(cells))
-            if ov:
-                cand.append((cls, -ov / len(mine | set(cells)), k, i))
+    classes: list[list[tuple[str, list[int]]]] = [list(active_cells.items())]
+    seen: set[str] = set(active_cells)
+    by_month: dict[str, list[tuple[str, list[int]]]] = {}
+    for as_of, k, c in previous:
+        by_month.setdefault(as_of, []).append((k, c))
+    for as_of in sorted(by_month, reverse=True):
+        cls = [(k, c) for k, c in by_month[as_of] if k not in seen]
+        seen |= {k for k, _ in cls}
+        classes.append(cls)
+    cand: list[tuple[int, float, str, int]] = []  # (class, -overlap, key, area index)
+    for ci, sources in enumerate(classes):
+        if not sources:
+            continue
+        lab = np.full(n_cells, -1, dtype=np.int64)
+        sizes = np.zeros(len(sources))
+        for si, (_, cells) in enumerate(sources):
+            lab[np.asarray(cells, dtype=np.int64)] = si
+            sizes[si] = len(cells)
+        for i, a in enumerate(areas):
+            hit = lab[a.cells]
+            hit = hit[hit >= 0]
+            if hit.size == 0:
+                continue
+            ov = np.bincount(hit, minlength=len(sources))
+            for si in np.flatnonzero(ov):
+                jac = ov[si] / (a.cells.size + sizes[si] - ov[si])
+                cand.append((ci, -float(jac), sources[si][0], i))
     used_keys: set[str] = set()
     done: set[int] = set()
     for _, _, k, i in sorted(cand):
@@ -114,6 +130,18 @@ def match_clusters(areas: list[Area], previous: list[tuple[str, str, list[int]]]
         areas[i].key = k
         used_keys.add(k)
         done.add(i)
+    # A cluster that matched nothing keeps its peak-cell key, unless that key is taken
+    # (by a matched cluster, an open alert or a recent cluster): then it gets a suffix.
+    taken = used_keys | set(active_cells) | seen
+    for i, a in enumerate(areas):
+        if i in done:
+            continue
+        key, n = a.key, 1
+        while key in taken:
+            n += 1
+            key = f"{a.key}-{n}"
+        a.key = key
+        taken.add(key)
 
 
 def _dataset_history(risk: xr.Dataset, rules: RulesConfig, target: str, time: np.datetime64
@@ -183,11 +211,13 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
     # Phase 1, per target: judge areas, move open alerts along, collect candidates.
     for target in targets:
         grid = Grid(risk, target, time)
-        areas = _areas(grid, rules)
         active = {a["area_key"]: a for a in store.alerts(states=ACTIVE_STATES, target=target)}
+        areas = _areas(grid, rules, [np.asarray(a["cells"], dtype=np.int64)
+                                     for a in active.values() if a["area_kind"] == "cluster"])
         if rules.area.kind == "cluster":
             match_clusters(areas, store.previous_cells(target, as_of, hist_n),
-                           {k: a["cells"] for k, a in active.items()})
+                           {k: a["cells"] for k, a in active.items()},
+                           grid.shape[0] * grid.shape[1])
         prev = store.previous_observations(target, as_of, hist_n)
         prev_risk = _dataset_history(risk, rules, target, time)
         for k, v in prev.items():  # the store's own record wins for months it has

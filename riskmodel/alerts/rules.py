@@ -166,9 +166,13 @@ def evaluate(areas: list[Area], rules: RulesConfig,
             out[a.key] = Verdict(False, False, ())
             continue
         if th.enabled:
-            if r >= th.enter:
-                trig.append(f"risk {r:.2f} >= {th.enter:.2f}")
-            hold = hold or r >= th.leave
+            # A cluster is defined by its cells crossing the threshold (its core), so the
+            # rule reads its peak; its mean falls as it grows and would make it flicker.
+            rt = a.risk_max if a.kind == "cluster" else r
+            if rt >= th.enter:
+                trig.append(f"{'peak ' if a.kind == 'cluster' else ''}risk {rt:.2f} >= "
+                            f"{th.enter:.2f}")
+            hold = hold or rt >= th.leave
         if pr.enabled and a.country in qs:
             q_in, q_out = qs[a.country]
             if r >= q_in and r >= pr.min_risk:
