@@ -151,6 +151,37 @@ def _gc(area: ET.Element, name: str, value: str) -> None:
     _sub(g, "value", value)
 
 
+def read_message(xml: str | bytes) -> dict[str, Any]:
+    """A CAP 1.2 message as a dict: header fields, `references` as triples, and per `info`
+    its fields, parameters, and areas with polygons as [(lat, lon), ...]."""
+    root = ET.fromstring(xml)
+    if root.tag != _Q + "alert":
+        raise ValueError(f"not a CAP 1.2 alert (root {root.tag})")
+    msg: dict[str, Any] = {t: root.findtext(_Q + t) for t in (
+        "identifier", "sender", "sent", "status", "msgType", "source", "scope",
+        "restriction", "note", "incidents")}
+    msg["references"] = [tuple(r.split(",")) for r in
+                         (root.findtext(_Q + "references") or "").split()]
+    msg["info"] = []
+    for info in root.findall(_Q + "info"):
+        d: dict[str, Any] = {t: info.findtext(_Q + t) for t in (
+            "language", "event", "urgency", "severity", "certainty", "effective", "onset",
+            "expires", "senderName", "headline", "description", "instruction", "web",
+            "contact")}
+        d["category"] = [c.text for c in info.findall(_Q + "category")]
+        d["parameters"] = {p.findtext(_Q + "valueName"): p.findtext(_Q + "value")
+                           for p in info.findall(_Q + "parameter")}
+        d["areas"] = [{
+            "areaDesc": a.findtext(_Q + "areaDesc"),
+            "polygons": [[tuple(float(v) for v in pair.split(","))
+                          for pair in (p.text or "").split()] for p in a.findall(_Q + "polygon")],
+            "geocodes": [(g.findtext(_Q + "valueName"), g.findtext(_Q + "value"))
+                         for g in a.findall(_Q + "geocode")],
+        } for a in info.findall(_Q + "area")]
+        msg["info"].append(d)
+    return msg
+
+
 def check_cap(xml: str | bytes) -> list[str]:
     """Problems with CAP 1.2 rules the XSD cannot express (empty list: none)."""
     problems: list[str] = []
