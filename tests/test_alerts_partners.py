@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from test_alerts_fakes import ADMIN1, make_risk
 
-from riskmodel.alerts import outbox
 from riskmodel.alerts.deliver import deliver
 from riskmodel.alerts.export import export
 from riskmodel.alerts.partners import load_partners

@@ -148,7 +148,8 @@ def _aggregate(values: np.ndarray, weights: np.ndarray, groups: np.ndarray, n: i
     plain = np.bincount(g, weights=v, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         # An area with no people falls back to the plain mean rather than vanishing.
-        return np.where(sw > 0, swv / np.where(sw > 0, sw, 1), np.where(cnt > 0, plain / np.maximum(cnt, 1), np.nan))
+        plain_mean = np.where(cnt > 0, plain / np.maximum(cnt, 1), np.nan)
+        return np.where(sw > 0, swv / np.where(sw > 0, sw, 1), plain_mean)
 
 
 def _drivers(grid: Grid, groups: np.ndarray, n: int, top: int = 3

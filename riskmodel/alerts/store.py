@@ -196,7 +196,8 @@ class AlertStore:
 
     def runs(self) -> list[dict[str, Any]]:
         """All processed runs, oldest first."""
-        return [_row(r) for r in self.db.execute("SELECT * FROM runs ORDER BY as_of")]  # type: ignore[misc]
+        rows = self.db.execute("SELECT * FROM runs ORDER BY as_of")
+        return [_row(r) for r in rows]  # type: ignore[misc]
 
     def add_observations(self, rows: list[tuple[Any, ...]]) -> None:
         """(as_of, target, area_key, kind, risk, triggered, holding, cells_json) rows."""
