@@ -130,3 +130,39 @@ def test_lifecycle_escalate_hysteresis_cancel(tmp_path: Path, cap_schema) -> Non
     db = sqlite3.connect(cfg.store)
     states = [r[0] for r in db.execute("SELECT to_state FROM history ORDER BY seq")]
     assert states == ["new", "ongoing", "escalated", "resolved"]
+
+
+def test_contract_breaches_name_the_variable(tmp_path: Path) -> None:
+    cfg = cfg_for(tmp_path)
+    ds = make_risk({"XAA-01": 0.7})
+    with pytest.raises(InputError, match="missing variable 'risk_hi'"):
+        run(tmp_path, cfg, ds.drop_vars("risk_hi"), "a")
+    bad = ds.copy()
+    bad["risk"] = bad["risk"] * 2
+    with pytest.raises(InputError, match=r"risk outside \[0, 1\]"):
+        run(tmp_path, cfg, bad, "b")
+    bad = ds.copy()
+    bad.attrs["as_of"] = "2026-07"
+    with pytest.raises(InputError, match="not on its time axis"):
+        run(tmp_path, cfg, bad, "c")
+    assert not Path(cfg.store).exists() or sqlite3.connect(cfg.store).execute(
+        "SELECT count(*) FROM runs").fetchone()[0] == 0
+    off = cfg.model_copy(update={"enabled": False})
+    assert run(tmp_path, off, ds, "d") == {"enabled": False}
+
+
+def test_two_writers_same_night_one_wins(tmp_path: Path) -> None:
+    import threading
+    cfg = cfg_for(tmp_path)
+    ds = make_risk({"XAA-01": 0.7, "XAC-01": 0.8})
+    out: dict[str, dict] = {}
+    ths = [threading.Thread(target=lambda n=n: out.__setitem__(n, run(tmp_path, cfg, ds, n)))
+           for n in ("w1", "w2")]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(60)
+    assert sorted("rerun_of" in s for s in out.values()) == [False, True]
+    assert sqlite3.connect(cfg.store).execute("SELECT count(*) FROM alerts").fetchone()[0] == 4
+    assert (tmp_path / "w1" / "alerts.csv").read_bytes() == \
+        (tmp_path / "w2" / "alerts.csv").read_bytes()

@@ -48,14 +48,42 @@ class Area:
 
 
 def select_month(risk: xr.Dataset) -> np.datetime64:
-    """The scored month: `attrs['as_of']` if it is on the time axis, else the last month."""
+    """The scored month: `attrs['as_of']` (which must be on the time axis), else the last."""
     times = risk["time"].values
     as_of = risk.attrs.get("as_of")
     if as_of:
-        t = np.datetime64(f"{as_of}-01", "ns")
-        if t in times:
-            return t
+        try:
+            t = np.datetime64(f"{as_of}-01", "ns")
+        except ValueError:
+            raise InputError(f"risk dataset: attrs['as_of'] {as_of!r} is not YYYY-MM") from None
+        if t not in times:
+            raise InputError(f"risk dataset: as_of {as_of} is not on its time axis "
+                             f"({', '.join(np.datetime_as_string(times, unit='M'))})")
+        return t
     return times[-1]
+
+
+def check_contract(risk: xr.Dataset) -> None:
+    """Fail early, naming the variable, if the risk dataset breaks the alerts' contract."""
+    for name in ("risk", "risk_lo", "risk_hi", "country_id", "admin1_id", "admin1_country"):
+        if name not in risk:
+            raise InputError(f"risk dataset: missing variable {name!r}")
+    for name in ("target", "time", "lat", "lon", "country", "admin1"):
+        if name not in risk.coords:
+            raise InputError(f"risk dataset: missing coordinate {name!r}")
+    for name in ("lat", "lon"):
+        v = risk[name].values
+        if v.size > 1 and not np.all(np.diff(v) > 0):
+            raise InputError(f"risk dataset: {name} is not strictly ascending")
+    r = risk["risk"].values
+    finite = r[np.isfinite(r)]
+    if finite.size and (finite.min() < 0 or finite.max() > 1):
+        raise InputError(f"risk dataset: risk outside [0, 1] "
+                         f"(min {finite.min():.3g}, max {finite.max():.3g})")
+    n_adm = risk.sizes["admin1"]
+    a = risk["admin1_id"].values
+    if a.size and (a.max() >= n_adm or a.min() < -1):
+        raise InputError(f"risk dataset: admin1_id has ids outside -1..{n_adm - 1}")
 
 
 def as_of_of(risk: xr.Dataset) -> str:

@@ -22,8 +22,9 @@ import xarray as xr
 from riskmodel.alerts import cap as capmod
 from riskmodel.alerts import geojson, outbox
 from riskmodel.alerts.areas import (Area, Grid, admin1_areas, area_polygons, as_of_of,
-                                    cluster_areas, select_month)
+                                    check_contract, cluster_areas, select_month)
 from riskmodel.alerts.csvout import to_csv
+from riskmodel.alerts.feedback import precision
 from riskmodel.alerts.partners import Partner, PartnersConfig, load_partners
 from riskmodel.alerts.priority import components, score
 from riskmodel.alerts.rules import RulesConfig, Verdict, evaluate, load_rules, severity
@@ -43,8 +44,12 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
     """
     if sent.tzinfo is None or sent.utcoffset() is None:
         raise InputError("publish_alerts: `sent` must be timezone-aware (CAP needs an offset)")
+    if not cfg.enabled:
+        return {"enabled": False}
     rules = load_rules(cfg.rules, cfg.threshold)
     partners = load_partners(cfg.partners)
+    check_contract(risk)
+    select_month(risk)  # as_of must be on the time axis
     as_of = as_of_of(risk)
     synthetic = int(risk.attrs.get("synthetic", 0)) == 1
     sent_s = capmod.cap_time(sent)
@@ -66,8 +71,10 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
                 records = prior["records"]
         files = render_run(store, Path(run_dir), records, partners, as_of=as_of,
                            synthetic=synthetic)
+        prec = precision(store)
     summary = dict(summary)
     summary["files"] = files
+    summary["feedback"] = prec  # alert precision from partners' outcomes so far
     write_json(Path(run_dir) / "alerts" / "summary.json", summary)
     return summary
 
