@@ -93,14 +93,16 @@ class ModelConfig(Strict):
     """LightGBM risk models: horizon, size, folds, ensemble for intervals."""
 
     horizon: int = Field(3, ge=1, le=24, description="label horizon H in months")
-    n_estimators: int = Field(200, ge=1, le=5000)
+    n_estimators: int = Field(150, ge=1, le=5000)
     num_leaves: int = Field(31, ge=2, le=1024)
-    learning_rate: float = Field(0.05, gt=0, le=1)
+    learning_rate: float = Field(0.1, gt=0, le=1)
     min_child_samples: int = Field(50, ge=1)
-    negative_rate: float = Field(0.25, gt=0, le=1,
+    negative_rate: float = Field(0.05, gt=0, le=1,
                                  description="share of negative rows kept (weights 1/rate)")
+    positive_rate: float = Field(0.3, gt=0, le=1,
+                                 description="share of positive rows kept (weights 1/rate)")
     calibration_months: int = Field(24, ge=3, le=240)
-    ensemble: int = Field(5, ge=1, le=50, description="bootstrap members for the interval")
+    ensemble: int = Field(4, ge=1, le=50, description="bootstrap members for the interval")
     interval: float = Field(0.8, gt=0, lt=1, description="nominal coverage of risk_lo..risk_hi")
     reference_coverage: float | None = Field(
         None, ge=0, le=1,

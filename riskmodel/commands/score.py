@@ -1,0 +1,26 @@
+"""`riskmodel score --as-of YYYY-MM`: score one month with the registered models (no
+training: a missing model is an error), then alerts, targeting and report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from riskmodel.commands._common import add_config_args, context
+from riskmodel.commands.run import execute
+
+
+def handle(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    run_dir = execute(ctx, args.as_of, train_missing=False)
+    print(f"riskmodel: outputs in {run_dir}/", file=sys.stdout)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score one month with the registered models",
+                       description="Score the month given by --as-of with the models "
+                                   "registered for this config; fails if none is.")
+    add_config_args(p, out_help="parent folder of run folders (default: the config's `out`)")
+    p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
+    p.set_defaults(handler=handle)

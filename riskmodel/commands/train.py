@@ -1,0 +1,35 @@
+"""`riskmodel train`: (re)train the FL and CL models for a config and register them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from riskmodel.commands._common import add_config_args, context
+from riskmodel.models.registry import model_dir
+from riskmodel.pipeline import build_features, get_models, load_world
+
+
+def handle(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    if args.out:
+        ctx = ctx.__class__(**{**ctx.__dict__, "cfg": ctx.cfg.model_copy(
+            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})})
+    load_world(ctx)
+    build_features(ctx)
+    get_models(ctx, retrain=True)
+    out = {t: {"model_id": m[1]["model_id"],
+               "folder": str(model_dir(ctx.cfg.model.registry, t, m[1]["model_id"])),
+               "rows": m[1]["rows"], "training_window": m[1]["training_window"]}
+           for t, m in ctx.models.items()}
+    print(json.dumps(out, indent=2), file=sys.stdout)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train and register the FL and CL models",
+                       description="Build the world and features, train one calibrated "
+                                   "LightGBM ensemble per target, and register it.")
+    add_config_args(p, out_help="model registry folder (default: the config's model.registry)")
+    p.set_defaults(handler=handle)

@@ -1,0 +1,35 @@
+"""`riskmodel world`: write the seeded synthetic world to NetCDF, with its event and
+programme tables as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from riskmodel.commands._common import add_config_args, context
+from riskmodel.io.atomic import write_with
+from riskmodel.pipeline import load_world
+from riskmodel.world.tables import write_tables
+
+
+def handle(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    out = Path(args.out) if args.out else ctx.out_root / ctx.cfg.name / "world"
+    world = load_world(ctx)
+    encoding = {v: {"zlib": True, "complevel": 1} for v in world.data_vars
+                if world[v].dtype.kind in "fi"}
+    write_with(out / "world.nc", lambda p: world.to_netcdf(p, engine="netcdf4",
+                                                           encoding=encoding))
+    write_tables(world, out)
+    print(f"riskmodel: world written to {out}/ (world.nc, events.csv, programmes.csv)",
+          file=sys.stdout)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("world", help="write the synthetic world to NetCDF",
+                       description="Generate the seeded synthetic world of the config and "
+                                   "write world.nc (CF), events.csv and programmes.csv.")
+    add_config_args(p, out_help="output folder (default: <out>/<name>/world)")
+    p.set_defaults(handler=handle)

@@ -1,0 +1,77 @@
+"""Training tables: (cell, month) rows of the feature cube with their labels.
+
+Rows are land cells (country_id >= 0) at the chosen months with a known label. Negatives
+and positives may be sampled at fixed rates with weight 1/rate, so weighted class balance
+is that of the full table; the sampling is seeded and recorded in the model metadata. Identifiers (cell index, month)
+travel beside the matrix, never inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Table:
+    """A design matrix with labels, weights and the (month, cell) of each row."""
+
+    X: np.ndarray        # (n, n_features) float32
+    y: np.ndarray        # (n,) float32 0/1
+    weight: np.ndarray   # (n,) float64
+    month: np.ndarray    # (n,) int32 time index into the cube
+    cell: np.ndarray     # (n,) int64 flat (lat, lon) index
+    features: tuple[str, ...]
+
+
+def land_cells(country_id: np.ndarray) -> np.ndarray:
+    """Flat indices of land cells of a (lat, lon) region raster."""
+    return np.flatnonzero(np.asarray(country_id).ravel() >= 0)
+
+
+def feature_matrix(cube: xr.Dataset, features: tuple[str, ...], month: int,
+                   cells: np.ndarray) -> np.ndarray:
+    """(len(cells), len(features)) float32 matrix of the cube at one month."""
+    out = np.empty((len(cells), len(features)), dtype=np.float32)
+    for j, name in enumerate(features):
+        out[:, j] = cube[name].values[month].ravel()[cells]
+    return out
+
+
+def build_table(cube: xr.Dataset, features: tuple[str, ...], labels: np.ndarray,
+                months: np.ndarray, cells: np.ndarray, *, negative_rate: float = 1.0,
+                positive_rate: float = 1.0, seed: int = 0) -> Table:
+    """Rows for every (month in `months`, cell in `cells`) with a known label.
+
+    `labels` is (time, lat, lon) from `future_label`. Each negative row is kept with
+    probability `negative_rate` and weighted 1 / negative_rate, each positive likewise with
+    `positive_rate`, so weighted sums estimate those of the full table.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = {name: cube[name].values for name in features}
+    blocks_x, blocks_y, blocks_w, blocks_m, blocks_c = [], [], [], [], []
+    for m in np.asarray(months, dtype=np.int64):
+        y = labels[m].ravel()[cells]
+        keep = ~np.isnan(y)
+        # One uniform draw per row, compared with the rate of the row's class.
+        u = rng.random(len(cells))
+        pos = y > 0
+        keep &= np.where(pos, u < positive_rate, u < negative_rate)
+        w = np.where(pos, 1.0 / positive_rate, 1.0 / negative_rate)
+        idx = cells[keep]
+        x = np.empty((len(idx), len(features)), dtype=np.float32)
+        for j, name in enumerate(features):
+            x[:, j] = arrays[name][m].ravel()[idx]
+        blocks_x.append(x)
+        blocks_y.append(y[keep].astype(np.float32))
+        blocks_w.append(w[keep])
+        blocks_m.append(np.full(len(idx), m, dtype=np.int32))
+        blocks_c.append(idx.astype(np.int64))
+    if not blocks_x:
+        empty = np.empty((0, len(features)), np.float32)
+        return Table(empty, np.empty(0, np.float32), np.empty(0), np.empty(0, np.int32),
+                     np.empty(0, np.int64), features)
+    return Table(np.concatenate(blocks_x), np.concatenate(blocks_y), np.concatenate(blocks_w),
+                 np.concatenate(blocks_m), np.concatenate(blocks_c), features)

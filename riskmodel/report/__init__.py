@@ -1,0 +1,1 @@
+"""Run reports: HTML pages with PNG maps and plots (matplotlib, Agg backend)."""

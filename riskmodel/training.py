@@ -1,0 +1,117 @@
+"""Training stage: build tables from the cube, fit one `RiskModel` per target, register it.
+
+A model is identified by a hash of everything that determines it (target, world config,
+seed, model config, feature list, code version); `ensure_model` loads it from the registry
+when present and trains it otherwise, so nightly runs train once per configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from features import WARMUP_MONTHS
+from riskmodel import __version__
+from riskmodel.config import RunConfig
+from riskmodel.models.estimator import RiskModel
+from riskmodel.models.labels import future_label
+from riskmodel.models.registry import load_model, model_dir, save_model
+from riskmodel.models.table import Table, build_table, land_cells
+
+COVERAGE_FEATURE = "inspection_coverage"
+
+
+def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
+    """Hash (12 hex) of what determines the model for `target`."""
+    key = {"target": target, "world": cfg.world.model_dump(mode="json"), "seed": cfg.seed,
+           "model": cfg.model.model_dump(mode="json", exclude={"registry", "threads"}),
+           "features": list(features), "code_version": __version__}
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def training_months(n_months: int, horizon: int, last: int | None = None) -> np.ndarray:
+    """Months usable for training: after the feature warm-up, labels known by `last`."""
+    end = n_months if last is None else last + 1
+    return np.arange(WARMUP_MONTHS, max(WARMUP_MONTHS, end - horizon))
+
+
+def training_table(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
+                   features: tuple[str, ...], months: np.ndarray) -> Table:
+    """The (cell, month) table for `target` with sampled negatives (seeded by cfg.seed)."""
+    labels = future_label(inputs[f"identified_{target}"].values, cfg.model.horizon)
+    cells = land_cells(inputs["country_id"].values)
+    return build_table(cube, features, labels, months, cells,
+                       negative_rate=cfg.model.negative_rate,
+                       positive_rate=cfg.model.positive_rate, seed=cfg.seed)
+
+
+def table_hash(table: Table) -> str:
+    """sha256 (hex) of a training table's matrix, labels and weights."""
+    h = hashlib.sha256()
+    for a in (table.X, table.y, table.weight, table.month):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def fit_model(cfg: RunConfig, table: Table, target: str,
+              progress: Callable[[int, int], None] | None = None) -> RiskModel:
+    """Fit a `RiskModel` for `target` on `table` with the config's parameters."""
+    m = cfg.model
+    model = RiskModel(horizon=m.horizon, n_estimators=m.n_estimators, num_leaves=m.num_leaves,
+                      learning_rate=m.learning_rate, min_child_samples=m.min_child_samples,
+                      calibration_months=m.calibration_months, ensemble=m.ensemble,
+                      interval=m.interval, threads=m.threads,
+                      seed=cfg.seed + (0 if target == "fl" else 1000))
+    return model.fit(table.X, table.y, month=table.month, feature_names=table.features,
+                     sample_weight=table.weight, callback=progress)
+
+
+def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:
+    """Feature values fixed for every area at scoring: inspection coverage at a reference
+    level (config, else the training median), so risk is scored at standard detection."""
+    if COVERAGE_FEATURE not in table.features:
+        return {}
+    if cfg.model.reference_coverage is not None:
+        return {COVERAGE_FEATURE: float(cfg.model.reference_coverage)}
+    col = table.X[:, table.features.index(COVERAGE_FEATURE)]
+    return {COVERAGE_FEATURE: float(np.nanmedian(col))}
+
+
+def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
+                 *, retrain: bool = False, time_label: Callable[[int], str] = str,
+                 progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[RiskModel, dict[str, Any], bool]:
+    """Load the registered model for this config and target, or train and register it.
+
+    Returns (model, metadata, trained) where `trained` says whether it was fitted now.
+    """
+    features = tuple(cube.data_vars)
+    mid = model_id(cfg, target, features)
+    folder = model_dir(cfg.model.registry, target, mid)
+    if folder.exists() and not retrain:
+        model, meta = load_model(folder, features=features, threads=cfg.model.threads)
+        return model, meta, False
+    months = training_months(inputs.sizes["time"], cfg.model.horizon)
+    table = training_table(cfg, inputs, cube, target, features, months)
+    model = fit_model(cfg, table, target, progress)
+    meta = {
+        "model_id": mid, "target": target, "horizon": cfg.model.horizon,
+        "training_window": [time_label(int(months[0])), time_label(int(months[-1]))],
+        "data_sha256": table_hash(table), "rows": int(len(table.y)),
+        "positives": int(table.y.sum()),
+        "sampling": {"negative_rate": cfg.model.negative_rate,
+                     "positive_rate": cfg.model.positive_rate,
+                     "weights": "1 / rate of the row's class", "seed": cfg.seed},
+        "reference_values": reference_values(cfg, table),
+        "standard_detection": COVERAGE_FEATURE in features,
+    }
+    save_model(model, folder, meta)
+    model, meta = load_model(Path(folder), features=features, threads=cfg.model.threads)
+    return model, meta, True
