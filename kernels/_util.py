@@ -13,7 +13,7 @@ import numpy as np
 
 #: Cells per parallel work item. Small enough that per-block state plus the last `window`
 #: rows of the block stay in L1/L2, large enough to amortise the loop overhead.
-BLOCK = 512
+BLOCK = 256
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

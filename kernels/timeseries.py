@@ -35,35 +35,44 @@ __all__ = [
 
 # --------------------------------------------------------------------------- moving sum/mean
 @njit(cache=True, parallel=True)
-def _move_sum_mean(a, window, min_count, mean):  # pragma: no cover - compiled
+def _move_sum_mean(a, window, min_count, mean, out):  # pragma: no cover - compiled
+    # Branch-free inner loops (selects, float counts) so LLVM vectorises them and random
+    # NaNs cost no branch mispredictions.
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
+    minc = float(min_count)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
         m = min(n, j0 + BLOCK) - j0
         s = np.zeros(m, np.float64)
-        c = np.zeros(m, np.int64)
+        c = np.zeros(m, np.float64)
         for t in range(T):
-            for jj in range(m):
-                v = a[t, j0 + jj]
-                if v == v:
-                    s[jj] += v
-                    c[jj] += 1
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             if t >= window:
+                old = a[t - window, j0 : j0 + m]
                 for jj in range(m):
-                    u = a[t - window, j0 + jj]
-                    if u == u:
-                        s[jj] -= u
-                        c[jj] -= 1
-            for jj in range(m):
-                k = c[jj]
-                if k == 0:
-                    s[jj] = 0.0  # drop accumulated rounding when the window empties
-                if k >= min_count:
-                    out[t, j0 + jj] = s[jj] / k if mean else s[jj]
-                else:
-                    out[t, j0 + jj] = np.nan
+                    v = row[jj]
+                    ok = v == v
+                    u = old[jj]
+                    uk = u == u
+                    k = c[jj] + (1.0 if ok else 0.0) - (1.0 if uk else 0.0)
+                    sj = s[jj] + (v if ok else 0.0) - (u if uk else 0.0)
+                    c[jj] = k
+                    s[jj] = sj if k > 0.0 else 0.0  # drop rounding residue of an empty window
+            else:
+                for jj in range(m):
+                    v = row[jj]
+                    ok = v == v
+                    c[jj] += 1.0 if ok else 0.0
+                    s[jj] += v if ok else 0.0
+            if mean:
+                for jj in range(m):
+                    k = c[jj]
+                    o[jj] = s[jj] / k if k >= minc else np.nan
+            else:
+                for jj in range(m):
+                    o[jj] = s[jj] if c[jj] >= minc else np.nan
     return out
 
 
@@ -77,7 +86,7 @@ def move_sum(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.
     """
     window, min_count = check_window(window, min_count)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_sum_mean(a2, window, min_count, False), shape)
+    return from_time_cells(_move_sum_mean(a2, window, min_count, False, np.empty_like(a2)), shape)
 
 
 def move_mean(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.ndarray:
@@ -90,51 +99,52 @@ def move_mean(a: np.ndarray, window: int, *, min_count: int | None = None) -> np
     """
     window, min_count = check_window(window, min_count)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_sum_mean(a2, window, min_count, True), shape)
+    return from_time_cells(_move_sum_mean(a2, window, min_count, True, np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- moving std
 @njit(cache=True, parallel=True)
-def _move_std(a, window, min_count, ddof):  # pragma: no cover - compiled
+def _move_std(a, window, min_count, ddof, out):  # pragma: no cover - compiled
     # Welford's running mean / sum of squared deviations with removal: no sum-of-squares
-    # cancellation, state bounded by the window.
+    # cancellation, state bounded by the window. Branch-free (selects) for vectorisation.
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
+    minc = float(min_count)
+    fd = float(ddof)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
         m = min(n, j0 + BLOCK) - j0
         mu = np.zeros(m, np.float64)
         m2 = np.zeros(m, np.float64)
-        c = np.zeros(m, np.int64)
+        c = np.zeros(m, np.float64)
         for t in range(T):
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             for jj in range(m):
-                v = a[t, j0 + jj]
-                if v == v:
-                    c[jj] += 1
-                    d = v - mu[jj]
-                    mu[jj] += d / c[jj]
-                    m2[jj] += d * (v - mu[jj])
+                v = row[jj]
+                ok = v == v
+                k = c[jj] + (1.0 if ok else 0.0)
+                d = v - mu[jj] if ok else 0.0
+                mn = mu[jj] + (d / k if ok else 0.0)
+                m2[jj] += d * (v - mn) if ok else 0.0
+                mu[jj] = mn
+                c[jj] = k
             if t >= window:
+                old = a[t - window, j0 : j0 + m]
                 for jj in range(m):
-                    u = a[t - window, j0 + jj]
-                    if u == u:
-                        c[jj] -= 1
-                        if c[jj] == 0:
-                            mu[jj] = 0.0
-                            m2[jj] = 0.0
-                        else:
-                            d = u - mu[jj]
-                            mu[jj] -= d / c[jj]
-                            m2[jj] -= d * (u - mu[jj])
-                            if m2[jj] < 0.0:
-                                m2[jj] = 0.0
+                    u = old[jj]
+                    uk = u == u
+                    k = c[jj] - (1.0 if uk else 0.0)
+                    d = u - mu[jj] if uk else 0.0
+                    mn = mu[jj] - (d / k if k > 0.0 else 0.0)
+                    q = m2[jj] - (d * (u - mn) if uk else 0.0)
+                    m2[jj] = max(q, 0.0) if k > 0.0 else 0.0
+                    mu[jj] = mn if k > 0.0 else 0.0
+                    c[jj] = k
             for jj in range(m):
                 k = c[jj]
-                if k >= min_count and k - ddof > 0:
-                    out[t, j0 + jj] = np.sqrt(m2[jj] / (k - ddof))
-                else:
-                    out[t, j0 + jj] = np.nan
+                den = k - fd
+                o[jj] = np.sqrt(m2[jj] / den) if (k >= minc and den > 0.0) else np.nan
     return out
 
 
@@ -153,64 +163,63 @@ def move_std(
     if int(ddof) != ddof or ddof < 0:
         raise ValueError(f"ddof must be an integer >= 0, got {ddof!r}")
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_std(a2, window, min_count, int(ddof)), shape)
+    return from_time_cells(_move_std(a2, window, min_count, int(ddof), np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- moving min/max
 _XBLOCK = 128  # smaller block: the kernel keeps a (time, block) suffix buffer in cache
 @njit(cache=True, parallel=True)
-def _move_extreme(a, window, min_count, is_max):  # pragma: no cover - compiled
+def _move_extreme(a, window, min_count, is_max, out):  # pragma: no cover - compiled
     # van Herk / Gil-Werman: split time into blocks of `window` rows; a trailing window is the
     # union of the suffix of one block and the prefix of the next, so each output costs one
-    # comparison whatever the window. NaN never wins a comparison, so it is skipped.
+    # comparison whatever the window. Values are sign-flipped for the minimum. NaN never wins
+    # a comparison, so it is skipped; a separate running count applies min_count.
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
+    minc = float(min_count)
     sign = 1.0 if is_max else -1.0
     nblocks = (n + _XBLOCK - 1) // _XBLOCK
     for b in prange(nblocks):
         j0 = b * _XBLOCK
         m = min(n, j0 + _XBLOCK) - j0
         suffix = np.empty((T, m), a.dtype)  # signed max of a[t .. end of t's time block]
-        c = np.zeros(m, np.int64)
-        prefix = np.empty(m, a.dtype)
+        c = np.zeros(m, np.float64)
+        run = np.empty(m, np.float64)
         tb = 0
         while tb < T:
             te = min(T, tb + window)
-            for jj in range(m):
-                prefix[jj] = -np.inf
+            run[:] = -np.inf
             for t in range(te - 1, tb - 1, -1):
+                row = a[t, j0 : j0 + m]
+                sf = suffix[t]
                 for jj in range(m):
-                    v = sign * a[t, j0 + jj]
-                    if v > prefix[jj]:
-                        prefix[jj] = v
-                    suffix[t, jj] = prefix[jj]
+                    v = sign * row[jj]
+                    r = v if v > run[jj] else run[jj]
+                    run[jj] = r
+                    sf[jj] = r
             tb = te
         for t in range(T):
             start = t - window + 1
             if t % window == 0:
-                for jj in range(m):
-                    prefix[jj] = -np.inf
+                run[:] = -np.inf
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             for jj in range(m):
-                v = sign * a[t, j0 + jj]
-                if v == v:
-                    c[jj] += 1
-                    if v > prefix[jj]:
-                        prefix[jj] = v
+                v = sign * row[jj]
+                run[jj] = v if v > run[jj] else run[jj]
+                c[jj] += 1.0 if v == v else 0.0
             if start > 0:
+                old = a[start - 1, j0 : j0 + m]
                 for jj in range(m):
-                    u = a[start - 1, j0 + jj]
-                    if u == u:
-                        c[jj] -= 1
-            for jj in range(m):
-                best = prefix[jj]
-                if start > 0 and start % window != 0:
-                    s = suffix[start, jj]
-                    if s > best:
-                        best = s
-                if c[jj] >= min_count:
-                    out[t, j0 + jj] = sign * best
-                else:
-                    out[t, j0 + jj] = np.nan
+                    u = old[jj]
+                    c[jj] -= 1.0 if u == u else 0.0
+            if start > 0 and start % window != 0:
+                sf = suffix[start]
+                for jj in range(m):
+                    best = sf[jj] if sf[jj] > run[jj] else run[jj]
+                    o[jj] = sign * best if c[jj] >= minc else np.nan
+            else:
+                for jj in range(m):
+                    o[jj] = sign * run[jj] if c[jj] >= minc else np.nan
     return out
 
 
@@ -224,7 +233,7 @@ def move_min(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.
     """
     window, min_count = check_window(window, min_count)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_extreme(a2, window, min_count, False), shape)
+    return from_time_cells(_move_extreme(a2, window, min_count, False, np.empty_like(a2)), shape)
 
 
 def move_max(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.ndarray:
@@ -237,33 +246,35 @@ def move_max(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.
     """
     window, min_count = check_window(window, min_count)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_extreme(a2, window, min_count, True), shape)
+    return from_time_cells(_move_extreme(a2, window, min_count, True, np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- EWM
 @njit(cache=True, parallel=True)
-def _ewm_mean(a, alpha, min_count):  # pragma: no cover - compiled
+def _ewm_mean(a, alpha, min_count, out):  # pragma: no cover - compiled
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
     decay = 1.0 - alpha
+    minc = float(min_count)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
         m = min(n, j0 + BLOCK) - j0
         num = np.zeros(m, np.float64)
         den = np.zeros(m, np.float64)
-        c = np.zeros(m, np.int64)
+        c = np.zeros(m, np.float64)
         for t in range(T):
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             for jj in range(m):
-                v = a[t, j0 + jj]
-                if v == v:
-                    num[jj] = num[jj] * decay + v
-                    den[jj] = den[jj] * decay + 1.0
-                    c[jj] += 1
-                if c[jj] >= min_count:
-                    out[t, j0 + jj] = num[jj] / den[jj]
-                else:
-                    out[t, j0 + jj] = np.nan
+                v = row[jj]
+                ok = v == v
+                nu = num[jj] * decay + v if ok else num[jj]
+                de = den[jj] * decay + 1.0 if ok else den[jj]
+                k = c[jj] + (1.0 if ok else 0.0)
+                num[jj] = nu
+                den[jj] = de
+                c[jj] = k
+                o[jj] = nu / de if k >= minc else np.nan
     return out
 
 
@@ -282,7 +293,7 @@ def ewm_mean(a: np.ndarray, alpha: float, *, min_count: int = 1) -> np.ndarray:
     if int(min_count) != min_count or min_count < 1:
         raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
     a2, shape = to_time_cells(a)
-    return from_time_cells(_ewm_mean(a2, float(alpha), int(min_count)), shape)
+    return from_time_cells(_ewm_mean(a2, float(alpha), int(min_count), np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- lag
@@ -307,11 +318,12 @@ def lag(a: np.ndarray, k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- trend
 @njit(cache=True, parallel=True)
-def _trend(a, window, min_count):  # pragma: no cover - compiled
+def _trend(a, window, min_count, out):  # pragma: no cover - compiled
     # Least squares over the valid points of the window with x = s - t in [-(window-1), 0]:
     # sums are re-centred every step (x -> x - 1) so they stay bounded by the window.
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
+    minc = float(max(min_count, 2))
+    w = float(window)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
@@ -322,37 +334,35 @@ def _trend(a, window, min_count):  # pragma: no cover - compiled
         sy = np.zeros(m, np.float64)
         sxy = np.zeros(m, np.float64)
         for t in range(T):
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             for jj in range(m):
-                # shift every x by -1
+                # shift every x by -1, then the new point enters at x = 0
+                v = row[jj]
+                ok = v == v
+                k = c[jj]
                 sxy[jj] -= sy[jj]
-                sxx[jj] += c[jj] - 2.0 * sx[jj]
-                sx[jj] -= c[jj]
-                v = a[t, j0 + jj]
-                if v == v:  # new point at x = 0
-                    c[jj] += 1.0
-                    sy[jj] += v
+                sxx[jj] += k - 2.0 * sx[jj]
+                sx[jj] -= k
+                c[jj] = k + (1.0 if ok else 0.0)
+                sy[jj] += v if ok else 0.0
             if t >= window:
-                w = float(window)
+                old = a[t - window, j0 : j0 + m]
                 for jj in range(m):
-                    u = a[t - window, j0 + jj]
-                    if u == u:  # leaving point at x = -window
-                        c[jj] -= 1.0
-                        sy[jj] -= u
-                        sx[jj] += w
-                        sxx[jj] -= w * w
-                        sxy[jj] += w * u
-                        if c[jj] == 0.0:
-                            sx[jj] = 0.0
-                            sxx[jj] = 0.0
-                            sy[jj] = 0.0
-                            sxy[jj] = 0.0
+                    u = old[jj]
+                    uk = u == u  # the leaving point sits at x = -window
+                    k = c[jj] - (1.0 if uk else 0.0)
+                    live = k > 0.0
+                    c[jj] = k
+                    sy[jj] = (sy[jj] - u if uk else sy[jj]) if live else 0.0
+                    sx[jj] = (sx[jj] + w if uk else sx[jj]) if live else 0.0
+                    sxx[jj] = (sxx[jj] - w * w if uk else sxx[jj]) if live else 0.0
+                    sxy[jj] = (sxy[jj] + w * u if uk else sxy[jj]) if live else 0.0
             for jj in range(m):
                 k = c[jj]
                 den = k * sxx[jj] - sx[jj] * sx[jj]
-                if k >= min_count and k >= 2.0 and den > 0.0:
-                    out[t, j0 + jj] = (k * sxy[jj] - sx[jj] * sy[jj]) / den
-                else:
-                    out[t, j0 + jj] = np.nan
+                ok = k >= minc and den > 0.0
+                o[jj] = (k * sxy[jj] - sx[jj] * sy[jj]) / den if ok else np.nan
     return out
 
 
@@ -369,51 +379,49 @@ def trend(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.nda
         raise ValueError(f"trend needs an integer window >= 2, got {window!r}")
     window, min_count = check_window(window, min_count, lo=2)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_trend(a2, window, min_count), shape)
+    return from_time_cells(_trend(a2, window, min_count, np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- anomalies
 @njit(cache=True, parallel=True)
-def _standardized_anomaly(a, b0, b1, bstep, period, phase, min_count):  # pragma: no cover
+def _standardized_anomaly(a, b0, b1, bstep, period, phase, min_count, out):  # pragma: no cover
     T, n = a.shape
-    out = np.empty((T, n), a.dtype)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
         m = min(n, j0 + BLOCK) - j0
         mu = np.zeros((period, m), np.float64)
         ss = np.zeros((period, m), np.float64)
-        c = np.zeros((period, m), np.int64)
-        for t in range(b0, b1, bstep):
+        c = np.zeros((period, m), np.float64)
+        for t in range(b0, b1, bstep):  # pass 1: slot means over the baseline
             p = (t + phase) % period
+            row = a[t, j0 : j0 + m]
             for jj in range(m):
-                v = a[t, j0 + jj]
-                if v == v:
-                    mu[p, jj] += v
-                    c[p, jj] += 1
+                v = row[jj]
+                ok = v == v
+                mu[p, jj] += v if ok else 0.0
+                c[p, jj] += 1.0 if ok else 0.0
         for p in range(period):
             for jj in range(m):
-                if c[p, jj] > 0:
-                    mu[p, jj] /= c[p, jj]
-        for t in range(b0, b1, bstep):
+                mu[p, jj] = mu[p, jj] / c[p, jj] if c[p, jj] > 0.0 else 0.0
+        for t in range(b0, b1, bstep):  # pass 2: squared deviations (two-pass variance)
             p = (t + phase) % period
+            row = a[t, j0 : j0 + m]
             for jj in range(m):
-                v = a[t, j0 + jj]
-                if v == v:
-                    d = v - mu[p, jj]
-                    ss[p, jj] += d * d
-        for p in range(period):
+                v = row[jj]
+                d = v - mu[p, jj]
+                ss[p, jj] += d * d if v == v else 0.0
+        for p in range(period):  # ss becomes 1 / std, NaN where undefined
             for jj in range(m):
                 k = c[p, jj]
-                sd = np.sqrt(ss[p, jj] / (k - 1)) if k >= 2 else np.nan
-                if k < min_count or not sd > 0.0:
-                    ss[p, jj] = np.nan
-                else:
-                    ss[p, jj] = 1.0 / sd
+                sd = np.sqrt(ss[p, jj] / (k - 1.0)) if k >= 2.0 else np.nan
+                ss[p, jj] = 1.0 / sd if (k >= min_count and sd > 0.0) else np.nan
         for t in range(T):
             p = (t + phase) % period
+            row = a[t, j0 : j0 + m]
+            o = out[t, j0 : j0 + m]
             for jj in range(m):
-                out[t, j0 + jj] = (a[t, j0 + jj] - mu[p, jj]) * ss[p, jj]
+                o[jj] = (row[jj] - mu[p, jj]) * ss[p, jj]
     return out
 
 
@@ -445,33 +453,35 @@ def standardized_anomaly(
     a2, shape = to_time_cells(a)
     b0, b1, bstep = baseline.indices(a2.shape[0])
     out = _standardized_anomaly(
-        a2, b0, b1, bstep, int(period), int(phase) % int(period), int(min_count)
+        a2, b0, b1, bstep, int(period), int(phase) % int(period), int(min_count),
+        np.empty_like(a2),
     )
     return from_time_cells(out, shape)
 
 
 # --------------------------------------------------------------------------- event decay
 @njit(cache=True, parallel=True)
-def _event_decay(e, factor):  # pragma: no cover - compiled
+def _event_decay(e, factor, decayed, since):  # pragma: no cover - compiled
     T, n = e.shape
-    decayed = np.empty((T, n), e.dtype)
-    since = np.empty((T, n), e.dtype)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
         m = min(n, j0 + BLOCK) - j0
         d = np.zeros(m, np.float64)
-        last = np.full(m, -1, np.int64)
+        last = np.full(m, np.nan)  # time of the last event, NaN before the first
         for t in range(T):
+            row = e[t, j0 : j0 + m]
+            od = decayed[t, j0 : j0 + m]
+            os = since[t, j0 : j0 + m]
+            ft = float(t)
             for jj in range(m):
-                v = e[t, j0 + jj]
-                d[jj] *= factor
-                if v == v:
-                    d[jj] += v
-                    if v > 0:
-                        last[jj] = t
-                decayed[t, j0 + jj] = d[jj]
-                since[t, j0 + jj] = t - last[jj] if last[jj] >= 0 else np.nan
+                v = row[jj]
+                dj = d[jj] * factor + (v if v == v else 0.0)
+                lj = ft if v > 0 else last[jj]
+                d[jj] = dj
+                last[jj] = lj
+                od[jj] = dj
+                os[jj] = ft - lj
     return decayed, since
 
 
@@ -489,5 +499,5 @@ def event_decay(events: np.ndarray, half_life: float) -> tuple[np.ndarray, np.nd
         raise ValueError(f"half_life must be > 0, got {half_life!r}")
     e2, shape = to_time_cells(events, "events")
     factor = 0.5 ** (1.0 / float(half_life))
-    decayed, since = _event_decay(e2, factor)
+    decayed, since = _event_decay(e2, factor, np.empty_like(e2), np.empty_like(e2))
     return from_time_cells(decayed, shape), from_time_cells(since, shape)
