@@ -121,6 +121,27 @@ class AlertsConfig(Strict):
     store: str = "runs/alerts.sqlite"
 
 
+class ChecksConfig(Strict):
+    """Input checks before scoring: freshness, coverage and drift thresholds.
+
+    A failing check stops the run before anything is published; `riskmodel run
+    --allow-stale/--allow-missing/--allow-drift` override one kind explicitly (recorded in
+    the manifest). Schema problems (dims, dtypes, units, codes) cannot be overridden.
+    """
+
+    enabled: bool = True
+    max_age_months: int = Field(1, ge=0, le=120, description="newest month of each input "
+                                "may be at most this many months before the as-of month")
+    max_age_by_variable: dict[str, int] = Field(
+        default_factory=dict, description="per-input override of max_age_months")
+    max_missing_share: float = Field(0.05, ge=0, le=1, description="share of land cells "
+                                     "(or regions) an input or feature may miss at as-of")
+    drift_psi: float = Field(0.25, gt=0, description="population stability index of a "
+                             "feature vs its training distribution that fails the run")
+    drift_warn_psi: float = Field(0.1, gt=0, description="PSI that only warns")
+    drift_bins: int = Field(10, ge=2, le=100, description="quantile bins of the reference")
+
+
 class RunConfig(Strict):
     """A whole run: world (or sources), features, models, alerts and output folder."""
 
@@ -133,6 +154,7 @@ class RunConfig(Strict):
     world: WorldConfig = WorldConfig()
     model: ModelConfig = ModelConfig()
     alerts: AlertsConfig = AlertsConfig()
+    checks: ChecksConfig = ChecksConfig()
 
 
 def load_config(path: Path | str) -> RunConfig:
