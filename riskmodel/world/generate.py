@@ -75,7 +75,9 @@ STANDARD_NAMES = {"temperature": "air_temperature", "precipitation": "precipitat
 
 def month_starts(start_year: int, n_months: int) -> np.ndarray:
     """First day of each month from January `start_year`, as datetime64[ns]."""
-    return pd.date_range(f"{start_year}-01-01", periods=n_months, freq="MS").values
+    # pandas 3 defaults to microseconds; the data contract says nanoseconds.
+    return pd.date_range(f"{start_year}-01-01", periods=n_months,
+                         freq="MS").values.astype("datetime64[ns]")
 
 
 def make_world(cfg: WorldConfig, seed: int) -> xr.Dataset:

@@ -62,7 +62,10 @@ def make_supervision(geo: Geography, cfg: WorldConfig, seed: int, poverty: np.nd
         for conv in CONVENTIONS:
             if conv == "P029":
                 first = max(0, P029_OPEN_YEAR - cfg.start_year)
-                year_i = int(rng.integers(first, ny_years + 4)) if rng.random() < 0.5 else None
+                draw = rng.random() < 0.5
+                # A record that ends before the Protocol opened can hold no P029 ratification.
+                year_i = int(rng.integers(first, ny_years + 4)) if draw and first < ny_years \
+                    else None
             elif rng.random() < 0.7:
                 year_i = -1  # ratified before the record starts
             else:

@@ -1,0 +1,66 @@
+"""Config loading: valid files load; errors name the file and the key path in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from riskmodel.config import config_hash, load_config
+from riskmodel.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "tiny.toml"])
+def test_shipped_configs_load(name: str) -> None:
+    cfg = load_config(ROOT / "configs" / name)
+    assert cfg.world.n_admin1 >= cfg.world.n_countries
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    msg = str(info.value)
+    assert "\n" not in msg, "config errors are one line"
+    assert str(path) in msg, "config errors name the file"
+    return msg
+
+
+def test_unknown_key_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "[world]\nnx = 40\ncolour = 'blue'\n")
+    assert "world.colour" in msg and "unknown key" in msg
+
+
+def test_wrong_type_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "[model]\nhorizon = 'three'\n")
+    assert "model.horizon" in msg and "integer" in msg
+
+
+def test_out_of_range_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "[model]\nhorizon = 0\n")
+    assert "model.horizon" in msg and "greater than or equal to 1" in msg
+
+
+def test_cross_field_rule_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "[world]\nn_countries = 10\nn_admin1 = 5\n")
+    assert "n_admin1" in msg
+
+
+def test_syntax_error_named(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "[world\nnx = 3\n")
+    assert "invalid TOML" in msg
+
+
+def test_missing_file_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_hash_changes_with_content(tmp_path: Path) -> None:
+    a = load_config(ROOT / "configs" / "tiny.toml")
+    b = a.model_copy(update={"seed": a.seed + 1})
+    assert config_hash(a) == config_hash(load_config(ROOT / "configs" / "tiny.toml"))
+    assert config_hash(a) != config_hash(b)

@@ -1,0 +1,95 @@
+"""`riskmodel run` end to end on the tiny world: outputs exist and are valid, reruns are
+byte-identical, and the CLI fails with one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from riskmodel.cli import COMMAND_MODULES, main
+
+
+def test_outputs_exist_and_valid(tiny_run: dict) -> None:
+    run_dir: Path = tiny_run["run_dir"]
+    for name in ("risk.nc", "alerts.geojson", "alerts.csv", "report.html", "manifest.json",
+                 "maps/risk_fl.png", "maps/risk_cl.png", "targeting.json"):
+        assert (run_dir / name).is_file(), name
+    with xr.open_dataset(run_dir / "risk.nc") as risk:
+        for var in ("risk", "risk_lo", "risk_hi"):
+            v = risk[var].values
+            assert np.isfinite(v).any()
+            assert np.nanmin(v) >= 0 and np.nanmax(v) <= 1, var
+        assert (risk["risk_lo"] <= risk["risk"] + 1e-6).where(risk["risk"].notnull(), True).all()
+        assert (risk["risk_hi"] >= risk["risk"] - 1e-6).where(risk["risk"].notnull(), True).all()
+        assert risk["lat"].attrs["units"] == "degrees_north"
+        assert risk["lon"].attrs["standard_name"] == "longitude"
+        assert risk["risk"].attrs["units"] == "1" and "long_name" in risk["risk"].attrs
+        assert risk.attrs["Conventions"].startswith("CF-")
+        assert risk.attrs["synthetic"] == 1 and "not evidence" in risk.attrs["comment"]
+        assert risk["driver_feature"].dtype.kind == "i"
+        sea = risk["country_id"].values < 0
+        assert np.isnan(risk["risk"].values[..., sea]).all()
+    geo = json.loads((run_dir / "alerts.geojson").read_text())
+    assert geo["type"] == "FeatureCollection"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["synthetic"] is True
+    assert set(manifest["timings_s"]) >= {"world", "features", "models", "score", "report"}
+    assert manifest["peak_rss_mib"] > 0
+    assert set(manifest["models"]) == {"fl", "cl"}
+    assert "Synthetic world" in (run_dir / "report.html").read_text()
+
+
+def test_rerun_is_byte_identical(tiny_run: dict, capsys: pytest.CaptureFixture) -> None:
+    run_dir: Path = tiny_run["run_dir"]
+    first = (run_dir / "risk.nc").read_bytes()
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", str(tiny_run["config"]), "--quiet"])
+    assert info.value.code == 0
+    assert (run_dir / "risk.nc").read_bytes() == first
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert not any(m["trained_now"] for m in manifest["models"].values()), "model reused"
+
+
+def test_score_without_model_fails_clearly(tiny_config: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["score", "--config", str(tiny_config), "--as-of", "2024-06", "--quiet"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no fl model registered" in err and "Traceback" not in err
+
+
+def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[world]\nny = 'many'\n")
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", str(bad)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("riskmodel: error:") and "world.ny" in err and "\n" not in err
+
+
+def test_every_subcommand_has_help() -> None:
+    names = [m.rsplit(".", 1)[1] for m in COMMAND_MODULES]
+    for name in names:
+        out = subprocess.run([sys.executable, "-m", "riskmodel", name, "--help"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, (name, out.stderr)
+        assert "usage: riskmodel" in out.stdout
+
+
+def test_world_command_writes_netcdf(tiny_config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "world"
+    with pytest.raises(SystemExit) as info:
+        main(["world", "--config", str(tiny_config), "--out", str(out), "--quiet"])
+    assert info.value.code == 0
+    with xr.open_dataset(out / "world.nc") as ds:
+        assert ds["temperature"].attrs["units"] == "degC"
+        assert ds.attrs["synthetic"] == 1
+    assert (out / "events.csv").read_text().startswith("iso3,year,event,instrument\n")
