@@ -1,8 +1,10 @@
 """The indicator catalogue: named, documented features built from canonical inputs into an
-xarray feature cube on (time, lat, lon). Importing the package registers every feature."""
+xarray feature cube on (time, lat, lon), or on (time, region) for inputs that exist only per
+country or admin-1 (region mode). Importing the package registers every feature."""
 
 from features import climatic, demographic, economic, supervisory  # noqa: F401  (registers)
 from features.catalogue import CATALOGUE, DOMAINS, Feature
-from features.cube import WARMUP_MONTHS, build_cube, build_feature
+from features.cube import WARMUP_MONTHS, build_cube, build_feature, plan_features
 
-__all__ = ["CATALOGUE", "DOMAINS", "WARMUP_MONTHS", "Feature", "build_cube", "build_feature"]
+__all__ = ["CATALOGUE", "DOMAINS", "WARMUP_MONTHS", "Feature", "build_cube", "build_feature",
+           "plan_features"]

@@ -1,8 +1,14 @@
 """Thin wrappers that run `kernels` on xarray objects, keeping dims and coordinates.
 
+Two layouts of canonical inputs share one catalogue:
+- grid mode: inputs have `lat`/`lon` dims and region rasters `country_id`/`admin1_id`;
+  features come out on (time, lat, lon);
+- region mode: inputs have no grid, only tables on (time, country) or (time, admin1) (and
+  static (country,) or (admin1,) variables); features come out on (time, region). The unit
+  is `admin1` when the inputs have that dim, else `country`.
+
 Time kernels need the whole time axis in one chunk (it is their core dimension); with dask
-the arrays may be chunked over space. Region tables (time, country) or (time, admin1) are
-put on the grid through the region rasters of the canonical inputs.
+the arrays may be chunked over space.
 """
 
 from __future__ import annotations
@@ -14,6 +20,24 @@ import numpy as np
 import xarray as xr
 
 import kernels
+
+
+def region_unit(inputs: xr.Dataset) -> str | None:
+    """The region dim of region-mode inputs (`admin1` or `country`); None in grid mode."""
+    if "lat" in inputs.dims and "lon" in inputs.dims:
+        return None
+    return "admin1" if "admin1" in inputs.dims else "country"
+
+
+def space_dims(inputs: xr.Dataset) -> tuple[str, ...]:
+    """The spatial dims of the feature cube: ("lat", "lon"), or (unit,) in region mode."""
+    unit = region_unit(inputs)
+    return ("lat", "lon") if unit is None else (unit,)
+
+
+def as_cube(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
+    """`da` transposed to the cube's (time, *space) order."""
+    return da.transpose("time", *space_dims(inputs))
 
 
 def along_time(fn: Callable[..., np.ndarray], da: xr.DataArray, **kwargs: Any) -> xr.DataArray:
@@ -32,10 +56,14 @@ def along_time(fn: Callable[..., np.ndarray], da: xr.DataArray, **kwargs: Any) -
 
 
 def to_grid(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
-    """Put a region table ((time,) country or admin1) or a global series (time,) on the grid.
-
-    Cells outside every region (sea) become NaN. Grid inputs are returned as float32.
+    """Put a region table ((time,) country or admin1) or a global series (time,) on the
+    cube's space: the grid (through the region rasters; sea cells NaN) or, in region mode,
+    the region unit (country tables are repeated over their admin-1 units). Grid inputs are
+    returned as float32.
     """
+    unit = region_unit(inputs)
+    if unit is not None:
+        return _to_regions(da, inputs, unit)
     if "country" in da.dims:
         labels, dim = inputs["country_id"], "country"
     elif "admin1" in da.dims:
@@ -54,8 +82,43 @@ def to_grid(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
     return xr.DataArray(values.astype(np.float32), dims=dims, coords=coords)
 
 
+def _to_regions(da: xr.DataArray, inputs: xr.Dataset, unit: str) -> xr.DataArray:
+    if unit in da.dims:
+        return da.astype(np.float32)
+    if "country" in da.dims and unit == "admin1":
+        # admin1_country holds each admin-1 unit's country index (the world's contract).
+        idx = xr.DataArray(np.asarray(inputs["admin1_country"].values), dims="admin1")
+        out = da.isel(country=idx).drop_vars("country", errors="ignore")
+        return out.assign_coords(admin1=inputs["admin1"]).astype(np.float32)
+    if set(da.dims) <= {"time"}:
+        ones = xr.ones_like(inputs[unit], dtype=np.float32)
+        return da.astype(np.float32) * ones
+    raise ValueError(f"cannot put a variable on {da.dims} onto {unit} units")
+
+
 def full_grid(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
-    """Broadcast a static (lat, lon) layer along time to (time, lat, lon)."""
-    if "time" in da.dims:
-        return da.transpose("time", "lat", "lon")
-    return da.expand_dims(time=inputs["time"]).transpose("time", "lat", "lon")
+    """Broadcast a static (lat, lon) layer, or a static (region,) one in region mode, along
+    time to the cube's (time, *space)."""
+    if "time" not in da.dims:
+        da = da.expand_dims(time=inputs["time"])
+    return as_cube(da, inputs)
+
+
+def on_space(fn: Callable[..., np.ndarray], da: xr.DataArray, *, halo: int,
+             **kwargs: Any) -> xr.DataArray:
+    """Apply a neighbourhood kernel on the (lat, lon) axes of a (time, lat, lon) array.
+
+    With dask the chunks over space get a `halo`-cell border from their neighbours (NaN at
+    the grid's edge, which the kernels skip like a clipped border), so the lazy cube equals
+    the eager one.
+    """
+    da = da.transpose("time", "lat", "lon")
+
+    def run(a: np.ndarray) -> np.ndarray:
+        return np.asarray(fn(a.astype(np.float32, copy=False), **kwargs), dtype=np.float32)
+
+    if da.chunks is None:
+        return da.copy(data=run(da.values))
+    data = da.data.astype(np.float32).map_overlap(
+        run, depth={0: 0, 1: halo, 2: halo}, boundary=np.nan, dtype=np.float32)
+    return da.copy(data=data)

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, full_grid
+from features._apply import along_time, full_grid, on_space, to_grid
 from features.catalogue import feature
 
 BASELINE_MONTHS = 96
@@ -93,15 +93,14 @@ def drought_duration(inputs: xr.Dataset, scale: int, threshold: float,
 
 
 @feature("drought_spatial_lag", domain="climatic", inputs=("precipitation",),
-         kernel="spatial_lag", units="1", radius=6, window=6,
+         kernel="spatial_lag", units="1", grid_only=True, radius=6, window=6,
          baseline_months=BASELINE_MONTHS,
          meaning="inverse-distance weighted 6-month precipitation anomaly of neighbours "
                  "within 6 cells (shocks next door)")
 def drought_spatial_lag(inputs: xr.Dataset, radius: int, window: int,
                         baseline_months: int) -> xr.DataArray:
     anom = precip_anomaly_6m(inputs, window=window, baseline_months=baseline_months)
-    values = kernels.spatial_lag(anom.transpose("time", "lat", "lon").values, radius)
-    return anom.copy(data=np.asarray(values, dtype=np.float32))
+    return on_space(kernels.spatial_lag, anom, halo=radius, radius=radius)
 
 
 @feature("temp_mean_12m", domain="climatic", inputs=("temperature",), kernel="move_mean",
@@ -117,6 +116,42 @@ def temp_mean_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
          meaning="precipitation over the last 12 months")
 def precip_total_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
     return along_time(kernels.move_sum, inputs["precipitation"], window=window)
+
+
+@feature("temp_anomaly_degc", domain="climatic", inputs=("temperature_anomaly",),
+         kernel="none", units="degC",
+         meaning="temperature anomaly as published (e.g. a country's yearly anomaly against "
+                 "its 1991-2020 mean)")
+def temp_anomaly_degc(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["temperature_anomaly"], inputs)
+
+
+@feature("temp_anomaly_3y", domain="climatic", inputs=("temperature_anomaly",),
+         kernel="move_mean", units="degC", window=36,
+         meaning="mean temperature anomaly over the last 3 years (persistent heat)")
+def temp_anomaly_3y(inputs: xr.Dataset, window: int) -> xr.DataArray:
+    mean = along_time(kernels.move_mean, inputs["temperature_anomaly"], window=window,
+                      min_count=window // 2)
+    return to_grid(mean, inputs)
+
+
+@feature("warming_trend_10y", domain="climatic", inputs=("temperature_anomaly",),
+         kernel="trend", units="degC decade-1", window=120,
+         meaning="least-squares warming trend of the temperature anomaly over the last 10 "
+                 "years, per decade")
+def warming_trend_10y(inputs: xr.Dataset, window: int) -> xr.DataArray:
+    # trend is per time step (month); x120 gives degrees per decade.
+    slope = along_time(kernels.trend, inputs["temperature_anomaly"], window=window,
+                       min_count=window // 2)
+    return to_grid(slope * 120.0, inputs)
+
+
+@feature("recent_warming", domain="climatic", inputs=("warming_1981_2010",), kernel="none",
+         units="degC",
+         meaning="static climatology: how much warmer 1981-2010 was than 1961-1990 "
+                 "(HadCRUT4, area-weighted over the region)")
+def recent_warming(inputs: xr.Dataset) -> xr.DataArray:
+    return full_grid(to_grid(inputs["warming_1981_2010"], inputs), inputs)
 
 
 __all__ = ["BASELINE_MONTHS", "full_grid"]

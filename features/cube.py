@@ -1,18 +1,23 @@
-"""Build the feature cube: every catalogue feature as a float32 variable on (time, lat, lon).
+"""Build the feature cube: every catalogue feature as a float32 variable on (time, lat, lon),
+or on (time, region) for region-mode inputs (see `features._apply`).
 
 The cube carries each feature's catalogue entry in its attrs (domain, inputs, kernel,
 parameters, units, meaning) so a saved cube documents itself. Sea cells (no country) are
-NaN in every feature.
+NaN in every feature. Features whose inputs are absent, and grid-only features in region
+mode, are skipped when the whole catalogue is asked for; the cube's `skipped_features`
+attribute says which and why. With `chunks` the cube is lazy (dask): chunked over space,
+the whole time axis in each chunk (the time kernels' core dimension).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import xarray as xr
 
+from features._apply import region_unit, space_dims
 from features.catalogue import CATALOGUE
 from features.climatic import BASELINE_MONTHS
 
@@ -21,35 +26,86 @@ from features.climatic import BASELINE_MONTHS
 WARMUP_MONTHS = BASELINE_MONTHS
 
 
+def unavailable_reason(inputs: xr.Dataset, name: str) -> str | None:
+    """Why feature `name` cannot be built from `inputs` (None when it can)."""
+    entry = CATALOGUE[name]
+    unit = region_unit(inputs)
+    if entry.grid_only and unit is not None:
+        return "grid-only feature skipped in region mode"
+    missing = [v for v in entry.inputs if v not in inputs]
+    if missing:
+        return f"input variable(s) {missing} not in the inputs"
+    if unit == "country":
+        admin = [v for v in entry.inputs if "admin1" in inputs[v].dims]
+        if admin:
+            return f"admin-1 input(s) {admin} cannot be used on country units"
+    return None
+
+
 def check_inputs(inputs: xr.Dataset, names: Iterable[str]) -> None:
-    """Raise `KeyError` naming the first feature whose declared input is missing."""
+    """Raise `KeyError` naming the first feature that cannot be built from `inputs`."""
     for name in names:
-        missing = [v for v in CATALOGUE[name].inputs if v not in inputs]
-        if missing:
-            raise KeyError(f"feature {name!r} needs input variable(s) {missing} which the "
-                           f"inputs do not have")
+        why = unavailable_reason(inputs, name)
+        if why:
+            raise KeyError(f"feature {name!r} cannot be built: {why}")
+
+
+def plan_features(inputs: xr.Dataset) -> tuple[list[str], dict[str, str]]:
+    """The catalogue features buildable from `inputs` (catalogue order) and, for the rest,
+    the reason each is skipped."""
+    build, skipped = [], {}
+    for name in CATALOGUE:
+        why = unavailable_reason(inputs, name)
+        if why:
+            skipped[name] = why
+        else:
+            build.append(name)
+    return build, skipped
+
+
+def chunk_inputs(inputs: xr.Dataset, chunks: Mapping[str, int]) -> xr.Dataset:
+    """`inputs` as dask arrays chunked over space by `chunks` ({dim: size}), with the whole
+    time axis in every chunk."""
+    bad = [d for d in chunks if d == "time"]
+    if bad:
+        raise ValueError("the time axis must stay in one chunk (time kernels need it whole)")
+    return inputs.chunk({**{d: n for d, n in chunks.items() if d in inputs.dims}, "time": -1})
 
 
 def build_feature(inputs: xr.Dataset, name: str) -> xr.DataArray:
-    """Compute one catalogue feature on (time, lat, lon) with its attrs, NaN at sea."""
+    """Compute one catalogue feature on (time, *space) with its attrs, NaN at sea."""
     entry = CATALOGUE[name]
-    da = entry.compute(inputs, **entry.params).transpose("time", "lat", "lon")
-    land = inputs["country_id"] >= 0
-    da = da.where(land).astype(np.float32)
+    da = entry.compute(inputs, **entry.params).transpose("time", *space_dims(inputs))
+    if region_unit(inputs) is None:
+        da = da.where(inputs["country_id"] >= 0)
+    da = da.astype(np.float32)
     da.attrs = {"units": entry.units, "long_name": entry.meaning, "domain": entry.domain,
                 "inputs": ",".join(entry.inputs), "kernel": entry.kernel,
                 "params": json.dumps(dict(entry.params), sort_keys=True)}
     return da.rename(name)
 
 
-def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None) -> xr.Dataset:
-    """The feature cube for `names` (default: the whole catalogue, in catalogue order)."""
-    names = list(CATALOGUE) if names is None else list(names)
-    unknown = [n for n in names if n not in CATALOGUE]
-    if unknown:
-        raise KeyError(f"unknown feature(s) {unknown}; see `riskmodel features list`")
-    check_inputs(inputs, names)
+def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
+               chunks: Mapping[str, int] | None = None) -> xr.Dataset:
+    """The feature cube for `names` (default: every catalogue feature the inputs allow, in
+    catalogue order; the others are listed in attrs["skipped_features"] with the reason).
+
+    `inputs` are canonical inputs in grid or region mode; `chunks` ({"lat": n, "lon": n} or
+    {"country": n}) makes the cube lazy (dask) with the same values as the eager one.
+    """
+    if names is None:
+        names, skipped = plan_features(inputs)
+    else:
+        names, skipped = list(names), {}
+        unknown = [n for n in names if n not in CATALOGUE]
+        if unknown:
+            raise KeyError(f"unknown feature(s) {unknown}; see `riskmodel features list`")
+        check_inputs(inputs, names)
+    if chunks:
+        inputs = chunk_inputs(inputs, chunks)
     cube = xr.Dataset({n: build_feature(inputs, n) for n in names})
     cube.attrs = {"title": "riskmodel feature cube", "Conventions": "CF-1.8",
-                  "warmup_months": WARMUP_MONTHS}
+                  "warmup_months": WARMUP_MONTHS,
+                  "mode": "grid" if region_unit(inputs) is None else "region",
+                  "skipped_features": json.dumps(skipped, sort_keys=True)}
     return cube

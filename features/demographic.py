@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, full_grid, to_grid
+from features._apply import along_time, as_cube, full_grid, to_grid
 from features.catalogue import feature
 
 EARTH_KM_PER_DEG = 111.32
@@ -26,7 +26,7 @@ def cell_area_km2(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("log_population_density", domain="demographic", inputs=("population",),
-         kernel="none", units="log(1 km-2)",
+         kernel="none", units="log(1 km-2)", grid_only=True,
          meaning="natural log of 1 + persons per km^2")
 def log_population_density(inputs: xr.Dataset) -> xr.DataArray:
     dens = inputs["population"] / cell_area_km2(inputs)
@@ -49,20 +49,20 @@ def young_child_share(inputs: xr.Dataset) -> xr.DataArray:
 @feature("migrant_share", domain="demographic", inputs=("migrant_share",), kernel="none",
          units="1", meaning="share of the population who are recent migrants")
 def migrant_share(inputs: xr.Dataset) -> xr.DataArray:
-    return inputs["migrant_share"].transpose("time", "lat", "lon")
+    return as_cube(inputs["migrant_share"], inputs)
 
 
 @feature("migrant_change_12", domain="demographic", inputs=("migrant_share",), kernel="lag",
          units="1", months=12, meaning="change in the migrant share over 12 months")
 def migrant_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     m = inputs["migrant_share"]
-    return (m - along_time(kernels.lag, m, k=months)).transpose("time", "lat", "lon")
+    return as_cube(m - along_time(kernels.lag, m, k=months), inputs)
 
 
 @feature("displaced_share", domain="demographic", inputs=("displaced_share",), kernel="none",
          units="1", meaning="share of the population displaced or refugees")
 def displaced_share(inputs: xr.Dataset) -> xr.DataArray:
-    return inputs["displaced_share"].transpose("time", "lat", "lon")
+    return as_cube(inputs["displaced_share"], inputs)
 
 
 @feature("displaced_change_12", domain="demographic", inputs=("displaced_share",),
@@ -70,7 +70,7 @@ def displaced_share(inputs: xr.Dataset) -> xr.DataArray:
          meaning="change in the displaced share over 12 months (recent displacement)")
 def displaced_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     d = inputs["displaced_share"]
-    return (d - along_time(kernels.lag, d, k=months)).transpose("time", "lat", "lon")
+    return as_cube(d - along_time(kernels.lag, d, k=months), inputs)
 
 
 @feature("children_in_crisis", domain="demographic", inputs=("crisis", "child_share"),
@@ -79,7 +79,7 @@ def displaced_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
                  "(children in crisis and conflict areas)")
 def children_in_crisis(inputs: xr.Dataset, half_life: float) -> xr.DataArray:
     decayed = along_time(lambda a: kernels.event_decay(a, half_life)[0], inputs["crisis"])
-    return (to_grid(decayed, inputs) * inputs["child_share"]).transpose("time", "lat", "lon")
+    return as_cube(to_grid(decayed, inputs) * inputs["child_share"], inputs)
 
 
 @feature("seasonal_agri_work", domain="demographic", inputs=("crop_share",), kernel="none",
@@ -88,4 +88,89 @@ def children_in_crisis(inputs: xr.Dataset, half_life: float) -> xr.DataArray:
                  "work; harvest months from config)")
 def seasonal_agri_work(inputs: xr.Dataset, harvest_months: tuple[int, ...]) -> xr.DataArray:
     in_season = inputs["time"].dt.month.isin(list(harvest_months)).astype(np.float32)
-    return (in_season * inputs["crop_share"]).transpose("time", "lat", "lon")
+    return as_cube(in_season * inputs["crop_share"], inputs)
+
+
+@feature("child_share_0_14", domain="demographic", inputs=("child_share_0_14",),
+         kernel="broadcast_regions", units="1",
+         meaning="share of the population aged 0-14 (a young population)")
+def child_share_0_14(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["child_share_0_14"], inputs)
+
+
+@feature("rural_share", domain="demographic", inputs=("rural_share",),
+         kernel="broadcast_regions", units="1",
+         meaning="share of the population living in rural areas")
+def rural_share(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["rural_share"], inputs)
+
+
+@feature("log_population", domain="demographic", inputs=("population_total",),
+         kernel="broadcast_regions", units="log(1)",
+         meaning="natural log of the region's total population")
+def log_population(inputs: xr.Dataset) -> xr.DataArray:
+    pop = inputs["population_total"]
+    return to_grid(np.log(pop.where(pop > 0)), inputs)
+
+
+def _per_capita(inputs: xr.Dataset, count: str) -> xr.DataArray:
+    pop = inputs["population_total"]
+    return inputs[count] / pop.where(pop > 0)
+
+
+@feature("refugee_share", domain="demographic", inputs=("refugees_hosted", "population_total"),
+         kernel="broadcast_regions", units="1",
+         meaning="refugees hosted (by country of asylum) per resident")
+def refugee_share(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(_per_capita(inputs, "refugees_hosted"), inputs)
+
+
+@feature("refugee_change_12", domain="demographic",
+         inputs=("refugees_hosted", "population_total"), kernel="lag", units="1", months=12,
+         meaning="change in refugees hosted per resident over 12 months (new arrivals)")
+def refugee_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
+    share = _per_capita(inputs, "refugees_hosted")
+    return to_grid(share - along_time(kernels.lag, share, k=months), inputs)
+
+
+@feature("displaced_abroad_share", domain="demographic",
+         inputs=("refugees_originating", "population_total"), kernel="broadcast_regions",
+         units="1",
+         meaning="refugees originating from the country per resident (people displaced by "
+                 "crisis or conflict)")
+def displaced_abroad_share(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(_per_capita(inputs, "refugees_originating"), inputs)
+
+
+@feature("displaced_abroad_change_12", domain="demographic",
+         inputs=("refugees_originating", "population_total"), kernel="lag", units="1",
+         months=12,
+         meaning="change in refugees originating from the country per resident over 12 "
+                 "months (recent flight)")
+def displaced_abroad_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
+    share = _per_capita(inputs, "refugees_originating")
+    return to_grid(share - along_time(kernels.lag, share, k=months), inputs)
+
+
+@feature("women_vulnerable_employment", domain="demographic",
+         inputs=("vulnerable_employment_female",), kernel="broadcast_regions", units="1",
+         meaning="share of employed women in vulnerable (own-account or family) work "
+                 "(women and girls)")
+def women_vulnerable_employment(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["vulnerable_employment_female"], inputs)
+
+
+@feature("women_family_work", domain="demographic", inputs=("family_work_female",),
+         kernel="broadcast_regions", units="1",
+         meaning="share of employed women who are unpaid contributing family workers "
+                 "(women and girls; the family work where most child labour happens)")
+def women_family_work(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["family_work_female"], inputs)
+
+
+@feature("women_agri_work", domain="demographic", inputs=("agri_employment_female",),
+         kernel="broadcast_regions", units="1",
+         meaning="share of employed women working in agriculture (women and girls; seasonal "
+                 "agricultural work)")
+def women_agri_work(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["agri_employment_female"], inputs)

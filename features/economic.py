@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, full_grid, to_grid
+from features._apply import along_time, as_cube, full_grid, to_grid
 from features.catalogue import feature
 
 
@@ -50,10 +50,32 @@ def poverty_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
                  "export-crop share (price slumps on crop land < 0)")
 def commodity_shock_x_crop(inputs: xr.Dataset, months: int) -> xr.DataArray:
     change = _yoy_log_change(inputs["commodity_price"], months)
-    return (to_grid(change, inputs) * inputs["crop_share"]).transpose("time", "lat", "lon")
+    return as_cube(to_grid(change, inputs) * inputs["crop_share"], inputs)
 
 
 @feature("crop_share", domain="economic", inputs=("crop_share",), kernel="none", units="1",
          meaning="share of land under export crops")
 def crop_share(inputs: xr.Dataset) -> xr.DataArray:
     return full_grid(inputs["crop_share"], inputs)
+
+
+@feature("unemployment_rate", domain="economic", inputs=("unemployment",),
+         kernel="broadcast_regions", units="1",
+         meaning="unemployed share of the labour force")
+def unemployment_rate(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["unemployment"], inputs)
+
+
+@feature("agriculture_gdp_share", domain="economic", inputs=("agriculture_va",),
+         kernel="broadcast_regions", units="1",
+         meaning="agriculture, forestry and fishing value added as a share of GDP (where "
+                 "most child labour is)")
+def agriculture_gdp_share(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["agriculture_va"], inputs)
+
+
+@feature("primary_completion", domain="economic", inputs=("primary_completion",),
+         kernel="broadcast_regions", units="1",
+         meaning="primary completion rate (root cause: lack of education; low = risk)")
+def primary_completion(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["primary_completion"], inputs)

@@ -86,3 +86,41 @@ for _var, _what in (("programme_fl", "an ILO programme focused on FL or FL+CL"),
                     ("programme_cl", "an ILO programme focused on CL or FL+CL"),
                     ("programme_fprw", "any ILO FPRW programme")):
     _register_programme(_var, _what)
+
+
+@feature("tip_tier", domain="supervisory", inputs=("tip_tier",), kernel="broadcast_regions",
+         units="1",
+         meaning="TIP report tier as an ordinal: 1 Tier 1, 2 Tier 2, 3 Watch List, 4 Tier 3 "
+                 "(government response to trafficking; higher = weaker)")
+def tip_tier(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["tip_tier"], inputs)
+
+
+@feature("ratified_palermo", domain="supervisory", inputs=("ratified_palermo",),
+         kernel="broadcast_regions", units="1",
+         meaning="UN Palermo Protocol on trafficking in persons ratified (0/1)")
+def ratified_palermo(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["ratified_palermo"], inputs)
+
+
+@feature("cl_advancement", domain="supervisory", inputs=("cl_advancement",),
+         kernel="broadcast_regions", units="1",
+         meaning="assessed government advancement against the worst forms of child labour: "
+                 "0 none, 1 minimal, 2 moderate, 3 significant")
+def cl_advancement(inputs: xr.Dataset) -> xr.DataArray:
+    return to_grid(inputs["cl_advancement"], inputs)
+
+
+LEGAL_STANDARDS = ("legal_min_age_ok", "legal_hazardous_age_ok", "legal_education_age_ok",
+                   "legal_fl_prohibition_ok", "legal_trafficking_prohibition_ok")
+
+
+@feature("legal_gaps", domain="supervisory", inputs=LEGAL_STANDARDS, kernel="none",
+         units="1",
+         meaning="number of child- and forced-labour legal standards (minimum age, hazardous "
+                 "work age, compulsory education, FL and child-trafficking prohibitions) "
+                 "judged below international standards; NaN where none was assessed")
+def legal_gaps(inputs: xr.Dataset) -> xr.DataArray:
+    ok = xr.concat([inputs[v] for v in LEGAL_STANDARDS], dim="standard")
+    gaps = (1.0 - ok).sum("standard", skipna=True, min_count=1)
+    return to_grid(gaps, inputs)
