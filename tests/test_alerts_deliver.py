@@ -230,3 +230,39 @@ def test_verifier_rejects_tampered_and_old(tmp_path: Path, capsys) -> None:
            str(now), "--signature", sig, "--now", str(now + 3600), str(tmp_path / "body")]
     assert cli(old) == 2
     assert "stale" in capsys.readouterr().err
+
+
+def test_redirects_refused_and_dead_letters_requeued(tmp_path: Path, receiver, capsys) -> None:
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(307)
+            self.send_header("Location", receiver.url + "/pc")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        cfg = setup_store(tmp_path, f"http://127.0.0.1:{srv.server_address[1]}", max_attempts=1)
+        os.environ["TEST_SECRET_PA"] = SECRETS["pa"].decode()
+        args = ["alerts", "deliver", "--store", cfg.store, "--partners", cfg.partners, "--json"]
+        assert cli(args) == 0
+        import json
+        rep = json.loads(capsys.readouterr().out)
+        assert rep["outbox_dead"] == 24 and receiver.requests == 0  # never followed
+        assert "refused" in rep["dead_letters"][0]["last_error"]
+        # The partner fixed its endpoint: point the config at the real receiver and requeue.
+        text = Path(cfg.partners).read_text().replace(
+            f"127.0.0.1:{srv.server_address[1]}", receiver.url.split("//")[1])
+        Path(cfg.partners).write_text(text.replace("max_attempts = 1", "max_attempts = 10"))
+        assert cli([*args, "--requeue-dead", "--wait", "--max-seconds", "20"]) == 0
+        rep = json.loads(capsys.readouterr().out)
+        assert rep["outbox_delivered"] == 24 and rep["dead_letters"] == []
+    finally:
+        os.environ.pop("TEST_SECRET_PA", None)
+        srv.shutdown()
+        srv.server_close()

@@ -71,9 +71,16 @@ def test_first_night_threshold_alerts_and_files(tmp_path: Path, cap_schema) -> N
 
 
 def test_rerun_same_night_changes_nothing(tmp_path: Path) -> None:
-    cfg = cfg_for(tmp_path)
+    cfg = cfg_for(tmp_path, partners=f"""
+[[partner]]
+id = "pa"
+name = "A"
+countries = ["XAA"]
+channels = [{{ kind = "directory", path = "{tmp_path}/drop" }}]
+""")
     ds = make_risk({"XAA-01": 0.7})
-    run(tmp_path, cfg, ds, "r1")
+    s1 = run(tmp_path, cfg, ds, "r1")
+    assert s1["partners"]["pa"]["queued"] == 4  # 2 CAP Alerts + GeoJSON + CSV
     db = sqlite3.connect(cfg.store)
     before = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("alerts", "history", "messages", "outbox", "observations")]
@@ -156,12 +163,20 @@ def test_two_writers_same_night_one_wins(tmp_path: Path) -> None:
     cfg = cfg_for(tmp_path)
     ds = make_risk({"XAA-01": 0.7, "XAC-01": 0.8})
     out: dict[str, dict] = {}
-    ths = [threading.Thread(target=lambda n=n: out.__setitem__(n, run(tmp_path, cfg, ds, n)))
-           for n in ("w1", "w2")]
+    errors: list[BaseException] = []
+
+    def write(n: str) -> None:
+        try:
+            out[n] = run(tmp_path, cfg, ds, n)
+        except BaseException as exc:  # report it in the main thread
+            errors.append(exc)
+
+    ths = [threading.Thread(target=write, args=(n,)) for n in ("w1", "w2")]
     for t in ths:
         t.start()
     for t in ths:
         t.join(60)
+    assert errors == []
     assert sorted("rerun_of" in s for s in out.values()) == [False, True]
     assert sqlite3.connect(cfg.store).execute("SELECT count(*) FROM alerts").fetchone()[0] == 4
     assert (tmp_path / "w1" / "alerts.csv").read_bytes() == \

@@ -66,10 +66,21 @@ def backoff(attempts: int, key: str, base: float, cap: float) -> float:
 def _find(partners: PartnersConfig, pid: str, channel: str) -> tuple[Partner, Channel] | None:
     for p in partners.partner:
         if p.id == pid:
-            for ch in p.channels:
-                if ch.name == channel:
+            for name, ch in p.named_channels():
+                if name == channel:
                     return p, ch
     return None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: a partner's message must not be forwarded to another address."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} refused",
+                                     headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def send_one(row: dict[str, Any], partner: Partner, ch: Channel, *, timeout: float,
@@ -91,9 +102,18 @@ def send_one(row: dict[str, Any], partner: Partner, ch: Channel, *, timeout: flo
         "X-Riskmodel-Partner": partner.id,
         "X-Riskmodel-Filename": row["filename"],
     })
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) only)
+    with _OPENER.open(req, timeout=timeout) as resp:
         if not 200 <= resp.status < 300:  # pragma: no cover - urlopen raises for >= 400
             raise RuntimeError(f"HTTP {resp.status}")
+
+
+def requeue_dead(store_path: Path | str, partner: str | None = None) -> int:
+    """Put dead-lettered messages back in the queue (attempts reset); returns how many."""
+    with AlertStore(store_path) as store, store.transaction():
+        cur = store.db.execute(
+            "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=0 "
+            "WHERE state='dead' AND (? IS NULL OR partner=?)", (partner, partner))
+        return int(cur.rowcount)
 
 
 def deliver(store_path: Path | str, partners: PartnersConfig, *, wait: bool = False,

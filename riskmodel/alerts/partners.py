@@ -27,6 +27,8 @@ class Channel(Strict):
     """One way to reach a partner: a directory drop or an HTTP(S) webhook."""
 
     kind: Literal["directory", "webhook"]
+    id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+                           description="stable name; default <kind>-<position>")
     path: str | None = Field(None, description="directory for kind=directory")
     url: str | None = Field(None, pattern=r"^https?://[^\s]+$", description="for kind=webhook")
 
@@ -37,11 +39,6 @@ class Channel(Strict):
         if self.kind == "webhook" and not self.url:
             raise ValueError("a webhook channel needs `url`")
         return self
-
-    @property
-    def name(self) -> str:
-        """Stable channel name used in outbox rows and idempotency keys."""
-        return f"{self.kind}:{self.path or self.url}"
 
 
 class Partner(Strict):
@@ -66,7 +63,15 @@ class Partner(Strict):
         if any(c.kind == "webhook" for c in self.channels) and not (
                 self.secret_env or self.secret_file):
             raise ValueError("a webhook channel needs secret_env or secret_file")
+        names = [n for n, _ in self.named_channels()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate channel ids: {', '.join(names)}")
         return self
+
+    def named_channels(self) -> list[tuple[str, Channel]]:
+        """(name, channel): the name, not the address, identifies a channel in the outbox,
+        so a partner moving its endpoint keeps its pending messages."""
+        return [(ch.id or f"{ch.kind}-{i}", ch) for i, ch in enumerate(self.channels, 1)]
 
     def covers(self, alert: dict[str, Any]) -> bool:
         """True if `alert` (a store row or record) belongs to this partner."""

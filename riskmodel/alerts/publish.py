@@ -374,18 +374,18 @@ def _enqueue(store: AlertStore, partners: PartnersConfig, records: list[dict[str
         recs = partner_records(p, records)
         mine = [m for m in issued if m["alert_id"] in by_id and p.covers(by_id[m["alert_id"]])]
         queued = 0
-        for ch in p.channels:
+        for ch_name, _ in p.named_channels():
             if "cap" in p.formats:
                 for m in mine:
                     msg = store.get_message(m["identifier"])
                     assert msg is not None
                     queued += outbox.enqueue(
-                        store, partner=p.id, channel=ch.name, kind="cap",
+                        store, partner=p.id, channel=ch_name, kind="cap",
                         filename=f"cap/{m['identifier']}.xml", body=msg["xml"].encode(),
                         as_of=as_of, alert_id=m["alert_id"], created_at=sent)
             for kind, body in _feeds(p, recs, as_of=as_of, synthetic=synthetic).items():
                 queued += outbox.enqueue(
-                    store, partner=p.id, channel=ch.name, kind=kind,
+                    store, partner=p.id, channel=ch_name, kind=kind,
                     filename=f"feeds/{as_of}/alerts.{kind}", body=body.encode(), as_of=as_of,
                     alert_id=None, created_at=sent)
         per[p.id] = {"alerts": sum(1 for r in recs if r["state"] in ACTIVE_STATES),

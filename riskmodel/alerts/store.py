@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,13 +119,28 @@ class AlertStore:
             raise InputError(f"{self.path}: cannot open alert store: {exc}") from None
         self.db.row_factory = sqlite3.Row
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"), timeout)
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
+            self._retry_locked(self.migrate, timeout)
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise InputError(f"{self.path}: not a usable alert store: {exc}") from None
+
+    @staticmethod
+    def _retry_locked(fn: Any, timeout: float) -> None:
+        # Switching a brand-new file to WAL needs an exclusive lock and SQLite does not
+        # always wait for it (no busy handler there): retry briefly when two processes
+        # create the same store at once.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fn()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def __enter__(self) -> AlertStore:
         return self
