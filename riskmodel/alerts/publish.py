@@ -171,10 +171,13 @@ def _dataset_history(risk: xr.Dataset, rules: RulesConfig, target: str, time: np
 
 
 def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
-                rules: RulesConfig) -> bool:
+                rules: RulesConfig, n_prior_runs: int) -> bool:
+    """Triggered tonight and in `k` of the last `n` runs; while the store holds fewer than
+    `k - 1` earlier runs (warm-up), in every run it has, so a new store still alerts."""
     k, n = rules.persistence.k, rules.persistence.n
     past = [t for _, _, t in hist][-(n - 1):] if n > 1 else []
-    return verdict.triggered and (1 + sum(past)) >= k
+    need = min(k, 1 + min(n_prior_runs, n - 1))
+    return verdict.triggered and (1 + sum(past)) >= need
 
 
 def _area_fields(a: Area, v: Verdict, rules: RulesConfig) -> dict[str, Any]:
@@ -226,6 +229,7 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                            {k: a["cells"] for k, a in active.items()},
                            grid.shape[0] * grid.shape[1])
         prev = store.previous_observations(target, as_of, hist_n)
+        n_prior = store.count_runs_before(as_of)
         prev_risk = _dataset_history(risk, rules, target, time)
         for k, v in prev.items():  # the store's own record wins for months it has
             seen = dict(prev_risk.get(k, []))
@@ -279,7 +283,7 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                 counts["ongoing"] += 1
         for a in areas:
             v = verdicts[a.key]
-            if a.key not in active and _persistent(v, prev.get(a.key, []), rules):
+            if a.key not in active and _persistent(v, prev.get(a.key, []), rules, n_prior):
                 candidates.append((score(a, rules.priority), a, v, grid))
 
     # Phase 2, all targets together: open the best candidates within partners' budgets.

@@ -210,6 +210,11 @@ class AlertStore:
                         (as_of, run_id, sent, int(synthetic), dumps(meta), dumps(summary),
                          dumps(records)))
 
+    def count_runs_before(self, as_of: str) -> int:
+        """How many months before `as_of` were processed."""
+        return int(self.db.execute("SELECT count(*) FROM runs WHERE as_of < ?",
+                                   (as_of,)).fetchone()[0])
+
     def runs(self) -> list[dict[str, Any]]:
         """All processed runs, oldest first."""
         rows = self.db.execute("SELECT * FROM runs ORDER BY as_of")
