@@ -6,6 +6,7 @@ float64). Each kernel has a slow twin of the same name in `kernels.reference`.
 """
 
 from .rasterize import rasterize_polygons
+from .regrid import regrid_area_weighted
 from .spatial import focal_max, focal_mean, spatial_lag
 from .timeseries import (
     event_decay,

@@ -319,11 +319,11 @@ def lag(a: np.ndarray, k: int) -> np.ndarray:
 # --------------------------------------------------------------------------- trend
 @njit(cache=True, parallel=True)
 def _trend(a, window, min_count, out):  # pragma: no cover - compiled
-    # Least squares over the valid points of the window with x = s - t in [-(window-1), 0]:
-    # sums are re-centred every step (x -> x - 1) so they stay bounded by the window.
+    # Running sums of the valid points: n, sum t, sum t^2, sum y, sum t*y with the absolute
+    # time index t (integers: the t-sums are exact in float64); slope =
+    # (n Sty - St Sy) / (n Stt - St^2).
     T, n = a.shape
     minc = float(max(min_count, 2))
-    w = float(window)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
@@ -336,33 +336,31 @@ def _trend(a, window, min_count, out):  # pragma: no cover - compiled
         for t in range(T):
             row = a[t, j0 : j0 + m]
             o = out[t, j0 : j0 + m]
+            ft = float(t)
             for jj in range(m):
-                # shift every x by -1, then the new point enters at x = 0
                 v = row[jj]
                 ok = v == v
-                k = c[jj]
-                sxy[jj] -= sy[jj]
-                sxx[jj] += k - 2.0 * sx[jj]
-                sx[jj] -= k
-                c[jj] = k + (1.0 if ok else 0.0)
+                c[jj] += 1.0 if ok else 0.0
+                sx[jj] += ft if ok else 0.0
+                sxx[jj] += ft * ft if ok else 0.0
                 sy[jj] += v if ok else 0.0
+                sxy[jj] += ft * v if ok else 0.0
             if t >= window:
                 old = a[t - window, j0 : j0 + m]
+                fo = float(t - window)
                 for jj in range(m):
                     u = old[jj]
-                    uk = u == u  # the leaving point sits at x = -window
-                    k = c[jj] - (1.0 if uk else 0.0)
-                    live = k > 0.0
-                    c[jj] = k
-                    sy[jj] = (sy[jj] - u if uk else sy[jj]) if live else 0.0
-                    sx[jj] = (sx[jj] + w if uk else sx[jj]) if live else 0.0
-                    sxx[jj] = (sxx[jj] - w * w if uk else sxx[jj]) if live else 0.0
-                    sxy[jj] = (sxy[jj] + w * u if uk else sxy[jj]) if live else 0.0
+                    uk = u == u
+                    c[jj] -= 1.0 if uk else 0.0
+                    sx[jj] -= fo if uk else 0.0
+                    sxx[jj] -= fo * fo if uk else 0.0
+                    sy[jj] -= u if uk else 0.0
+                    sxy[jj] -= fo * u if uk else 0.0
             for jj in range(m):
                 k = c[jj]
                 den = k * sxx[jj] - sx[jj] * sx[jj]
-                ok = k >= minc and den > 0.0
-                o[jj] = (k * sxy[jj] - sx[jj] * sy[jj]) / den if ok else np.nan
+                num = k * sxy[jj] - sx[jj] * sy[jj]
+                o[jj] = num / den if (k >= minc and den > 0.0) else np.nan
     return out
 
 
@@ -373,7 +371,7 @@ def trend(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.nda
     dtypes become float64) out. out[t] is the ordinary least-squares slope of the valid values
     of a[t-window+1 .. t] against their time index, in units of `a` per time step (per month
     for monthly data); NaN where fewer than `min_count` (default `window`, at least 2) points
-    are valid. Running sums in float64, re-centred on t at every step.
+    are valid. Running sums in float64.
     """
     if isinstance(window, bool) or int(window) != window or window < 2:
         raise ValueError(f"trend needs an integer window >= 2, got {window!r}")
