@@ -12,7 +12,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -142,6 +142,119 @@ class ChecksConfig(Strict):
     drift_bins: int = Field(10, ge=2, le=100, description="quantile bins of the reference")
 
 
+class VariableMap(Strict):
+    """How one canonical input variable is read from a source column or grid variable.
+
+    `column` names the CSV column (long layout) or the grid variable; in a wide CSV (one
+    column per year) it is left out. Values are multiplied by `scale` (e.g. 0.01 for
+    percent -> share); text values are looked up in `categories` (a value matches the
+    longest key it starts with, so qualified labels such as "Minimal Advancement - ..."
+    map with their base label; nan maps a category to a gap).
+    """
+
+    column: str | None = None
+    units: str = Field(description="units of the canonical variable after scaling")
+    source_units: str | None = Field(None, description="grids only: units in the file, "
+                                                      "checked (default: `units`)")
+    scale: float = 1.0
+    categories: dict[str, float] | None = None
+    climatology: bool = Field(False, description="grids only: a 12-month climatology, "
+                                                 "averaged to one static layer")
+
+
+class CsvSource(Strict):
+    """A CSV table keyed by ISO 3166-1 alpha-3 country (or admin-1 `ISO-xx`) codes."""
+
+    reader: Literal["csv"]
+    path: str
+    layout: Literal["long", "wide"] = Field(
+        "long", description="long: one row per (code, year), a column per variable; "
+                            "wide: one row per code, a column per year, one variable")
+    key: Literal["country", "admin1"] = "country"
+    code_column: str = "iso3"
+    year_column: str = "year"
+    skip_codes: tuple[str, ...] = Field((), description="codes dropped with a notice")
+    variables: dict[str, VariableMap]
+
+    @model_validator(mode="after")
+    def _layout_columns(self) -> CsvSource:
+        if self.layout == "wide" and (len(self.variables) != 1
+                                      or next(iter(self.variables.values())).column):
+            raise ValueError("a wide table holds one variable, without `column`")
+        if self.layout == "long" and any(v.column is None for v in self.variables.values()):
+            raise ValueError("every variable of a long table needs its `column`")
+        return self
+
+
+class GridSource(Strict):
+    """A NetCDF or Zarr grid on regular lat/lon with CF metadata."""
+
+    reader: Literal["netcdf", "zarr"]
+    path: str
+    decode_times: bool = Field(True, description="False for climatologies with year-0 times")
+    variables: dict[str, VariableMap]
+
+    @model_validator(mode="after")
+    def _columns(self) -> GridSource:
+        if any(v.column is None for v in self.variables.values()):
+            raise ValueError("every grid variable needs its `column` (the variable's name)")
+        return self
+
+
+class BoundariesSource(Strict):
+    """GeoJSON region boundaries (a FeatureCollection of (Multi)Polygons)."""
+
+    reader: Literal["geojson"]
+    path: str
+    code_property: str = "ISO_A3_EH"
+    skip_codes: tuple[str, ...] = Field(("-99",), description="codes dropped with a notice")
+
+
+class GridSpec(Strict):
+    """The target grid of grid mode: cell centres from the south-west edge."""
+
+    lat0: float = Field(ge=-90, le=90)
+    lon0: float = Field(ge=-180, le=180)
+    resolution: float = Field(gt=0, le=10)
+    ny: int = Field(ge=1, le=4000)
+    nx: int = Field(ge=1, le=8000)
+
+
+class SourcesConfig(Strict):
+    """Real inputs instead of the synthetic world: each named input with its reader and
+    variable mapping (see riskmodel.sources). Paths starting with `dataset:` are inside
+    the installed riskmodel/datasets folder; other relative paths are relative to the cwd.
+    """
+
+    mode: Literal["region", "grid"] = "region"
+    start_year: int = Field(ge=1900, le=2100)
+    end_year: int = Field(ge=1900, le=2100)
+    boundaries: str | None = Field(None, description="name of the geojson input")
+    grid: GridSpec | None = None
+    exclude_features: tuple[str, ...] = ()
+    inputs: dict[str, Annotated[CsvSource | GridSource | BoundariesSource,
+                                Field(discriminator="reader")]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourcesConfig:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year ({self.end_year}) is before start_year "
+                             f"({self.start_year})")
+        if self.boundaries is not None and not isinstance(
+                self.inputs.get(self.boundaries), BoundariesSource):
+            raise ValueError(f"boundaries = {self.boundaries!r} is not a geojson input")
+        if self.mode == "grid" and (self.grid is None or self.boundaries is None):
+            raise ValueError("grid mode needs [sources.grid] and `boundaries`")
+        seen: dict[str, str] = {}
+        for name, src in self.inputs.items():
+            for var in getattr(src, "variables", {}):
+                if var in seen:
+                    raise ValueError(f"variable {var!r} comes from both inputs "
+                                     f"{seen[var]!r} and {name!r}")
+                seen[var] = name
+        return self
+
+
 class RunConfig(Strict):
     """A whole run: world (or sources), features, models, alerts and output folder."""
 
@@ -155,6 +268,7 @@ class RunConfig(Strict):
     model: ModelConfig = ModelConfig()
     alerts: AlertsConfig = AlertsConfig()
     checks: ChecksConfig = ChecksConfig()
+    sources: SourcesConfig | None = None
 
 
 def load_config(path: Path | str) -> RunConfig:

@@ -1,0 +1,105 @@
+"""GeoJSON region boundaries: read and check a FeatureCollection of (Multi)Polygons keyed
+by a code property, and rasterise it onto a lat/lon grid with `kernels.rasterize_polygons`.
+
+Errors name the file and the feature (index and code): invalid JSON, not a
+FeatureCollection, a feature without the code property, an unknown or duplicate code, a
+geometry that is not a (Multi)Polygon, coordinates outside WGS 84 lon/lat ranges. Codes in
+`skip_codes` (Natural Earth's -99 for disputed areas) are dropped with a notice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import kernels
+from riskmodel.errors import InputError
+from riskmodel.sources.codes import is_country_code
+from riskmodel.sources.notices import Notices
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """Checked boundaries: `codes[i]` (ISO alpha-3) has `geometries[i]` (GeoJSON mapping)."""
+
+    path: Path
+    codes: tuple[str, ...]
+    geometries: tuple[dict[str, Any], ...]
+
+
+def _ring_bounds(coords: Any) -> tuple[float, float, float, float]:
+    pts = np.asarray([p for poly in coords for ring in poly for p in ring], dtype=float)
+    if pts.ndim != 2 or pts.shape[1] < 2 or len(pts) == 0:
+        raise ValueError("coordinates are not rings of (lon, lat) pairs")
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()),
+            float(pts[:, 1].max()))
+
+
+def read_geojson(path: Path, code_property: str, skip_codes: tuple[str, ...],
+                 notices: Notices) -> Boundaries:
+    """Read and check a GeoJSON FeatureCollection; the features sorted by code.
+
+    Raises `InputError` naming the file and feature on the first problem; skipped codes
+    are added to `notices`.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg}") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InputError(f"{path}: not a GeoJSON FeatureCollection")
+    feats = doc.get("features")
+    if not isinstance(feats, list) or not feats:
+        raise InputError(f"{path}: the FeatureCollection has no features")
+    by_code: dict[str, tuple[int, dict[str, Any]]] = {}
+    skipped = []
+    for k, feat in enumerate(feats):
+        props = (feat or {}).get("properties") or {}
+        code = props.get(code_property)
+        where = f"{path}: feature {k}"
+        if code is None:
+            raise InputError(f"{where}: no property {code_property!r}")
+        code = str(code).strip()
+        if code in skip_codes:
+            skipped.append(f"{k} ({props.get('NAME_EN', props.get('name', code))})")
+            continue
+        if not is_country_code(code):
+            raise InputError(f"{where}: {code_property} {code!r} is not an ISO 3166-1 "
+                             f"alpha-3 code")
+        if code in by_code:
+            raise InputError(f"{where}: code {code} repeats feature {by_code[code][0]}")
+        geom = feat.get("geometry") or {}
+        kind = geom.get("type")
+        if kind not in ("Polygon", "MultiPolygon"):
+            raise InputError(f"{where} ({code}): geometry type {kind!r}, expected Polygon "
+                             f"or MultiPolygon")
+        polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
+        try:
+            x0, y0, x1, y1 = _ring_bounds(polys)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where} ({code}): {exc}") from None
+        if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
+            raise InputError(f"{where} ({code}): coordinates outside lon [-180, 180], "
+                             f"lat [-90, 90] (bounds {x0:g}, {y0:g}, {x1:g}, {y1:g}); "
+                             f"expected WGS 84 degrees")
+        by_code[code] = (k, geom)
+    if skipped:
+        notices.add(f"{path}: skipped feature(s) with {code_property} in {list(skip_codes)}: "
+                    f"{', '.join(skipped)}")
+    codes = tuple(sorted(by_code))
+    return Boundaries(path, codes, tuple(by_code[c][1] for c in codes))
+
+
+def rasterize(bounds: Boundaries, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Region index raster (lat, lon) int32: i where cell centre (lon[j], lat[i]) is inside
+    `bounds.geometries[i]`, -1 elsewhere. `lat`/`lon` are cell centres in degrees, `lon`
+    strictly increasing."""
+    return kernels.rasterize_polygons(list(bounds.geometries), np.asarray(lon, float),
+                                      np.asarray(lat, float))

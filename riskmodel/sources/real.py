@@ -1,0 +1,79 @@
+"""The country-year feature cube from real data: the one entry point for models and
+backtests on countries (e.g. `configs/real-countries.toml`).
+
+`build_country_cube` loads the config's sources in region mode, builds every catalogue
+feature the inputs allow (grid-only ones and those without inputs are skipped, with the
+reason in attrs["skipped_features"]), and keeps each December: the feature value for year
+Y uses data of years up to Y only. Gaps in the sources stay NaN.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+import features
+from riskmodel.config import RunConfig, load_config
+from riskmodel.errors import ConfigError
+from riskmodel.sources.inputs import load_inputs, sources_of
+from riskmodel.sources.notices import Notices
+
+
+def build_monthly_cube(cfg: RunConfig, notices: Notices | None = None,
+                       chunks: dict[str, int] | None = None) -> xr.Dataset:
+    """The region- or grid-mode feature cube on the monthly axis for a config with
+    `[sources]`, minus `exclude_features`; skipped features are added to `notices`."""
+    src = sources_of(cfg)
+    notices = Notices() if notices is None else notices
+    inputs = load_inputs(cfg, notices)
+    names, skipped = features.plan_features(inputs)
+    unknown = [n for n in src.exclude_features if n not in features.CATALOGUE]
+    if unknown:
+        raise ConfigError(f"sources.exclude_features: unknown feature(s) {unknown}")
+    for n in src.exclude_features:
+        if n in names:
+            names.remove(n)
+            skipped[n] = "excluded by sources.exclude_features"
+    for n, why in skipped.items():
+        notices.add(f"feature {n} skipped: {why}")
+    cube = features.build_cube(inputs, names, chunks=chunks)
+    cube.attrs.update(skipped_features=json.dumps(skipped, sort_keys=True),
+                      sources=inputs.attrs["sources"], notices=json.dumps(notices.lines),
+                      synthetic=0)
+    return cube
+
+
+def build_country_cube(config: RunConfig | str | Path,
+                       notices: Notices | None = None) -> xr.Dataset:
+    """Country-year feature cube from the real sources of `config` (a RunConfig or the
+    path of a TOML run config with a region-mode `[sources]` section).
+
+    Returns an `xarray.Dataset` of float32 features on (year, country): `year` int
+    (start_year..end_year), `country` ISO 3166-1 alpha-3 codes (sorted; every code found
+    in any table). Each variable's attrs give units, meaning (long_name), domain, inputs,
+    kernel and params; the Dataset's attrs give `sources` (paths and sha256), `notices`
+    (gaps, skipped codes and features) and `skipped_features`. The value for year Y is the
+    feature at December of Y, computed from inputs of years <= Y (yearly inputs are laid
+    on all 12 months of their year). Gaps stay NaN. Raises `ConfigError`/`InputError`
+    with one line naming the file, variable or row.
+    """
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    src = sources_of(cfg)
+    if src.mode != "region":
+        raise ConfigError("build_country_cube needs [sources] mode = \"region\"")
+    monthly = build_monthly_cube(cfg, notices)
+    if "country" not in monthly.dims or "admin1" in monthly.dims:
+        raise ConfigError("build_country_cube needs country-level sources (no admin-1 "
+                          "tables)")
+    december = pd.DatetimeIndex(monthly["time"].values).month == 12
+    yearly = monthly.isel(time=np.flatnonzero(december))
+    years = pd.DatetimeIndex(yearly["time"].values).year.values.astype(np.int32)
+    yearly = yearly.assign_coords(time=years).rename(time="year")
+    yearly["year"].attrs = {"long_name": "calendar year; features as at December"}
+    yearly["country"].attrs = {"long_name": "ISO 3166-1 alpha-3 country code"}
+    yearly.attrs["frequency"] = "yearly (December of each year)"
+    return yearly

@@ -1,0 +1,245 @@
+"""CSV tables keyed by ISO 3166-1 alpha-3 country codes (or admin-1 codes), read into
+(year, country) or (year, admin1) arrays with every problem named by file, row and column.
+
+Layouts: `long` has one row per (code, year) and one column per variable (the World Bank,
+OWID, TIP and ILAB extracts); `wide` has one row per code and one column per year for a
+single variable (the World Bank download layout). Errors (one `InputError`, nothing
+returned): missing columns, ragged rows, unknown codes, duplicate keys, non-integer years,
+non-numeric or non-finite values, unknown categories. Gaps (empty cells, missing years of
+a code) are kept as NaN and summarised as notices, never filled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from riskmodel.config import CsvSource, VariableMap
+from riskmodel.errors import InputError
+from riskmodel.sources.codes import is_admin1_code, is_country_code
+from riskmodel.sources.notices import Notices
+
+MAX_SHOWN = 3  # problems quoted in one error message
+
+
+class _Problems:
+    """Collects row-level problems; raises one InputError quoting the first few."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.items.append(text)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            shown = "; ".join(self.items[:MAX_SHOWN])
+            more = len(self.items) - MAX_SHOWN
+            tail = f"; and {more} more problem(s)" if more > 0 else ""
+            raise InputError(f"{self.path}: {shown}{tail}")
+
+
+@dataclass
+class _Cell:
+    value: float
+    line: int
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InputError(f"{path}: empty file (no header row)") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: {exc}") from None
+    rows = []
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                rows.append((reader.line_num, fields))
+    except csv.Error as exc:
+        raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"{path}: header repeats column(s) {dup}")
+    return header, rows
+
+
+def parse_value(text: str, vmap: VariableMap) -> float | str:
+    """A cell's number (scaled), NaN for an empty cell, or an error message (a str)."""
+    s = text.strip()
+    if s == "":
+        return math.nan
+    if vmap.categories is not None:
+        # The longest key the label starts with: qualified labels map with their base label.
+        hits = [k for k in vmap.categories if s.startswith(k)]
+        if not hits:
+            return f"unknown category {s!r} (known: {sorted(vmap.categories)})"
+        return float(vmap.categories[max(hits, key=len)])
+    try:
+        v = float(s)
+    except ValueError:
+        return f"{s!r} is not a number"
+    if not math.isfinite(v):
+        return f"{s!r} is not a finite number"
+    return v * vmap.scale
+
+
+def _check_code(code: str, key: str) -> str | None:
+    ok = is_admin1_code(code) if key == "admin1" else is_country_code(code)
+    if ok:
+        return None
+    kind = "admin-1 code (ISO3-local)" if key == "admin1" else "ISO 3166-1 alpha-3 code"
+    return f"unknown {kind} {code!r}"
+
+
+def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
+                   notices: Notices) -> xr.Dataset:
+    """Read `path` as described by `source` into a Dataset of float64 variables on
+    (year, <key>) for the years `years` (inclusive; rows outside are ignored), in the
+    canonical names and units of `source.variables` (values x scale). Codes are sorted;
+    skipped codes and gaps are added to `notices`. Raises `InputError` naming the file,
+    row and column of the first problems.
+    """
+    header, rows = _read_rows(path)
+    problems = _Problems(path)
+    if source.code_column not in header:
+        raise InputError(f"{path}: no column {source.code_column!r} (the code column); "
+                         f"columns are {header}")
+    if source.layout == "long":
+        cells = _long_cells(path, header, rows, source, years, problems, notices)
+    else:
+        cells = _wide_cells(path, header, rows, source, years, problems, notices)
+    problems.raise_if_any()
+    return _to_dataset(path, cells, source, years, notices)
+
+
+def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
+                source: CsvSource, years: tuple[int, int], problems: _Problems,
+                notices: Notices) -> dict[str, dict[tuple[str, int], _Cell]]:
+    needed = [source.year_column] + [v.column for v in source.variables.values()
+                                     if v.column is not None]
+    missing = [c for c in needed if c not in header]
+    if missing:
+        raise InputError(f"{path}: no column(s) {missing}; columns are {header}")
+    ic, iy = header.index(source.code_column), header.index(source.year_column)
+    cols = {name: header.index(v.column) for name, v in source.variables.items()
+            if v.column is not None}
+    cells: dict[str, dict[tuple[str, int], _Cell]] = {n: {} for n in source.variables}
+    first_line: dict[tuple[str, int], int] = {}
+    skipped: set[str] = set()
+    for line, fields in rows:
+        if len(fields) != len(header):
+            problems.add(f"row {line}: {len(fields)} fields, the header has {len(header)}")
+            continue
+        code = fields[ic].strip()
+        if code in source.skip_codes:
+            skipped.add(code)
+            continue
+        bad = _check_code(code, source.key)
+        if bad:
+            problems.add(f"row {line}, column {source.code_column}: {bad}")
+            continue
+        try:
+            year = int(fields[iy].strip())
+        except ValueError:
+            problems.add(f"row {line}, column {source.year_column}: "
+                         f"{fields[iy].strip()!r} is not a year")
+            continue
+        if not years[0] <= year <= years[1]:
+            continue
+        key = (code, year)
+        if key in first_line:
+            problems.add(f"rows {first_line[key]} and {line} both have key {code} {year}")
+            continue
+        first_line[key] = line
+        for name, j in cols.items():
+            v = parse_value(fields[j], source.variables[name])
+            if isinstance(v, str):
+                problems.add(f"row {line}, column {header[j]}: {v}")
+            else:
+                cells[name][key] = _Cell(v, line)
+    if skipped:
+        notices.add(f"{path}: skipped code(s) {sorted(skipped)} (skip_codes)")
+    return cells
+
+
+def _wide_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
+                source: CsvSource, years: tuple[int, int], problems: _Problems,
+                notices: Notices) -> dict[str, dict[tuple[str, int], _Cell]]:
+    (name, vmap), = source.variables.items()
+    year_cols = {j: int(h) for j, h in enumerate(header) if h.isdigit() and len(h) == 4}
+    if not year_cols:
+        raise InputError(f"{path}: a wide table needs year columns (e.g. 2010); columns "
+                         f"are {header}")
+    ic = header.index(source.code_column)
+    cells: dict[str, dict[tuple[str, int], _Cell]] = {name: {}}
+    first_line: dict[str, int] = {}
+    skipped: set[str] = set()
+    for line, fields in rows:
+        if len(fields) != len(header):
+            problems.add(f"row {line}: {len(fields)} fields, the header has {len(header)}")
+            continue
+        code = fields[ic].strip()
+        if code in source.skip_codes:
+            skipped.add(code)
+            continue
+        bad = _check_code(code, source.key)
+        if bad:
+            problems.add(f"row {line}, column {source.code_column}: {bad}")
+            continue
+        if code in first_line:
+            problems.add(f"rows {first_line[code]} and {line} both have code {code}")
+            continue
+        first_line[code] = line
+        for j, year in year_cols.items():
+            if not years[0] <= year <= years[1]:
+                continue
+            v = parse_value(fields[j], vmap)
+            if isinstance(v, str):
+                problems.add(f"row {line}, column {header[j]}: {v}")
+            else:
+                cells[name][(code, year)] = _Cell(v, line)
+    if skipped:
+        notices.add(f"{path}: skipped code(s) {sorted(skipped)} (skip_codes)")
+    return cells
+
+
+def _to_dataset(path: Path, cells: Mapping[str, Mapping[tuple[str, int], _Cell]],
+                source: CsvSource, years: tuple[int, int], notices: Notices) -> xr.Dataset:
+    codes = sorted({k[0] for c in cells.values() for k in c})
+    if not codes:
+        raise InputError(f"{path}: no rows for years {years[0]}-{years[1]}")
+    year_axis = np.arange(years[0], years[1] + 1)
+    ci = {c: i for i, c in enumerate(codes)}
+    data = {}
+    for name, table in cells.items():
+        arr = np.full((len(year_axis), len(codes)), np.nan)
+        for (code, year), cell in table.items():
+            arr[year - years[0], ci[code]] = cell.value
+        vmap = source.variables[name]
+        data[name] = xr.DataArray(arr, dims=("year", source.key),
+                                  attrs={"units": vmap.units,
+                                         "source": f"{path.name}:{vmap.column or 'years'}"})
+        gaps = int(np.isnan(arr).sum())
+        if gaps:
+            t, k = np.argwhere(np.isnan(arr))[0]
+            notices.add(f"{path}: {name} ({vmap.column or 'year columns'}): {gaps} of "
+                        f"{arr.size} {source.key}-years are gaps (kept NaN), first "
+                        f"{codes[k]} {year_axis[t]}")
+    return xr.Dataset(data, coords={"year": year_axis, source.key: codes})
