@@ -137,8 +137,12 @@ class ChecksConfig(Strict):
     max_missing_share: float = Field(0.05, ge=0, le=1, description="share of land cells "
                                      "(or regions) an input or feature may miss at as-of")
     drift_psi: float = Field(0.25, gt=0, description="population stability index of a "
-                             "feature vs its training distribution that fails the run")
-    drift_warn_psi: float = Field(0.1, gt=0, description="PSI that only warns")
+                             "feature vs its training distribution that fails the run, "
+                             "at least")
+    drift_factor: float = Field(2.0, ge=1, description="fail only beyond this multiple of "
+                                "the largest PSI of a single training month")
+    drift_warn_psi: float = Field(0.1, gt=0, description="PSI that warns (if also above "
+                                  "95% of training months)")
     drift_bins: int = Field(10, ge=2, le=100, description="quantile bins of the reference")
 
 
