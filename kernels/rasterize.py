@@ -99,10 +99,16 @@ def _scanline(vx, vy, ring_start, ring_bbox, zone_ring, zone_bbox, max_edges, x,
                         k += 1
             if k < 2:
                 continue
-            cr = np.sort(xs[:k])
+            for p in range(1, k):  # insertion sort: few crossings per row, compiles fast
+                v = xs[p]
+                q = p - 1
+                while q >= 0 and xs[q] > v:
+                    xs[q + 1] = xs[q]
+                    q -= 1
+                xs[q + 1] = v
             for m in range(0, k - 1, 2):
-                j0 = np.searchsorted(x, cr[m], side="left")
-                j1 = np.searchsorted(x, cr[m + 1], side="left")
+                j0 = np.searchsorted(x, xs[m], side="left")
+                j1 = np.searchsorted(x, xs[m + 1], side="left")
                 for j in range(j0, j1):
                     out[i, j] = z
     return out
