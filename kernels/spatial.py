@@ -167,25 +167,22 @@ def _focal_max_square(a, r):  # pragma: no cover - compiled
         ne = e1 - e0
         vm = np.empty(ne, np.float64)
         for y in range(ny):
-            for i in range(ne):
-                vm[i] = -np.inf
-            ok = np.zeros(ne, np.bool_)
+            vm[:] = -np.inf
+            ok = np.zeros(ne, np.float64)  # valid cells in the column window
             for yy in range(max(0, y - r), min(ny, y + r + 1)):
+                src = a[s, yy, e0:e1]
                 for i in range(ne):
-                    v = a[s, yy, e0 + i]
-                    if v == v:
-                        ok[i] = True
-                        if v > vm[i]:
-                            vm[i] = v
+                    v = src[i]
+                    ok[i] += 1.0 if v == v else 0.0
+                    vm[i] = v if v > vm[i] else vm[i]
+            o = out[s, y]
             for x in range(x0, x1):
                 best = -np.inf
-                any_ok = False
+                cnt = 0.0
                 for i in range(max(x - r, 0) - e0, min(x + r, nx - 1) - e0 + 1):
-                    if ok[i]:
-                        any_ok = True
-                        if vm[i] > best:
-                            best = vm[i]
-                out[s, y, x] = best if any_ok else np.nan
+                    cnt += ok[i]
+                    best = vm[i] if vm[i] > best else best
+                o[x] = best if cnt > 0.0 else np.nan
     return out
 
 
@@ -244,11 +241,12 @@ def _spatial_lag(a, dys, dxs, ws):  # pragma: no cover - compiled
                 continue
             dx = dxs[o]
             w = ws[o]
+            src = a[s, yy]
             for x in range(max(0, -dx), min(nx, nx - dx)):
-                v = a[s, yy, x + dx]
-                if v == v:
-                    num[x] += w * v
-                    den[x] += w
+                v = src[x + dx]
+                ok = v == v
+                num[x] += w * v if ok else 0.0
+                den[x] += w if ok else 0.0
         for x in range(nx):
             out[s, y, x] = num[x] / den[x] if den[x] > 0.0 else np.nan
     return out
