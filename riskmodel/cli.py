@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.score",
     "riskmodel.commands.targeting",
     "riskmodel.commands.alerts",
+    "riskmodel.commands.features",
 )
 
 

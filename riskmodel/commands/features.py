@@ -1,0 +1,91 @@
+"""`riskmodel features`: list the feature catalogue, or build the feature cube of a config.
+
+`features list` prints the catalogue (plain, `--json` or `--markdown`, the last being
+docs/features.md). `features build` writes the cube as CF NetCDF: from the config's
+`[sources]` (region mode with countries: the country-year cube of
+`riskmodel.sources.build_country_cube`; grid mode: the monthly grid cube) or, without
+sources, from the synthetic world. `--chunks N` builds it lazily with dask (N cells per
+chunk along each spatial dim, the whole time axis per chunk); the values are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import xarray as xr
+
+import features
+from features.docs import catalogue_markdown, catalogue_rows
+from riskmodel.config import RunConfig, load_config
+from riskmodel.errors import InputError
+from riskmodel.io.atomic import write_with
+from riskmodel.sources import Notices, build_country_cube, build_monthly_cube
+from riskmodel.world import make_world
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+    elif args.json:
+        print(json.dumps([f.describe() for f in features.CATALOGUE.values()], indent=2))
+    else:
+        print("\n".join(catalogue_rows()))
+    return 0
+
+
+def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset:
+    """The feature cube of `cfg`: from its sources, else from its synthetic world."""
+    src = cfg.sources
+    if src is None:
+        inputs = make_world(cfg.world, cfg.seed)
+        space = {"lat": chunks, "lon": chunks} if chunks else None
+        cube = features.build_cube(inputs, chunks=space)
+        for name, why in json.loads(cube.attrs["skipped_features"]).items():
+            notices.add(f"feature {name} skipped: {why}")
+        cube.attrs["synthetic"] = 1
+        return cube
+    if src.mode == "region":
+        if chunks:
+            raise InputError("--chunks applies to grids; region-mode cubes are small")
+        return build_country_cube(cfg, notices)
+    space = {"lat": chunks, "lon": chunks} if chunks else None
+    return build_monthly_cube(cfg, notices, chunks=space)
+
+
+def handle_build(args: argparse.Namespace) -> int:
+    if args.chunks is not None and args.chunks < 1:
+        raise InputError(f"--chunks must be >= 1 cells, got {args.chunks}")
+    cfg = load_config(args.config)
+    notices = Notices()
+    cube = cube_for(cfg, notices, args.chunks)
+    for line in notices.lines:
+        if not args.quiet:
+            print(f"riskmodel: notice: {line}", file=sys.stderr)
+    out = Path(args.out)
+    encoding = {v: {"zlib": True, "complevel": 1} for v in cube.data_vars}
+    write_with(out, lambda p: cube.to_netcdf(p, engine="netcdf4", encoding=encoding))
+    dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
+    print(f"riskmodel: {len(cube.data_vars)} features ({dims}) written to {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("features", help="list the feature catalogue or build the cube",
+                       description="List the documented feature catalogue, or build the "
+                                   "feature cube of a config and write it as NetCDF.")
+    fsub = p.add_subparsers(dest="features_command", required=True, metavar="ACTION")
+    pl = fsub.add_parser("list", help="print the catalogue")
+    fmt = pl.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="as a JSON list of entries")
+    fmt.add_argument("--markdown", action="store_true", help="as docs/features.md")
+    pl.set_defaults(handler=handle_list)
+    pb = fsub.add_parser("build", help="build the feature cube and write it as NetCDF")
+    pb.add_argument("--config", required=True, metavar="TOML", help="run config")
+    pb.add_argument("--out", required=True, metavar="FILE.nc", help="output NetCDF file")
+    pb.add_argument("--chunks", type=int, metavar="N",
+                    help="build lazily with dask, N cells per spatial chunk")
+    pb.add_argument("--quiet", action="store_true", help="no notices")
+    pb.set_defaults(handler=handle_build)
