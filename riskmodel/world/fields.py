@@ -27,29 +27,28 @@ def smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float)
     return ((f - f.mean()) / (f.std() + 1e-12)).astype(np.float64)
 
 
+def ar1_along_time(innovations: np.ndarray, rho: float) -> np.ndarray:
+    """AR(1) process along axis 0 driven by standardised `innovations`; stays standardised."""
+    out = np.empty_like(innovations)
+    out[0] = innovations[0]
+    scale = np.sqrt(1.0 - rho * rho)
+    for t in range(1, len(innovations)):
+        out[t] = rho * out[t - 1] + scale * innovations[t]
+    return out
+
+
 def ar1_fields(rng: np.random.Generator, n_time: int, shape: tuple[int, int], sigma: float,
                rho: float) -> np.ndarray:
     """(time, y, x) standardised anomalies: spatially smooth each month, AR(1) in time with `rho`."""
     noise = gaussian_filter(rng.standard_normal((n_time, *shape)), sigma=(0, sigma, sigma),
                             mode="reflect")
     noise /= noise.std() + 1e-12
-    out = np.empty_like(noise)
-    out[0] = noise[0]
-    innov = np.sqrt(1.0 - rho * rho)
-    for t in range(1, n_time):
-        out[t] = rho * out[t - 1] + innov * noise[t]
-    return out
+    return ar1_along_time(noise, rho)
 
 
 def ar1_series(rng: np.random.Generator, n_time: int, n: int, rho: float) -> np.ndarray:
     """(time, n) independent standardised AR(1) series."""
-    e = rng.standard_normal((n_time, n))
-    out = np.empty_like(e)
-    out[0] = e[0]
-    innov = np.sqrt(1.0 - rho * rho)
-    for t in range(1, n_time):
-        out[t] = rho * out[t - 1] + innov * e[t]
-    return out
+    return ar1_along_time(rng.standard_normal((n_time, n)), rho)
 
 
 def zscore(a: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
