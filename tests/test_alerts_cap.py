@@ -43,6 +43,7 @@ def test_our_messages_round_trip(tmp_path: Path) -> None:
     assert info["expires"] == "2026-08-01T00:00:00+00:00"  # end of the 3-month horizon
     assert float(info["parameters"]["risk"]) == pytest.approx(0.85, abs=1e-4)
     assert info["parameters"]["synthetic"] == "1"
+    assert info["parameters"]["domain_economic"] == "+0.2500"
     (poly,) = info["areas"][0]["polygons"]
     assert poly[0] == poly[-1] and len(poly) >= 5
     lats = [la for la, _ in poly]
@@ -59,6 +60,7 @@ def test_store_migrates_step_by_step_and_refuses_newer(tmp_path: Path) -> None:
         assert st.schema_version() == SCHEMA_VERSION
         st.db.execute("SELECT * FROM outbox").fetchall()
         st.db.execute("SELECT * FROM feedback").fetchall()
+        st.db.execute("SELECT domains FROM alerts").fetchall()
         assert st.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")

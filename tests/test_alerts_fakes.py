@@ -83,6 +83,9 @@ def make_risk(levels: Mapping[str, float] | None = None, *, as_of: str = "2026-0
             "driver_feature": (("target", "time", "rank", "lat", "lon"), drv_f),
             "driver_contrib": (("target", "time", "rank", "lat", "lon"), drv_c),
             "feature_domain": (("feature",), np.array(DOMAINS)),
+            "domain_contrib": (("target", "time", "domain", "lat", "lon"),
+                               np.stack([drv_c[:, :, 0], drv_c[:, :, 1], np.zeros_like(
+                                   drv_c[:, :, 0]), drv_c[:, :, 2]], axis=2)),
             "country_id": (("lat", "lon"), cid),
             "admin1_id": (("lat", "lon"), aid),
             "admin1_country": (("admin1",), np.array([i // 2 for i in range(6)], np.int32)),

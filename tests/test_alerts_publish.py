@@ -65,6 +65,8 @@ def test_first_night_threshold_alerts_and_files(tmp_path: Path, cap_schema) -> N
         lons = [x for x, _ in ring]
         assert min(lons) >= 20.0 and max(lons) <= 24.0  # lon first (RFC 7946)
         assert f["properties"]["driver_1"] == "spi3" and f["properties"]["rank"] >= 1
+        assert f["properties"]["contrib_climatic"] == pytest.approx(0.6)
+        assert f["properties"]["contrib_supervisory"] == pytest.approx(-0.1)
     rows = list(csv.DictReader((tmp_path / "r1" / "alerts.csv").open()))
     assert len(rows) == 3 and all(r["synthetic"] == "true" for r in rows)
     assert rows[0]["rank"] == "1" and rows[0]["model_id"].endswith("test-0001")

@@ -44,6 +44,7 @@ class Area:
     n_cells: int
     drivers: tuple[tuple[str, str, float], ...]  # (feature, domain, log-odds contribution)
     cells: np.ndarray = field(repr=False)  # flat indices into (lat, lon)
+    domains: dict[str, float] = field(default_factory=dict)  # mean log-odds per domain
     ctx: dict[str, float] = field(default_factory=dict)  # country programme/ratification facts
 
 
@@ -129,6 +130,12 @@ class Grid:
             c = risk["driver_contrib"].sel(sel).transpose("rank", "lat", "lon").values
             self.drv_f = f.reshape(f.shape[0], -1).astype(np.int64)
             self.drv_c = np.nan_to_num(c.reshape(c.shape[0], -1).astype(np.float64))
+        self.dom_names: list[str] = []
+        self.dom_c: np.ndarray | None = None
+        if "domain_contrib" in risk and "domain" in risk.coords:
+            d = risk["domain_contrib"].sel(sel).transpose("domain", "lat", "lon").values
+            self.dom_names = [str(x) for x in risk["domain"].values]
+            self.dom_c = np.nan_to_num(d.reshape(d.shape[0], -1).astype(np.float64))
         self.ctx = _country_context(risk, target, len(self.countries))
         self.valid = np.isfinite(self.risk)
 
@@ -203,6 +210,20 @@ def _drivers(grid: Grid, groups: np.ndarray, n: int, top: int = 3
     return out
 
 
+def _domains(grid: Grid, groups: np.ndarray, n: int) -> list[dict[str, float]]:
+    """Population-weighted mean log-odds contribution of each feature domain per group."""
+    if grid.dom_c is None:
+        return [{} for _ in range(n)]
+    ok = (groups >= 0) & grid.valid
+    w = np.where(ok, grid.exposure_pop, 0.0)
+    g = np.where(ok, groups, 0)
+    wsum = np.maximum(np.bincount(g, weights=w, minlength=n), 1e-12)
+    sums = [np.bincount(g, weights=w * grid.dom_c[k], minlength=n) / wsum
+            for k in range(len(grid.dom_names))]
+    return [{name: round(float(sums[k][i]), 4) for k, name in enumerate(grid.dom_names)}
+            for i in range(n)]
+
+
 def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
     """One area per admin-1 unit that has at least one valid (land, scored) cell."""
     n = len(grid.admin1)
@@ -219,6 +240,7 @@ def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
                           minlength=n)
     ncell = np.bincount(groups[groups >= 0], minlength=n)
     drivers = _drivers(grid, groups, n)
+    domains = _domains(grid, groups, n)
     order = np.argsort(groups, kind="stable")
     bounds = np.searchsorted(groups[order], np.arange(n + 1))
     out = []
@@ -233,7 +255,8 @@ def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
             risk=float(risk[i]), risk_lo=float(lo[i]), risk_hi=float(hi[i]),
             risk_max=float(rmax[i]), population=float(pop[i]), child_population=float(child[i]),
             exposed=float(exposed[i]), n_cells=int(ncell[i]), drivers=drivers[i],
-            cells=np.sort(order[bounds[i]:bounds[i + 1]]), ctx=grid.ctx[c]))
+            cells=np.sort(order[bounds[i]:bounds[i + 1]]), ctx=grid.ctx[c],
+            domains=domains[i]))
     return out
 
 
@@ -307,6 +330,7 @@ def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
     hi = _aggregate(grid.hi, w, labels_all, n_lab, how)
     rmax = _aggregate(grid.risk, w, labels_all, n_lab, "max")
     drivers = _drivers(grid, labels_all, n_lab)
+    domains = _domains(grid, labels_all, n_lab)
     order = np.argsort(labels_all, kind="stable")
     bounds = np.searchsorted(labels_all[order], np.arange(n_lab + 1))
     a_index = {a: i for i, a in enumerate(grid.admin1)}
@@ -325,7 +349,8 @@ def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
             population=float(grid.pop[cells].sum()),
             child_population=float(grid.child[cells].sum()),
             exposed=float((grid.exposure_pop[cells] * grid.risk[cells]).sum()),
-            n_cells=int(cells.size), drivers=drivers[i], cells=cells, ctx=grid.ctx[c]))
+            n_cells=int(cells.size), drivers=drivers[i], cells=cells, ctx=grid.ctx[c],
+            domains=domains[i]))
     return out
 
 

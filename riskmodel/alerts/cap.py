@@ -132,6 +132,8 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
     _param(info, "priority", f"{alert['priority']:.4f}")
     for i, (f, d, c) in enumerate(alert["drivers"], 1):
         _param(info, f"driver_{i}", f"{f} {d} {c:+.4f}")
+    for d, c in sorted(alert.get("domains", {}).items()):
+        _param(info, f"domain_{d}", f"{c:+.4f}")
     _param(info, "model_id", alert["model_id"])
     _param(info, "synthetic", "1" if synthetic else "0")
     area = _sub(info, "area")

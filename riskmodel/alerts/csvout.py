@@ -18,7 +18,8 @@ COLUMNS = ("synthetic", "rank", "alert_id", "identifier", "msg_type", "state", "
            "as_of", "opened_as_of", "risk", "risk_lo", "risk_hi", "priority", "exposed",
            "n_cells", "driver_1", "driver_1_domain", "driver_1_contrib", "driver_2",
            "driver_2_domain", "driver_2_contrib", "driver_3", "driver_3_domain",
-           "driver_3_contrib", "model_id")
+           "driver_3_contrib", "contrib_climatic", "contrib_economic", "contrib_demographic",
+           "contrib_supervisory", "model_id")
 
 
 def to_csv(records: list[dict[str, Any]]) -> str:

@@ -13,6 +13,9 @@ from typing import Any
 
 from riskmodel.alerts.cap import SYNTHETIC_NOTE
 
+# Feature domains of the catalogue; contributions per domain explain an alert at a glance.
+DOMAINS = ("climatic", "economic", "demographic", "supervisory")
+
 
 def properties(rec: dict[str, Any]) -> dict[str, Any]:
     """The flat properties shared by GeoJSON and CSV for one alert record."""
@@ -42,6 +45,9 @@ def properties(rec: dict[str, Any]) -> dict[str, Any]:
         "model_id": rec["model_id"],
         "synthetic": bool(rec["synthetic"]),
     }
+    doms = rec.get("domains") or {}
+    for d in DOMAINS:
+        props[f"contrib_{d}"] = doms.get(d)
     for i in range(3):
         f, d, c = drivers[i] if i < len(drivers) else ("", "", None)
         props[f"driver_{i + 1}"] = f

@@ -186,7 +186,8 @@ def _area_fields(a: Area, v: Verdict, rules: RulesConfig) -> dict[str, Any]:
             "priority_parts": {k: round(x, 4) for k, x in components(a, rules.priority).items()},
             "exposed": a.exposed, "population": a.population,
             "child_population": a.child_population, "n_cells": a.n_cells,
-            "drivers": [list(d) for d in a.drivers], "reasons": list(v.reasons)}
+            "drivers": [list(d) for d in a.drivers], "reasons": list(v.reasons),
+            "domains": dict(a.domains)}
 
 
 def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of: str,

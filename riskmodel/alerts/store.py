@@ -85,11 +85,15 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL, PRIMARY KEY (alert_id, partner)
     );
     """,
+    # 3 -> 4: per-domain contributions (climatic, economic, ...) explain each alert.
+    """
+    ALTER TABLE alerts ADD COLUMN domains TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _JSON_COLUMNS = ("admin1", "priority_parts", "drivers", "reasons", "geometry", "cells",
-                 "meta", "summary", "detail", "records")
+                 "meta", "summary", "detail", "records", "domains")
 
 
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
