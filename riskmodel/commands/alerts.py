@@ -74,6 +74,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--wait", action="store_true",
                    help="keep retrying until nothing is pending or --max-seconds pass")
     p.add_argument("--max-seconds", type=float, default=60.0)
+    p.add_argument("--requeue-dead", action="store_true",
+                   help="first put dead-lettered messages back in the queue")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_deliver)
 
@@ -239,14 +241,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_deliver(args: argparse.Namespace) -> int:
     """Drain the outbox."""
-    from riskmodel.alerts.deliver import deliver
+    from riskmodel.alerts import outbox
+    from riskmodel.alerts.deliver import deliver, requeue_dead
+    from riskmodel.alerts.store import AlertStore
     cfg = _alerts_cfg(args)
+    if args.requeue_dead:
+        n = requeue_dead(cfg.store, args.partner)
+        print(f"requeued {n} dead message(s)", file=sys.stderr)
     rep = deliver(cfg.store, _partners(cfg), wait=args.wait, max_seconds=args.max_seconds,
                   partner=args.partner)
+    with AlertStore(cfg.store) as store:
+        dead = [{k: r[k] for k in ("partner", "channel", "filename", "attempts", "last_error")}
+                for r in outbox.rows(store, "dead")
+                if args.partner is None or r["partner"] == args.partner]
     if args.json:
-        _print_json(rep)
+        _print_json({**rep, "dead_letters": dead})
     else:
         print(", ".join(f"{k} {v}" for k, v in rep.items()))
+        for d in dead:
+            print(f"dead: {d['partner']} {d['channel']} {d['filename']} after {d['attempts']} "
+                  f"tries: {d['last_error']}", file=sys.stderr)
     return EXIT_OK
 
 
