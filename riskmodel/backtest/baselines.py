@@ -1,0 +1,116 @@
+"""Baselines the model must beat, fitted on the same origin's data as the model.
+
+- persistence: each area's historical rate of the label over the training months, shrunk
+  toward the overall rate by one pseudo-month so areas never seen positive keep a small
+  probability (a zero would make the log loss infinite).
+- logistic: scikit-learn logistic regression (L2, lbfgs) on the model's features and
+  training rows (same sampling weights), after median imputation and standardisation.
+- composite: an equal-weight composite index of the standardised drivers, the INFORM-style
+  approach: each feature is z-scored with training means and deviations and oriented by
+  the sign of its training correlation with the label (only the sign is learnt, never a
+  weight), the index is their mean, and a one-variable logistic fit maps it to a
+  probability so it can be scored like the others.
+- oracle (synthetic worlds only): the world's true probability of at least one identified
+  case in (t, t+H], 1 - exp(-sum over t+1..t+H of true_rate * detection_prob), an upper
+  reference no real system has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from riskmodel.errors import InputError
+from riskmodel.models.table import Table
+
+PERSISTENCE_PRIOR_MONTHS = 1.0
+# A practically unpenalised fit: the composite's one-variable map should not shrink.
+PLATT_C = 1e6
+
+
+def persistence_rates(labels: np.ndarray, months: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Historical label rate per area (n_cells,) over `months` of `labels` (time, lat, lon)."""
+    lab = labels[np.asarray(months)].reshape(len(months), -1)[:, cells].astype(np.float64)
+    known = ~np.isnan(lab)
+    k = np.where(known, lab, 0.0).sum(0)
+    n = known.sum(0)
+    overall = k.sum() / max(n.sum(), 1)
+    return (k + PERSISTENCE_PRIOR_MONTHS * overall) / (n + PERSISTENCE_PRIOR_MONTHS)
+
+
+def fit_logistic(table: Table, c: float) -> Pipeline:
+    """Logistic regression on `table` (imputed, standardised, weighted like the model)."""
+    pipe = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                         StandardScaler(),
+                         LogisticRegression(C=c, max_iter=1000))
+    pipe.fit(table.X, table.y, logisticregression__sample_weight=table.weight)
+    return pipe
+
+
+def predict_logistic(pipe: Pipeline, X: np.ndarray) -> np.ndarray:
+    """P(case) of the logistic baseline for rows `X`."""
+    return pipe.predict_proba(X)[:, 1]
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A fitted composite index over the feature columns `keep`: their training mean,
+    deviation and sign, and the Platt map from index to probability."""
+
+    keep: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    sign: np.ndarray
+    platt: LogisticRegression
+
+    def index(self, X: np.ndarray) -> np.ndarray:
+        """Equal-weight mean of the oriented z-scores; a missing value counts as average."""
+        z = (np.asarray(X, np.float64)[:, self.keep] - self.mean) / self.std
+        return np.where(np.isnan(z), 0.0, z) @ self.sign / len(self.keep)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """P(case) for rows `X` (all feature columns, in training order)."""
+        return self.platt.predict_proba(self.index(X)[:, None])[:, 1]
+
+
+def fit_composite(table: Table) -> Composite:
+    """Fit the composite index on `table` (weighted moments and correlation signs)."""
+    X = table.X.astype(np.float64)
+    w = table.weight
+    ok = ~np.isnan(X)
+    wsum = np.maximum((ok * w[:, None]).sum(0), 1e-300)
+    mean = np.where(ok, X, 0.0).T @ w / wsum
+    dev = np.where(ok, X - mean, 0.0)
+    std = np.sqrt((dev ** 2).T @ w / wsum)
+    yc = table.y - np.average(table.y, weights=w)
+    cov = (dev * yc[:, None]).T @ w
+    # Constant features and features unrelated to the label carry no orientation: drop them.
+    keep = np.flatnonzero((std > 0) & (cov != 0))
+    if not len(keep):
+        raise InputError("composite baseline: no feature varies with the label in the "
+                         "training window")
+    platt = LogisticRegression(C=PLATT_C)
+    comp = Composite(keep, mean[keep], std[keep], np.sign(cov[keep]), platt)
+    platt.fit(comp.index(X)[:, None], table.y, sample_weight=w)
+    return comp
+
+
+def oracle_probability(inputs: xr.Dataset, target: str, horizon: int) -> np.ndarray:
+    """(time, lat, lon) true P(>= 1 identified case in (t, t+H]); NaN for the last H months
+    and at sea. Raises `InputError` when the inputs carry no truth (real data)."""
+    need = [f"true_rate_{target}", "detection_prob"]
+    missing = [v for v in need if v not in inputs]
+    if missing:
+        raise InputError(f"oracle baseline needs {missing}, which only synthetic worlds have")
+    rate = inputs[need[0]].values.astype(np.float64) * inputs[need[1]].values
+    csum = np.cumsum(np.nan_to_num(rate), axis=0)
+    out = np.full(rate.shape, np.nan)
+    # sum over (t, t+H] = csum[t+H] - csum[t]
+    out[:-horizon] = 1.0 - np.exp(-(csum[horizon:] - csum[:-horizon]))
+    return np.where(np.isnan(rate[0])[None], np.nan, out)
