@@ -146,3 +146,22 @@ def test_export_and_list_isolated(published, capsys) -> None:
                 "--partners", cfg.partners]) == 2
     assert cli(["alerts", "ack", "fl-XAA-01-2026-05", "--partner", "pa", "--store", cfg.store,
                 "--partners", cfg.partners]) == 0
+
+
+def test_feedback_only_from_the_partner_of_the_alert(published, capsys) -> None:
+    tmp, cfg = published
+    f = tmp / "fb.csv"
+    f.write_text("alert_id,outcome,partner\n"
+                 "fl-XAA-01-2026-05,confirmed,pa\n"
+                 "fl-XAA-02-2026-05,confirmed,pc\n"   # pc reporting on pa's area
+                 "cl-XAB-01-2026-05,not_found,pb\n"   # XAB-01 is not in pb's admin-1 list
+                 "cl-XAB-02-2026-05,not_found,pb\n"
+                 "fl-XAC-01-2026-05,confirmed,nobody\n")
+    assert cli(["alerts", "feedback", "--store", cfg.store, "--partners", cfg.partners,
+                str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "fb.csv:3: alert fl-XAA-02-2026-05 is not in partner pc's areas" in err
+    assert "fb.csv:4:" in err and "fb.csv:6: unknown partner 'nobody'" in err
+    with AlertStore(cfg.store) as st:
+        got = sorted(tuple(r) for r in st.db.execute("SELECT alert_id, partner FROM feedback"))
+    assert got == [("cl-XAB-02-2026-05", "pb"), ("fl-XAA-01-2026-05", "pa")]

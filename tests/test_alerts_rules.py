@@ -215,3 +215,54 @@ def test_fake_regions_cover_land() -> None:
     cid, aid = regions()
     assert (cid >= 0).sum() == (aid >= 0).sum() == NY * (NX - 1)
     assert len(ADMIN1) == 6
+
+
+LIFECYCLE_RULES = FL_ONLY + "[threshold]\nenter = 0.5\nleave = 0.35\n"
+LIFECYCLE_PARTNER = ('[[partner]]\nid = "p"\nname = "P"\ncountries = ["XAA", "XAB", "XAC"]\n'
+                     "budget = 3\n")
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(ADMIN1),
+                                st.sampled_from([0.1, 0.3, 0.4, 0.55, 0.7, 0.9])),
+                min_size=2, max_size=4),
+       st.integers(0, 3))
+def test_lifecycle_invariants(nights: list[dict[str, float]], rerun_at: int) -> None:
+    import re
+    import sqlite3
+    import tempfile
+
+    from riskmodel.alerts.cap import check_cap
+    with tempfile.TemporaryDirectory() as d:
+        n = Nights(Path(d), LIFECYCLE_RULES, LIFECYCLE_PARTNER)
+        for i, levels in enumerate(nights):
+            s = n.run(make_risk(levels))
+            assert s["active"] <= 3  # the partner's budget
+            for key, state in n.states().items():
+                lv = levels.get(key, 0.1)
+                if state == "new":
+                    assert lv >= 0.5  # opens only above `enter`
+                elif state != "resolved":
+                    assert lv >= 0.35  # stays only above `leave`
+            if i == rerun_at:  # a rerun of the night changes nothing
+                db = sqlite3.connect(n.cfg.store)
+                before = db.execute("SELECT count(*) FROM history").fetchone()[0]
+                n.i -= 1
+                assert "rerun_of" in n.run(make_risk(levels))
+                assert db.execute("SELECT count(*) FROM history").fetchone()[0] == before
+                db.close()
+        with AlertStore(n.cfg.store) as stt:
+            for al in stt.alerts():
+                msgs = stt.messages(al["alert_id"])
+                types = "".join(m["msg_type"][0] for m in msgs)
+                assert re.fullmatch(r"AU*C?", types), types
+                assert (types[-1] == "C") == (al["state"] == "resolved")
+                for j, m in enumerate(msgs):
+                    assert check_cap(m["xml"]) == []
+                    for prev in msgs[:j]:
+                        assert f",{prev['identifier']},{prev['sent']}" in m["xml"]
+                hist = stt.history(al["alert_id"])
+                chain = [h for h in hist if h["to_state"] != "acknowledged"]
+                assert chain[0]["from_state"] is None and chain[0]["to_state"] == "new"
+                for a, b in zip(chain, chain[1:]):
+                    assert b["from_state"] == a["to_state"]
