@@ -10,19 +10,46 @@ from riskmodel.pipeline import RunContext
 from riskmodel.progress import Progress
 
 DEFAULT_CONFIG = "configs/demo.toml"
+# CLI flag -> override name recorded in checks.json, the manifest and the history.
+CHECK_OVERRIDES = {"allow_stale": "score although an input is older than [checks] allows",
+                   "allow_missing": "score although an input or feature misses more cells "
+                                    "than [checks] allows",
+                   "allow_drift": "score although a feature drifted beyond [checks] limits"}
 
 
 def add_config_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
-    """`--config` and `--out`, the options every run-style command takes."""
+    """`--config`, `--out`, `--quiet` and `--log-json`, the options every run-style command
+    takes."""
     p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
                    help=f"run config (default: {DEFAULT_CONFIG})")
     p.add_argument("--out", metavar="DIR", help=out_help)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--log-json", action="store_true",
+                   help="log one JSON object per line on stderr (for log pipelines)")
+
+
+def add_check_args(p: argparse.ArgumentParser) -> None:
+    """`--inputs`, and the explicit overrides of failing input checks (recorded in the
+    manifest)."""
+    p.add_argument("--inputs", metavar="WORLD.nc",
+                   help="score these canonical inputs (NetCDF, as `riskmodel world` writes "
+                        "them) instead of generating the synthetic world")
+    for name, meaning in CHECK_OVERRIDES.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true",
+                       help=meaning)
+
+
+def overrides(args: argparse.Namespace) -> tuple[str, ...]:
+    """The override names given on the command line."""
+    return tuple(n for n in CHECK_OVERRIDES if getattr(args, n, False))
 
 
 def context(args: argparse.Namespace) -> RunContext:
     """Load the config named by `args.config` and set up the shared run context."""
     cfg = load_config(args.config)
     out = Path(args.out) if getattr(args, "out", None) else Path(cfg.out)
+    inputs = getattr(args, "inputs", None)
     return RunContext(cfg=cfg, config_path=str(args.config), out_root=out,
-                      progress=Progress(quiet=getattr(args, "quiet", False)))
+                      inputs_path=Path(inputs) if inputs else None,
+                      progress=Progress(quiet=getattr(args, "quiet", False),
+                                        json_lines=getattr(args, "log_json", False)))

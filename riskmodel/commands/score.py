@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from riskmodel.commands._common import add_config_args, context
+from riskmodel.commands._common import add_check_args, add_config_args, context, overrides
 from riskmodel.commands.run import execute
 
 
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
-    run_dir = execute(ctx, args.as_of, train_missing=False)
+    run_dir = execute(ctx, args.as_of, train_missing=False, allow=overrides(args),
+                      command="score")
     print(f"riskmodel: outputs in {run_dir}/", file=sys.stdout)
     return 0
 
@@ -23,4 +24,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "registered for this config; fails if none is.")
     add_config_args(p, out_help="parent folder of run folders (default: the config's `out`)")
     p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
+    add_check_args(p)
     p.set_defaults(handler=handle)

@@ -1,0 +1,100 @@
+"""One nightly session around a run: path checks, locks, clean-up, history, outcome event.
+
+Before anything is created the configured paths are checked; then the run-folder lock
+(`<out>/<name>/.lock`) and the alert-store lock (`<store>.lock`) are taken, so a second run
+refuses at once (exit code 5) without touching anything. Under the locks, temporary files
+left by a killed run are removed, the run is entered in the history as `running`, and at
+the end its outcome (ok or failed with exit code and error, as-of, alerts raised, warnings,
+overrides, backfilled months, duration) replaces that entry and is logged as one event.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from riskmodel.errors import EXIT_INTERNAL, EXIT_OK, RiskmodelError
+from riskmodel.ops.history import history_path, record
+from riskmodel.ops.lock import file_lock, folder_lock, hold_locks
+from riskmodel.ops.paths import check_config_paths
+from riskmodel.ops.verify import remove_temp_files
+from riskmodel.pipeline import RunContext
+from riskmodel.progress import peak_rss_mib
+
+ALERT_COUNTS = ("new", "escalated", "ongoing", "resolved", "deferred")
+
+
+def run_family(ctx: RunContext) -> Path:
+    """The folder holding every run folder of this config: `<out>/<name>`."""
+    return ctx.out_root / ctx.cfg.name
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def outcome(ctx: RunContext, entry: dict[str, Any]) -> dict[str, Any]:
+    """What the history keeps of a finished (or failed) run, from the run context."""
+    alerts = ctx.summary.get("alerts") or {}
+    counts = alerts.get("counts", alerts)
+    report = ctx.checks
+    warnings = [f"{f.kind}: {f.subject}: {f.message}" for f in report.warnings()] \
+        if report is not None else []
+    return {**entry, "as_of": ctx.as_of, "run_dir": str(ctx.run_dir) if ctx.run_dir else None,
+            "alerts": {k: int(counts[k]) for k in ALERT_COUNTS if k in counts},
+            "alerts_rerun_of": alerts.get("rerun_of"),
+            "checks": report.status if report is not None else None,
+            "overrides": list(report.overrides) if report is not None else [],
+            "warnings": warnings, "backfilled": list(ctx.backfilled)}
+
+
+@contextmanager
+def nightly_session(ctx: RunContext, command: str) -> Iterator[dict[str, Any]]:
+    """Run the block as one locked, recorded session (see the module docstring)."""
+    check_config_paths(ctx.cfg, ctx.config_path)
+    family = run_family(ctx)
+    what = f"riskmodel {command} --config {ctx.config_path}"
+    locks = [(folder_lock(family), what)]
+    if ctx.cfg.alerts.enabled:
+        locks.append((file_lock(ctx.cfg.alerts.store), what))
+    with hold_locks(locks):
+        removed = remove_temp_files(family)
+        if removed:
+            ctx.progress.event("cleanup", level="warning", removed=len(removed),
+                               message="removed temporary files of an interrupted run")
+        hist = history_path(family)
+        started = time.perf_counter()
+        entry: dict[str, Any] = {"run_id": f"{_now()}-{os.getpid()}", "command": command,
+                                 "config": ctx.config_path, "started": _now(),
+                                 "status": "running", "pid": os.getpid()}
+        record(hist, entry)
+        ctx.progress.event("run", status="start", run_id=entry["run_id"], command=command)
+
+        def finish(status: str, code: int, error: str | None) -> None:
+            done = {**outcome(ctx, entry), "status": status, "exit_code": code,
+                    "error": error, "finished": _now(),
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "peak_rss_mib": round(peak_rss_mib(), 1)}
+            record(hist, done)
+            ctx.progress.event("run", level="info" if code == EXIT_OK else "error",
+                               status=status, exit_code=code, as_of=ctx.as_of,
+                               alerts=done["alerts"], warnings=len(done["warnings"]),
+                               seconds=done["seconds"], **({"error": error} if error else {}))
+
+        try:
+            yield entry
+        except RiskmodelError as exc:
+            finish("failed", exc.exit_code, str(exc))
+            raise
+        except KeyboardInterrupt:
+            finish("failed", 130, "interrupted")
+            raise
+        except Exception as exc:
+            finish("failed", EXIT_INTERNAL, f"{type(exc).__name__}: {exc}")
+            raise
+        finish("ok", EXIT_OK, None)
