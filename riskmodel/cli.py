@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.targeting",
     "riskmodel.commands.alerts",
     "riskmodel.commands.features",
+    "riskmodel.commands.status",
 )
 
 

@@ -1,0 +1,91 @@
+"""`riskmodel status`: the last runs of a config at a glance (when, as-of, outcome, alerts
+raised, warnings), from the run history in `<out>/<name>/history.jsonl`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from riskmodel.commands._common import DEFAULT_CONFIG
+from riskmodel.config import load_config
+from riskmodel.errors import EXIT_INTERNAL, EXIT_OK
+from riskmodel.ops.history import history_path, read_history
+from riskmodel.ops.lock import folder_lock, is_locked
+
+
+def summarise(entries: list[dict[str, Any]], running_now: bool) -> list[dict[str, Any]]:
+    """Entries with an `outcome`: ok, failed (exit N), running, or interrupted (a `running`
+    entry whose lock is free: the process died without finishing)."""
+    out = []
+    for i, e in enumerate(entries):
+        status = e.get("status")
+        if status == "running":
+            alive = running_now and i == len(entries) - 1
+            outcome = "running" if alive else "interrupted"
+        elif status == "ok":
+            outcome = "ok"
+        else:
+            outcome = f"failed (exit {e.get('exit_code')})"
+        out.append({**e, "outcome": outcome})
+    return out
+
+
+def _row(e: dict[str, Any]) -> str:
+    alerts = e.get("alerts") or {}
+    raised = f"{alerts.get('new', 0)} new, {alerts.get('escalated', 0)} escalated" \
+        if alerts else "-"
+    if e.get("alerts_rerun_of"):
+        raised += " (rerun)"
+    secs = e.get("seconds")
+    return (f"{e.get('started', '?'):25s}  {e.get('as_of') or '-':7s}  {e['outcome']:16s}  "
+            f"{raised:26s}  {len(e.get('warnings') or []):8d}  "
+            f"{'-' if secs is None else f'{secs:.0f} s':>6s}")
+
+
+def handle(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    family = (Path(args.out) if args.out else Path(cfg.out)) / cfg.name
+    entries = read_history(history_path(family))
+    rows = summarise(entries, is_locked(folder_lock(family)))[-args.last:][::-1]
+    if args.json:
+        print(json.dumps(rows, indent=2, sort_keys=True, default=str))
+    elif not rows:
+        print(f"riskmodel: no runs recorded in {history_path(family)}")
+    else:
+        print(f"{'started (UTC)':25s}  {'as-of':7s}  {'outcome':16s}  {'alerts raised':26s}  "
+              f"{'warnings':>8s}  {'time':>6s}")
+        for e in rows:
+            print(_row(e))
+        last = rows[0]
+        if last.get("error"):
+            print(f"last error: {last['error']}")
+        for w in (last.get("warnings") or [])[:5]:
+            print(f"warning: {w}")
+        if last.get("overrides"):
+            print(f"overrides: {', '.join(last['overrides'])}")
+    if args.fail_on_error and rows:
+        last = rows[0]
+        if last["outcome"] == "interrupted":
+            return EXIT_INTERNAL
+        return int(last.get("exit_code") or EXIT_OK)
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="summarise the last runs of a config",
+                       description="When each recent run started, the month it scored, its "
+                                   "outcome (ok, failed with exit code, running, or "
+                                   "interrupted), alerts raised and warnings; newest first.")
+    p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
+                   help=f"run config (default: {DEFAULT_CONFIG})")
+    p.add_argument("--out", metavar="DIR", help="parent folder of run folders (default: the "
+                                                "config's `out`)")
+    p.add_argument("--last", type=int, default=10, metavar="N", help="runs to show (10)")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+    p.add_argument("--fail-on-error", action="store_true",
+                   help="exit with the last run's exit code (1 if it was interrupted), for "
+                        "monitoring")
+    p.set_defaults(handler=handle)
