@@ -17,7 +17,9 @@ def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
     out = Path(args.out) if args.out else ctx.out_root / ctx.cfg.name / "world"
     world = load_world(ctx)
-    encoding = {v: {"zlib": True, "complevel": 1} for v in world.data_vars
+    # fletcher32: HDF5 checksums every chunk, so a corrupted copy of world.nc fails loudly
+    # on read (`run --inputs`) instead of scoring altered numbers.
+    encoding = {v: {"zlib": True, "complevel": 1, "fletcher32": True} for v in world.data_vars
                 if world[v].dtype.kind in "fi"}
     write_with(out / "world.nc", lambda p: world.to_netcdf(p, engine="netcdf4",
                                                            encoding=encoding))
