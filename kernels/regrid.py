@@ -17,7 +17,7 @@ from numba import njit, prange
 
 from ._util import to_grid_stack
 
-__all__ = ["regrid_area_weighted", "regrid_reference", "overlap_matrix"]
+__all__ = ["overlap_matrix", "regrid_area_weighted", "regrid_reference"]
 
 
 def _check_edges(edges: np.ndarray, name: str, lat: bool) -> np.ndarray:
@@ -66,7 +66,7 @@ def _regrid(a, yptr, yidx, yw, xptr, xidx, xw, ny, nx):  # pragma: no cover - co
                 wy = yw[p]
                 for q in range(xptr[j], xptr[j + 1]):
                     v = a[s, k, xidx[q]]
-                    if v == v:
+                    if v == v:  # noqa: PLR0124 - NaN test, numba-friendly
                         w = wy * xw[q]
                         num += w * v
                         den += w

@@ -42,7 +42,7 @@ def open_grid(path: Path, reader: str, *, decode_times: bool = True) -> xr.Datas
         if reader == "zarr":
             return xr.open_zarr(path, decode_times=decode_times)
         return xr.open_dataset(path, engine="netcdf4", decode_times=decode_times)
-    except Exception as exc:  # the libraries raise many types; the user needs one line
+    except Exception as exc:  # noqa: BLE001 - backends raise many types; one line for the user
         raise InputError(f"{path}: cannot open as {reader}: {type(exc).__name__}: "
                          f"{exc}") from None
 

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel.config import (BoundariesSource, CsvSource, GridSource, RunConfig,
-                              SourcesConfig)
+from riskmodel.config import BoundariesSource, CsvSource, GridSource, RunConfig, SourcesConfig
 from riskmodel.errors import ConfigError, InputError
 from riskmodel.io.atomic import sha256_file
 from riskmodel.sources.boundaries import Boundaries, rasterize, read_geojson
