@@ -20,8 +20,8 @@ from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.config import RunConfig
 from riskmodel.models.estimator import RiskModel
-from riskmodel.models.labels import future_label
-from riskmodel.models.registry import load_model, model_dir, save_model
+from riskmodel.models.labels import future_sum
+from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir, save_model
 from riskmodel.models.table import Table, build_table, land_cells
 
 COVERAGE_FEATURE = "inspection_coverage"
@@ -31,7 +31,8 @@ def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
     """Hash (12 hex) of what determines the model for `target`."""
     key = {"target": target, "world": cfg.world.model_dump(mode="json"), "seed": cfg.seed,
            "model": cfg.model.model_dump(mode="json", exclude={"registry", "threads"}),
-           "features": list(features), "code_version": __version__}
+           "features": list(features), "code_version": __version__,
+           "format_version": FORMAT_VERSION}
     text = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -44,12 +45,14 @@ def training_months(n_months: int, horizon: int, last: int | None = None) -> np.
 
 def training_table(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
                    features: tuple[str, ...], months: np.ndarray) -> Table:
-    """The (cell, month) table for `target` with sampled negatives (seeded by cfg.seed)."""
-    labels = future_label(inputs[f"identified_{target}"].values, cfg.model.horizon)
+    """The (cell, month) table for `target` with sampled negatives (seeded by cfg.seed);
+    each row carries its label and the identified cases in its window (`Table.count`)."""
+    counts = future_sum(inputs[f"identified_{target}"].values, cfg.model.horizon)
+    labels = np.where(np.isnan(counts), np.nan, counts > 0).astype(np.float32)
     cells = land_cells(inputs["country_id"].values)
     return build_table(cube, features, labels, months, cells,
                        negative_rate=cfg.model.negative_rate,
-                       positive_rate=cfg.model.positive_rate, seed=cfg.seed)
+                       positive_rate=cfg.model.positive_rate, seed=cfg.seed, counts=counts)
 
 
 def table_hash(table: Table) -> str:
@@ -69,8 +72,11 @@ def fit_model(cfg: RunConfig, table: Table, target: str,
                       calibration_months=m.calibration_months, ensemble=m.ensemble,
                       interval=m.interval, threads=m.threads,
                       seed=cfg.seed + (0 if target == "fl" else 1000))
+    if table.count is None:
+        raise ValueError("the training table has no identified counts (Table.count); build "
+                         "it with `training_table`")
     return model.fit(table.X, table.y, month=table.month, feature_names=table.features,
-                     sample_weight=table.weight, callback=progress)
+                     count=table.count, sample_weight=table.weight, callback=progress)
 
 
 def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:

@@ -9,9 +9,10 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
   early-stopped on the early-stopping fold.
 - Calibration: isotonic regression of the members' mean logit on the calibration fold
   (weighted), stored as thresholds and applied by linear interpolation.
-- Interval: each member is passed through the same calibration; `risk_lo`/`risk_hi` are
-  the (1-interval)/2 and (1+interval)/2 quantiles across members. It expresses model
-  (resampling) uncertainty only; see docs/models.md for what it covers.
+- Interval: a log-normal band of the true risk around the score whose width combines the
+  members' spread with the residual error measured on the calibration fold from the
+  overdispersion of identified counts (`riskmodel.models.interval`; docs/models.md says
+  what it covers).
 - Explanations: LightGBM's own `pred_contrib` (log-odds contributions) of the first
   member.
 """
@@ -25,6 +26,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
+from riskmodel.models.interval import IntervalCalibration, fit_interval, predict_band
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -64,12 +66,13 @@ class RiskModel:
         }
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, month: np.ndarray,
-            feature_names: tuple[str, ...], sample_weight: np.ndarray | None = None,
-            callback: Any = None) -> RiskModel:
+            feature_names: tuple[str, ...], count: np.ndarray,
+            sample_weight: np.ndarray | None = None, callback: Any = None) -> RiskModel:
         """Fit members on the fit fold, early-stop, and calibrate on the calibration fold.
 
-        `X` (n, F) float32, `y` (n,) 0/1, `month` (n,) time index of each row;
-        `sample_weight` (n,) e.g. 1/negative_rate for sampled negatives.
+        `X` (n, F) float32, `y` (n,) 0/1, `month` (n,) time index of each row, `count` (n,)
+        cases identified in each row's label window (y == count > 0; it sizes the
+        interval); `sample_weight` (n,) e.g. 1/negative_rate for sampled negatives.
         """
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=np.float32)
@@ -79,6 +82,9 @@ class RiskModel:
             raise ValueError(f"X has {X.shape[1]} columns but {len(feature_names)} names")
         if not set(np.unique(y)) <= {0.0, 1.0}:
             raise ValueError("y must be 0/1")
+        count = np.asarray(count, dtype=np.float64)
+        if count.shape != y.shape or np.any((count > 0) != (y > 0)):
+            raise ValueError("count must be (n,) with count > 0 exactly where y == 1")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         folds = time_folds(month, self.horizon, self.calibration_months)
         check_no_overlap(folds)
@@ -104,6 +110,9 @@ class RiskModel:
         iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
         self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
         self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        self.interval_: IntervalCalibration = fit_interval(
+            self._calibrate(raw.mean(0)), raw.std(0), count[cal_rows], w[cal_rows],
+            self.interval)
         self.folds_: TimeFolds = folds
         self.feature_names_in_ = tuple(feature_names)
         self.n_features_in_ = len(feature_names)
@@ -125,13 +134,11 @@ class RiskModel:
         return np.column_stack([1 - p, p])
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(risk, lo, hi), each (n,): calibrated risk and its `interval` band over members."""
+        """(risk, lo, hi), each (n,): calibrated risk and its nominal `interval` band for
+        the true risk (see `riskmodel.models.interval`)."""
         logits = self._member_logits(np.asarray(X, np.float32))
         risk = self._calibrate(logits.mean(0))
-        members = self._calibrate(logits)
-        a = (1 - self.interval) / 2
-        lo = np.minimum(np.quantile(members, a, axis=0), risk)
-        hi = np.maximum(np.quantile(members, 1 - a, axis=0), risk)
+        lo, hi = predict_band(risk, logits.std(0), self.interval_)
         return risk, lo, hi
 
     def predict_contrib(self, X: np.ndarray) -> np.ndarray:

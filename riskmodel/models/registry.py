@@ -23,9 +23,10 @@ from riskmodel.errors import ModelError
 from riskmodel.io.atomic import sha256_file, write_json, write_text
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.folds import TimeFolds
+from riskmodel.models.interval import IntervalCalibration
 
 METADATA = "model.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def model_dir(registry: Path | str, target: str, model_id: str) -> Path:
@@ -62,8 +63,7 @@ def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Pa
         "folds": model.folds_.as_dict(),
         "calibration": {"method": "isotonic on mean member logit",
                         "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist()},
-        "interval": {"method": "quantiles of calibrated member predictions",
-                     "nominal": model.interval},
+        "interval": model.interval_.as_dict(),
         "members": members,
         **meta,
     }
@@ -123,6 +123,7 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
     model.best_iterations_ = [int(m["best_iteration"]) for m in meta["members"]]
     model.calibration_x_ = np.asarray(meta["calibration"]["x"], dtype=np.float64)
     model.calibration_y_ = np.asarray(meta["calibration"]["y"], dtype=np.float64)
+    model.interval_ = IntervalCalibration.from_dict(meta["interval"])
     model.feature_names_in_ = tuple(meta["features"])
     model.n_features_in_ = len(model.feature_names_in_)
     f = meta["folds"]

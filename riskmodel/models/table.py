@@ -2,8 +2,10 @@
 
 Rows are land cells (country_id >= 0) at the chosen months with a known label. Negatives
 and positives may be sampled at fixed rates with weight 1/rate, so weighted class balance
-is that of the full table; the sampling is seeded and recorded in the model metadata. Identifiers (cell index, month)
-travel beside the matrix, never inside it.
+is that of the full table; the sampling is seeded and recorded in the model metadata.
+Identifiers (cell index, month) travel beside the matrix, never inside it. Each row may
+also carry the number of cases identified in its label window (`count`), which calibrates
+the width of the risk interval (see `riskmodel.models.interval`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Table:
     month: np.ndarray    # (n,) int32 time index into the cube
     cell: np.ndarray     # (n,) int64 flat (lat, lon) index
     features: tuple[str, ...]
+    count: np.ndarray | None = None  # (n,) float64 cases identified in the label window
 
 
 def land_cells(country_id: np.ndarray) -> np.ndarray:
@@ -42,16 +45,18 @@ def feature_matrix(cube: xr.Dataset, features: tuple[str, ...], month: int,
 
 def build_table(cube: xr.Dataset, features: tuple[str, ...], labels: np.ndarray,
                 months: np.ndarray, cells: np.ndarray, *, negative_rate: float = 1.0,
-                positive_rate: float = 1.0, seed: int = 0) -> Table:
+                positive_rate: float = 1.0, seed: int = 0,
+                counts: np.ndarray | None = None) -> Table:
     """Rows for every (month in `months`, cell in `cells`) with a known label.
 
-    `labels` is (time, lat, lon) from `future_label`. Each negative row is kept with
+    `labels` is (time, lat, lon) from `future_label`; `counts` (same shape, optional) the
+    identified cases in each label window (`future_sum`), kept per row as `Table.count`. Each negative row is kept with
     probability `negative_rate` and weighted 1 / negative_rate, each positive likewise with
     `positive_rate`, so weighted sums estimate those of the full table.
     """
     rng = np.random.default_rng(seed)
     arrays = {name: cube[name].values for name in features}
-    blocks_x, blocks_y, blocks_w, blocks_m, blocks_c = [], [], [], [], []
+    blocks_x, blocks_y, blocks_w, blocks_m, blocks_c, blocks_n = [], [], [], [], [], []
     for m in np.asarray(months, dtype=np.int64):
         y = labels[m].ravel()[cells]
         keep = ~np.isnan(y)
@@ -69,9 +74,13 @@ def build_table(cube: xr.Dataset, features: tuple[str, ...], labels: np.ndarray,
         blocks_w.append(w[keep])
         blocks_m.append(np.full(len(idx), m, dtype=np.int32))
         blocks_c.append(idx.astype(np.int64))
+        if counts is not None:
+            blocks_n.append(counts[m].ravel()[idx].astype(np.float64))
     if not blocks_x:
         empty = np.empty((0, len(features)), np.float32)
         return Table(empty, np.empty(0, np.float32), np.empty(0), np.empty(0, np.int32),
-                     np.empty(0, np.int64), features)
+                     np.empty(0, np.int64), features,
+                     None if counts is None else np.empty(0))
     return Table(np.concatenate(blocks_x), np.concatenate(blocks_y), np.concatenate(blocks_w),
-                 np.concatenate(blocks_m), np.concatenate(blocks_c), features)
+                 np.concatenate(blocks_m), np.concatenate(blocks_c), features,
+                 np.concatenate(blocks_n) if counts is not None else None)
