@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.run",
     "riskmodel.commands.world",
     "riskmodel.commands.train",
+    "riskmodel.commands.evaluate",
     "riskmodel.commands.score",
     "riskmodel.commands.targeting",
     "riskmodel.commands.alerts",

@@ -1,0 +1,201 @@
+"""Out-of-time evaluation of the risk models against the synthetic world's truth.
+
+The held-out period is the last `HOLDOUT_MONTHS` months whose label window (t, t+H] lies
+inside the record; models are trained (with the config's `[model]` section, exactly as
+`riskmodel run` trains them) on months whose label windows end before that period starts,
+so no held-out outcome is seen in fitting, early stopping or calibration. Every land cell
+of every held-out month is scored. Per target:
+
+- `auc`, `pr_auc`, `precision_at_budget` (top `BUDGET_SHARE` of cells per month) and `ece`
+  (10 equal-mass bins) judge the score at the cells' *actual* inspection coverage against
+  the observed label (>= 1 identified case in (t, t+H]); the `oracle_*` figures score with
+  the world's true probability of that label, 1 - exp(-sum over the window of
+  true_rate x detection_prob), the best any model could do.
+- `interval_coverage`: share of held-out cell-months whose [risk_lo, risk_hi] at actual
+  coverage contains that true probability.
+- `auc_truth_standard_detection` and `auc_truth_naive` rank true incidence (>= 1 true case
+  in (t, t+H], identified or not): the first with the product's score (inspection
+  coverage set to the reference level for every cell), the second with a naive model
+  trained and scored on raw identified cases without the inspection-coverage feature.
+
+`details` adds the reliability tables, the interval at standard detection (against
+1 - exp(-detection(reference) x sum of true_rate)), widths, base rates and timings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from riskmodel.config import RunConfig
+from riskmodel.errors import InputError
+from riskmodel.models import metrics
+from riskmodel.models.labels import future_sum
+from riskmodel.models.table import Table, feature_matrix, land_cells
+from riskmodel.training import (COVERAGE_FEATURE, fit_model, reference_values,
+                                training_months, training_table)
+from riskmodel.world.truth import detection_probability
+
+HOLDOUT_MONTHS = 24
+BUDGET_SHARE = 0.05
+ECE_BINS = 10
+KEYS = ("auc", "oracle_auc", "pr_auc", "oracle_pr_auc", "precision_at_budget",
+        "oracle_precision_at_budget", "ece", "interval_coverage",
+        "auc_truth_standard_detection", "auc_truth_naive")
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Month indices for training labels and for the held-out (scored) period."""
+
+    train_months: np.ndarray
+    test_months: np.ndarray
+
+
+def holdout_split(n_months: int, horizon: int, holdout: int = HOLDOUT_MONTHS) -> Holdout:
+    """Train / held-out months for a record of `n_months` with label horizon `horizon`.
+
+    Held-out: the last `holdout` months with a complete label window (t + H < n_months).
+    Training: months from the feature warm-up on whose window ends before the first
+    held-out month (t + H < first held-out month).
+    """
+    first = n_months - horizon - holdout
+    test = np.arange(first, n_months - horizon)
+    train = training_months(n_months, horizon, last=first - 1)
+    if first <= 0 or len(train) == 0:
+        raise InputError(f"the world has {n_months} months: too few to hold out {holdout} "
+                         f"months after the warm-up with horizon {horizon}")
+    return Holdout(train_months=train, test_months=test)
+
+
+def window_probability(expected: np.ndarray, horizon: int) -> np.ndarray:
+    """1 - exp(-sum of `expected` cases over (t, t+H]) on (time, lat, lon); NaN at sea."""
+    return -np.expm1(-future_sum(expected, horizon))
+
+
+def _rows(grid: np.ndarray, months: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Flatten a (time, lat, lon) array to held-out rows (month-major, then cell)."""
+    flat = grid.reshape(grid.shape[0], -1)
+    return np.concatenate([flat[m, cells] for m in months])
+
+
+def _without(table: Table, name: str) -> Table:
+    """The same rows without feature `name` (the naive model's table)."""
+    j = table.features.index(name)
+    return Table(np.delete(table.X, j, axis=1), table.y, table.weight, table.month,
+                 table.cell, tuple(f for f in table.features if f != name), table.count)
+
+
+def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
+                    split: Holdout, X_test: np.ndarray,
+                    note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Train the product and naive models for `target` and judge them on the held-out
+    rows `X_test` (months x land cells, features in cube order).
+
+    Returns {"metrics": {KEYS...}, "details": {...}}.
+    """
+    features = tuple(cube.data_vars)
+    if COVERAGE_FEATURE not in features:
+        raise InputError(f"evaluate needs the {COVERAGE_FEATURE!r} feature to score at "
+                         f"standard detection; the feature cube lacks it")
+    horizon = cfg.model.horizon
+    cells = land_cells(inputs["country_id"].values)
+    months = split.test_months
+    group = np.repeat(months, len(cells))
+
+    t0 = time.perf_counter()
+    table = training_table(cfg, inputs, cube, target, features, split.train_months)
+    model = fit_model(cfg, table, target)
+    fit_s = time.perf_counter() - t0
+    naive_table = _without(table, COVERAGE_FEATURE)
+    t0 = time.perf_counter()
+    naive = fit_model(cfg, naive_table, target)
+    naive_fit_s = time.perf_counter() - t0
+    note(f"evaluate {target}: fitted in {fit_s:.1f} s (naive {naive_fit_s:.1f} s)")
+
+    identified = future_sum(inputs[f"identified_{target}"].values, horizon)
+    y = (_rows(identified, months, cells) > 0).astype(np.float64)
+    rate = np.nan_to_num(inputs[f"true_rate_{target}"].values.astype(np.float64))
+    detect = np.nan_to_num(inputs["detection_prob"].values.astype(np.float64))
+    oracle = _rows(window_probability(rate * detect, horizon), months, cells)
+    true_any = (_rows(future_sum(inputs[f"incidence_{target}"].values, horizon),
+                      months, cells) > 0).astype(np.float64)
+
+    risk, lo, hi = model.predict_interval(X_test)
+    ref = reference_values(cfg, table)
+    X_std = X_test.copy()
+    X_std[:, features.index(COVERAGE_FEATURE)] = ref[COVERAGE_FEATURE]
+    risk_std, lo_std, hi_std = model.predict_interval(X_std)
+    truth_std = _rows(window_probability(rate * detection_probability(ref[COVERAGE_FEATURE]),
+                                         horizon), months, cells)
+    naive_score = naive.predict_proba(np.delete(X_test, features.index(COVERAGE_FEATURE),
+                                                axis=1))[:, 1]
+
+    rel = metrics.reliability(y, risk, bins=ECE_BINS)
+    result = {
+        "auc": metrics.roc_auc(y, risk),
+        "oracle_auc": metrics.roc_auc(y, oracle),
+        "pr_auc": metrics.average_precision(y, risk),
+        "oracle_pr_auc": metrics.average_precision(y, oracle),
+        "precision_at_budget": metrics.precision_at_budget(y, risk, group, BUDGET_SHARE),
+        "oracle_precision_at_budget": metrics.precision_at_budget(y, oracle, group,
+                                                                  BUDGET_SHARE),
+        "ece": rel.ece,
+        "interval_coverage": metrics.interval_coverage(oracle, lo, hi),
+        "auc_truth_standard_detection": metrics.roc_auc(true_any, risk_std),
+        "auc_truth_naive": metrics.roc_auc(true_any, naive_score),
+    }
+    details = {
+        "rows": int(len(y)), "observed_rate": float(y.mean()),
+        "true_incidence_rate": float(true_any.mean()),
+        "reliability": rel.as_rows(),
+        "oracle_ece": metrics.expected_calibration_error(y, oracle, bins=ECE_BINS),
+        "interval_nominal": cfg.model.interval,
+        "interval_width_median": float(np.median(hi - lo)),
+        "interval_below": float(np.mean(oracle < lo)),
+        "interval_above": float(np.mean(oracle > hi)),
+        "interval_coverage_standard_detection": metrics.interval_coverage(truth_std, lo_std,
+                                                                          hi_std),
+        "interval_width_median_standard_detection": float(np.median(hi_std - lo_std)),
+        "reference_coverage": ref[COVERAGE_FEATURE],
+        "auc_truth_actual_coverage": metrics.roc_auc(true_any, risk),
+        "auc_truth_oracle": metrics.roc_auc(true_any, -np.expm1(-_rows(
+            future_sum(rate, horizon), months, cells))),
+        "naive_auc": metrics.roc_auc(y, naive_score),
+        "training_rows": int(len(table.y)),
+        "best_iterations": list(model.best_iterations_),
+        "fit_seconds": round(fit_s, 2), "naive_fit_seconds": round(naive_fit_s, 2),
+    }
+    return {"metrics": result, "details": details}
+
+
+def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
+             note: Callable[[str], None] = lambda _: None,
+             time_label: Callable[[int], str] = str) -> dict[str, Any]:
+    """Evaluate every target of `cfg` (see the module docstring).
+
+    Returns {"metrics": {target: {KEYS...}}, "details": {"holdout": ..., target: ...}}.
+    """
+    horizon = cfg.model.horizon
+    split = holdout_split(inputs.sizes["time"], horizon)
+    features = tuple(cube.data_vars)
+    cells = land_cells(inputs["country_id"].values)
+    X_test = np.concatenate([feature_matrix(cube, features, int(m), cells)
+                             for m in split.test_months])
+    out: dict[str, Any] = {"metrics": {}, "details": {"holdout": {
+        "train_labels": [time_label(int(split.train_months[0])),
+                         time_label(int(split.train_months[-1]))],
+        "scored": [time_label(int(split.test_months[0])),
+                   time_label(int(split.test_months[-1]))],
+        "months": len(split.test_months), "cells": int(len(cells)), "horizon": horizon,
+        "budget_share": BUDGET_SHARE}}}
+    for target in cfg.targets:
+        res = evaluate_target(cfg, inputs, cube, target, split, X_test, note)
+        out["metrics"][target] = res["metrics"]
+        out["details"][target] = res["details"]
+    return out
