@@ -1,0 +1,158 @@
+"""Risk models: labels, leak-free folds, the interval, the registry's refusals and
+byte-for-byte reproducibility (tiny world)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import features
+from riskmodel.config import load_config
+from riskmodel.errors import ModelError
+from riskmodel.models.evaluate import holdout_split
+from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
+from riskmodel.models.interval import (IntervalCalibration, expected_count, fit_interval,
+                                       predict_band, probability)
+from riskmodel.models.labels import future_label, future_sum
+from riskmodel.models.registry import load_model, model_dir
+from riskmodel.scoring import score_month
+from riskmodel.training import ensure_model, training_months
+from riskmodel.world import make_world
+from tests.conftest import write_tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The tiny world, its feature cube and a config with outputs in a temp folder."""
+    folder = tmp_path_factory.mktemp("models")
+    cfg = load_config(write_tiny_config(folder, targets=["fl"]))
+    inputs = make_world(cfg.world, cfg.seed)
+    return {"cfg": cfg, "inputs": inputs, "cube": features.build_cube(inputs),
+            "folder": folder}
+
+
+def test_future_label_and_sum_match_a_loop() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(0.3, (20, 3, 4)).astype(np.float32)
+    counts[7, 1, 2] = np.nan
+    h = 3
+    total = future_sum(counts, h)
+    label = future_label(counts, h)
+    for t in range(20):
+        window = counts[t + 1:t + h + 1]
+        if t + h >= 20:
+            assert np.isnan(total[t]).all() and np.isnan(label[t]).all()
+            continue
+        want = window.sum(0)  # NaN wherever a count in the window is missing
+        np.testing.assert_array_equal(total[t], want)
+        np.testing.assert_array_equal(label[t], np.where(np.isnan(want), np.nan, want > 0))
+
+
+@pytest.mark.parametrize("n_months,horizon,cal", [(80, 3, 12), (120, 6, 24), (60, 1, 12)])
+def test_no_label_window_overlaps_a_later_fold(n_months: int, horizon: int, cal: int) -> None:
+    folds = time_folds(np.arange(10, n_months), horizon, cal)
+    check_no_overlap(folds)
+    order = [folds.fit, folds.early_stopping, folds.calibration]
+    for i, earlier in enumerate(order):
+        assert len(earlier)
+        window_end = earlier + horizon  # the label of month t looks at (t, t + H]
+        for later in order[i + 1:]:
+            assert window_end.max() < later.min()
+    # The evaluation's held-out period is kept apart the same way.
+    split = holdout_split(200, horizon, holdout=24)
+    assert split.train_months.max() + horizon < split.test_months.min()
+    assert len(split.test_months) == 24 and split.test_months.max() + horizon == 199
+    # The training months stop where labels stop being known.
+    assert training_months(200, horizon).max() + horizon == 199
+
+
+def test_overlapping_folds_are_refused() -> None:
+    bad = TimeFolds(fit=np.arange(0, 50), early_stopping=np.arange(52, 60),
+                    calibration=np.arange(64, 80), horizon=3)
+    with pytest.raises(AssertionError, match="month 49"):
+        check_no_overlap(bad)
+
+
+def test_interval_recovers_known_spread_and_covers() -> None:
+    rng = np.random.default_rng(1)
+    n, sigma = 200_000, 0.7
+    lam_hat = np.exp(rng.uniform(np.log(0.1), np.log(2.0), n))
+    lam_true = lam_hat * np.exp(sigma * rng.standard_normal(n) - sigma ** 2 / 2)
+    count = rng.poisson(lam_true).astype(float)
+    risk = probability(lam_hat)
+    cal = fit_interval(risk, np.zeros(n), count, np.ones(n), nominal=0.8, bins=3)
+    np.testing.assert_allclose(cal.sigma, sigma, atol=0.06)
+    pooled = fit_interval(risk, np.full(n, 0.3), count, np.ones(n), nominal=0.8)
+    assert pooled.sigma.shape == (1,)  # member spread is taken out of the residual
+    assert pooled.sigma[0] == pytest.approx(np.sqrt(sigma ** 2 - 0.3 ** 2), abs=0.06)
+    lo, hi = predict_band(risk, np.zeros(n), cal)
+    covered = np.mean((probability(lam_true) >= lo) & (probability(lam_true) <= hi))
+    assert covered == pytest.approx(0.8, abs=0.03)
+    assert (lo <= risk).all() and (hi >= risk).all() and (hi < 1).all() and (lo > 0).all()
+    # Member spread widens the band; no residual error and no spread gives the point.
+    lo2, hi2 = predict_band(risk, np.full(n, 0.5), cal)
+    assert (hi2 - lo2 > hi - lo).all()
+    zero = IntervalCalibration(0.8, np.array([0.0]), np.array([0.0]))
+    lo3, hi3 = predict_band(risk, np.zeros(n), zero)
+    np.testing.assert_allclose(lo3, risk)
+    np.testing.assert_allclose(hi3, risk)
+    assert IntervalCalibration.from_dict(json.loads(json.dumps(cal.as_dict()))) .sigma.tolist() \
+        == cal.sigma.tolist()
+    np.testing.assert_allclose(probability(expected_count(risk)), risk)
+
+
+def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: Path) -> None:
+    cfg = tiny_world["cfg"].model_copy(update={"model": tiny_world["cfg"].model.model_copy(
+        update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
+    cube = tiny_world["cube"]
+    names = tuple(cube.data_vars)
+    _, meta, trained = ensure_model(cfg, tiny_world["inputs"], cube, "fl")
+    assert trained
+    folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
+    saved = json.loads((folder / "model.json").read_text())
+    assert saved["features"] == list(names) and saved["format_version"] == 2
+    assert saved["interval"]["nominal"] == cfg.model.interval
+    assert len(saved["members"]) == 2 and all(len(m["sha256"]) == 64 for m in saved["members"])
+    assert saved["reference_values"]["inspection_coverage"] > 0
+    assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
+
+    with pytest.raises(ModelError, match="feature list differs.*missing \\['tip_watchlist'\\]"):
+        load_model(folder, features=tuple(n for n in names if n != "tip_watchlist"))
+    with pytest.raises(ModelError, match="different order"):
+        load_model(folder, features=names[::-1])
+    member = folder / "member-1.txt"
+    member.write_text(member.read_text().replace("tree", "Tree", 1))
+    with pytest.raises(ModelError, match=r"member-1\.txt: sha256 .* does not match"):
+        load_model(folder, features=names)
+    (folder / "model.json").unlink()
+    with pytest.raises(ModelError, match="model metadata not found"):
+        load_model(folder)
+
+
+def test_same_data_config_seed_give_identical_files_and_scores(tiny_world: dict,
+                                                               tmp_path: Path) -> None:
+    base = tiny_world["cfg"]
+    inputs, cube = tiny_world["inputs"], tiny_world["cube"]
+    outputs = []
+    for run in ("a", "b"):
+        cfg = base.model_copy(update={"model": base.model.model_copy(
+            update={"registry": str(tmp_path / run), "ensemble": 2, "n_estimators": 15})})
+        model, meta, _ = ensure_model(cfg, inputs, cube, "fl")
+        folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+        risk = score_month({"fl": (model, meta)}, inputs, cube, inputs.sizes["time"] - 1,
+                           {"horizon": 3})
+        outputs.append((files, risk))
+    (files_a, risk_a), (files_b, risk_b) = outputs
+    assert files_a == files_b  # member text files and metadata, byte for byte
+    for var in ("risk", "risk_lo", "risk_hi", "driver_contrib", "domain_contrib"):
+        a, b = risk_a[var].values, risk_b[var].values
+        assert a.tobytes() == b.tobytes(), var
+    r = risk_a["risk"].values
+    lo, hi = risk_a["risk_lo"].values, risk_a["risk_hi"].values
+    land = np.isfinite(r)
+    assert (lo[land] <= r[land]).all() and (hi[land] >= r[land]).all()
+    assert (hi[land] - lo[land]).max() < 0.9, "the interval must not become [0, 1]"
