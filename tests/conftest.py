@@ -8,6 +8,7 @@ folder so tests never touch the working tree.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -42,7 +43,11 @@ def write_tiny_config(folder: Path, **overrides: dict) -> Path:
     data = tomllib.loads((ROOT / "configs" / "tiny.toml").read_text())
     data["out"] = str(folder / "runs")
     data.setdefault("model", {})["registry"] = str(folder / "models")
-    data.setdefault("alerts", {})["store"] = str(folder / "alerts.sqlite")
+    alerts = data.setdefault("alerts", {})
+    alerts["store"] = str(folder / "alerts.sqlite")
+    for key in ("rules", "partners"):  # repo-relative in the config; absolute in tmp copies
+        if key in alerts:
+            alerts[key] = str(ROOT / alerts[key])
     for section, values in overrides.items():
         if isinstance(values, dict):
             data.setdefault(section, {}).update(values)
@@ -69,5 +74,6 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--config", str(config), "--quiet"])
     assert exit_info.value.code == 0
-    run_dirs = sorted((folder / "runs" / "tiny").iterdir())
+    run_dirs = sorted(p for p in (folder / "runs" / "tiny").iterdir()
+                      if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}", p.name))
     return {"folder": folder, "config": config, "run_dir": run_dirs[-1]}

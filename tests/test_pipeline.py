@@ -61,8 +61,10 @@ def test_score_without_model_fails_clearly(tiny_config: Path,
     with pytest.raises(SystemExit) as info:
         main(["score", "--config", str(tiny_config), "--as-of", "2024-06", "--quiet"])
     assert info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no fl model registered" in err and "Traceback" not in err
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("riskmodel: error:")]
+    assert len(errors) == 1 and "no fl model registered" in errors[0]
+    assert "Traceback" not in err
 
 
 def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -71,8 +73,9 @@ def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as info:
         main(["run", "--config", str(bad)])
     assert info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("riskmodel: error:") and "world.ny" in err and "\n" not in err
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("riskmodel: error:")]
+    assert len(errors) == 1 and "world.ny" in errors[0] and "Traceback" not in err
 
 
 def test_every_subcommand_has_help() -> None:
