@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,18 +15,31 @@ from riskmodel.commands._common import DEFAULT_CONFIG
 from riskmodel.config import load_config
 from riskmodel.errors import EXIT_INTERNAL, EXIT_OK
 from riskmodel.ops.history import history_path, read_history
-from riskmodel.ops.lock import folder_lock, is_locked
 
 
-def summarise(entries: list[dict[str, Any]], running_now: bool) -> list[dict[str, Any]]:
+def alive(entry: dict[str, Any]) -> bool:
+    """Whether the process of a `running` entry still exists (on this host; an entry from
+    another host is taken at its word)."""
+    if entry.get("host") not in (None, socket.gethostname()):
+        return True
+    try:
+        os.kill(int(entry.get("pid") or 0), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return int(entry.get("pid") or 0) > 0
+
+
+def summarise(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Entries with an `outcome`: ok, failed (exit N), running, or interrupted (a `running`
-    entry whose lock is free: the process died without finishing)."""
+    entry whose process is gone: it was killed before it could record its end). Checking
+    the process, not the lock, keeps `status` from ever contending for a run's lock."""
     out = []
-    for i, e in enumerate(entries):
+    for e in entries:
         status = e.get("status")
         if status == "running":
-            alive = running_now and i == len(entries) - 1
-            outcome = "running" if alive else "interrupted"
+            outcome = "running" if alive(e) else "interrupted"
         elif status == "ok":
             outcome = "ok"
         else:
@@ -49,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     family = (Path(args.out) if args.out else Path(cfg.out)) / cfg.name
     entries = read_history(history_path(family))
-    rows = summarise(entries, is_locked(folder_lock(family)))[-args.last:][::-1]
+    rows = summarise(entries)[-args.last:][::-1]
     if args.json:
         print(json.dumps(rows, indent=2, sort_keys=True, default=str))
     elif not rows:

@@ -44,51 +44,55 @@ def _holder(fh: IO[str]) -> str:
             + (f" ({info['what']})" if info.get("what") else ""))
 
 
-@contextmanager
-def hold_lock(path: Path | str, what: str = "") -> Iterator[Path]:
-    """Hold the exclusive lock file `path` for the block, or raise `LockHeldError` at once.
+def _acquire(path: Path) -> IO[str]:
+    """Open `path` and take its flock without waiting; `LockHeldError` if another has it.
 
-    Refusing is side-effect free: the file is opened for appending (never truncated) and
-    only the holder rewrites its content.
+    The file is opened for appending (created if missing, never truncated), so refusing
+    changes nothing but, at most, creates an empty lock file.
     """
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+", encoding="utf-8")
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockHeldError(f"{path}: locked by {_holder(fh)}; another run is in "
-                                f"progress, nothing was changed") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": what,
-                             "since": datetime.now(timezone.utc).isoformat(
-                                 timespec="seconds")}))
-        fh.flush()
-        yield path
-    finally:
-        fh.close()  # closing the descriptor releases the flock
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fh)
+        fh.close()
+        raise LockHeldError(f"{path}: locked by {holder}; another run is in progress, "
+                            f"nothing was changed") from None
+    return fh
 
 
-def is_locked(path: Path | str) -> bool:
-    """Whether some process holds the lock file `path` now (False if it does not exist)."""
-    path = Path(path)
-    if not path.exists():
-        return False
-    with open(path, encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    return False
+def _stamp(fh: IO[str], what: str) -> None:
+    """Write who holds the lock into the held lock file."""
+    fh.seek(0)
+    fh.truncate()
+    fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+                         "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+    fh.flush()
 
 
 @contextmanager
 def hold_locks(paths: list[tuple[Path, str]]) -> Iterator[None]:
-    """Hold every (lock file, description) in order; release all on exit or refusal."""
+    """Hold every (lock file, description) for the block, or raise `LockHeldError` at once.
+
+    All locks are taken before any holder information is written, so a refusal leaves
+    every lock file as it was. Closing the descriptors (on exit, or by the kernel when the
+    process dies) releases the locks.
+    """
     with ExitStack() as stack:
+        held = []
         for path, what in paths:
-            stack.enter_context(hold_lock(path, what))
+            fh = _acquire(Path(path))
+            stack.callback(fh.close)
+            held.append((fh, what))
+        for fh, what in held:
+            _stamp(fh, what)
         yield
+
+
+@contextmanager
+def hold_lock(path: Path | str, what: str = "") -> Iterator[Path]:
+    """Hold the single lock file `path` for the block (see `hold_locks`)."""
+    with hold_locks([(Path(path), what)]):
+        yield Path(path)
+

@@ -11,6 +11,7 @@ overrides, backfilled months, duration) replaces that entry and is logged as one
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,9 +60,10 @@ def nightly_session(ctx: RunContext, command: str) -> Iterator[dict[str, Any]]:
     check_config_paths(ctx.cfg, ctx.config_path)
     family = run_family(ctx)
     what = f"riskmodel {command} --config {ctx.config_path}"
-    locks = [(folder_lock(family), what)]
-    if ctx.cfg.alerts.enabled:
-        locks.append((file_lock(ctx.cfg.alerts.store), what))
+    # The store's lock first: its folder exists already in the usual layout, so a run
+    # refused there creates nothing at all.
+    locks = [(file_lock(ctx.cfg.alerts.store), what)] if ctx.cfg.alerts.enabled else []
+    locks.append((folder_lock(family), what))
     with hold_locks(locks):
         removed = remove_temp_files(family)
         if removed:
@@ -71,7 +73,8 @@ def nightly_session(ctx: RunContext, command: str) -> Iterator[dict[str, Any]]:
         started = time.perf_counter()
         entry: dict[str, Any] = {"run_id": f"{_now()}-{os.getpid()}", "command": command,
                                  "config": ctx.config_path, "started": _now(),
-                                 "status": "running", "pid": os.getpid()}
+                                 "status": "running", "pid": os.getpid(),
+                                 "host": socket.gethostname()}
         record(hist, entry)
         ctx.progress.event("run", status="start", run_id=entry["run_id"], command=command)
 
