@@ -142,3 +142,13 @@ def test_small_countries_without_a_cell_stay_nan(cube: xr.Dataset) -> None:
     assert np.isnan(_hand_country_mean("LUX"))
     assert cube["recent_warming"].sel(country="LUX").isnull().all()
     assert cube["recent_warming"].sel(country="SGP").isnull().all()
+
+
+def test_docs_example_runs() -> None:
+    page = (ROOT / "docs" / "features.md").read_text(encoding="utf-8")
+    (code,) = [block.split("```", 1)[0] for block in page.split("```python\n")[1:]]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "docs/features.md", "exec"), namespace)  # noqa: S102 - our own doc
+    cube = namespace["cube"]
+    assert isinstance(cube, xr.Dataset)
+    assert float(cube["tip_tier"].sel(country="THA", year=2014)) == 4.0
