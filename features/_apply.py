@@ -74,12 +74,23 @@ def to_grid(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
     else:
         return da.astype(np.float32)
     table = da.transpose(..., dim)
-    lab = labels.values
-    values = kernels.broadcast_regions(np.asarray(table.values, dtype=np.float64), lab)
+    # Region tables are small: computed here even in a lazy cube; the grid is not.
+    values = np.asarray(table.values, dtype=np.float64)
     dims = (*[d for d in table.dims if d != dim], "lat", "lon")
     coords = {d: table[d] for d in dims[:-2]}
     coords.update(lat=inputs["lat"], lon=inputs["lon"])
-    return xr.DataArray(values.astype(np.float32), dims=dims, coords=coords)
+    if labels.chunks is None:
+        painted = kernels.broadcast_regions(values, labels.values).astype(np.float32)
+    else:
+        lead = values.shape[:-1]
+
+        def paint(lab: np.ndarray) -> np.ndarray:
+            return kernels.broadcast_regions(values, lab).astype(np.float32)
+
+        painted = labels.data.map_blocks(
+            paint, dtype=np.float32, new_axis=list(range(len(lead))),
+            chunks=tuple((n,) for n in lead) + labels.data.chunks)
+    return xr.DataArray(painted, dims=dims, coords=coords)
 
 
 def _to_regions(da: xr.DataArray, inputs: xr.Dataset, unit: str) -> xr.DataArray:

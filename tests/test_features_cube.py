@@ -34,8 +34,8 @@ def cube(world: xr.Dataset) -> xr.Dataset:
 
 def test_lazy_cube_equals_eager_cube(world: xr.Dataset, cube: xr.Dataset) -> None:
     lazy = features.build_cube(world, chunks={"lat": 10, "lon": 12})
-    spi = lazy["spi_3"].data
-    assert hasattr(spi, "dask"), "the lazy cube must be dask-backed"
+    for name in lazy.data_vars:  # grid, region-table, static and neighbourhood features
+        assert hasattr(lazy[name].data, "dask"), f"{name} must be lazy (dask-backed)"
     assert len(lazy["spi_3"].chunks[0]) == 1, "time must stay in one chunk"
     assert len(lazy["spi_3"].chunks[1]) > 1 and len(lazy["spi_3"].chunks[2]) > 1
     lazy = lazy.compute()
