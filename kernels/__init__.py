@@ -41,4 +41,5 @@ __all__ = [
     "focal_max",
     "spatial_lag",
     "rasterize_polygons",
+    "regrid_area_weighted",
 ]

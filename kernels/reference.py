@@ -309,6 +309,20 @@ def spatial_lag(a: Any, radius: float, *, power: float = 1.0) -> np.ndarray:
     return out.astype(arr.dtype)
 
 
+# --------------------------------------------------------------------------- regrid
+def regrid_area_weighted(
+    values: Any,
+    src_lat_edges: Any,
+    src_lon_edges: Any,
+    dst_lat_edges: Any,
+    dst_lon_edges: Any,
+) -> np.ndarray:
+    """Dense overlap matrices and einsum (lives beside its kernel in `kernels.regrid`)."""
+    from .regrid import regrid_reference
+
+    return regrid_reference(values, src_lat_edges, src_lon_edges, dst_lat_edges, dst_lon_edges)
+
+
 # --------------------------------------------------------------------------- rasterise
 def rasterize_polygons(
     geometries: Sequence[Any], x: Any, y: Any, *, fill: int = -1

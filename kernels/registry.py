@@ -12,6 +12,7 @@ from typing import Any
 
 from . import reference as _ref
 from .rasterize import rasterize_polygons
+from .regrid import regrid_area_weighted
 from .spatial import focal_max, focal_mean, spatial_lag
 from .drought import spi
 from .timeseries import (
@@ -61,6 +62,7 @@ KERNELS: tuple[KernelSpec, ...] = (
     _spec(zonal_stats, "zones", "float64", "grid -> zone sum/mean/weighted mean/max/count"),
     _spec(broadcast_regions, "zones", "input", "zone table -> grid"),
     _spec(rasterize_polygons, "rasterize", "int32", "polygons -> label raster at centres"),
+    _spec(regrid_area_weighted, "space", "input", "area-weighted (conservative) regridding"),
 )
 
 BY_NAME: dict[str, KernelSpec] = {k.name: k for k in KERNELS}
