@@ -21,7 +21,7 @@ def cell_area_km2(inputs: xr.Dataset) -> xr.DataArray:
     """Area of each grid cell in km^2 (spherical earth), (lat, lon)."""
     dlat = float(abs(inputs["lat"].diff("lat").mean())) if inputs.sizes["lat"] > 1 else 1.0
     dlon = float(abs(inputs["lon"].diff("lon").mean())) if inputs.sizes["lon"] > 1 else dlat
-    coslat = np.cos(np.deg2rad(inputs["lat"]))
+    coslat = xr.ufuncs.cos(xr.ufuncs.deg2rad(inputs["lat"]))
     return (EARTH_KM_PER_DEG ** 2 * dlat * dlon * coslat * xr.ones_like(inputs["lon"]))
 
 
@@ -30,7 +30,7 @@ def cell_area_km2(inputs: xr.Dataset) -> xr.DataArray:
          meaning="natural log of 1 + persons per km^2")
 def log_population_density(inputs: xr.Dataset) -> xr.DataArray:
     dens = inputs["population"] / cell_area_km2(inputs)
-    return full_grid(np.log1p(dens).transpose("lat", "lon").astype(np.float32), inputs)
+    return full_grid(xr.ufuncs.log1p(dens).transpose("lat", "lon").astype(np.float32), inputs)
 
 
 @feature("child_share", domain="demographic", inputs=("child_share",), kernel="none",
@@ -110,7 +110,7 @@ def rural_share(inputs: xr.Dataset) -> xr.DataArray:
          meaning="natural log of the region's total population")
 def log_population(inputs: xr.Dataset) -> xr.DataArray:
     pop = inputs["population_total"]
-    return to_grid(np.log(pop.where(pop > 0)), inputs)
+    return to_grid(xr.ufuncs.log(pop.where(pop > 0)), inputs)
 
 
 def _per_capita(inputs: xr.Dataset, count: str) -> xr.DataArray:

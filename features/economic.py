@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
 import kernels
@@ -11,7 +10,7 @@ from features.catalogue import feature
 
 
 def _yoy_log_change(da: xr.DataArray, months: int = 12) -> xr.DataArray:
-    logged = np.log(da.where(da > 0))
+    logged = xr.ufuncs.log(da.where(da > 0))
     return logged - along_time(kernels.lag, logged, k=months)
 
 
@@ -26,7 +25,8 @@ def gdp_growth(inputs: xr.Dataset, months: int) -> xr.DataArray:
          kernel="broadcast_regions", units="log(USD)",
          meaning="natural log of GDP per capita of the country")
 def log_gdp_per_capita(inputs: xr.Dataset) -> xr.DataArray:
-    return to_grid(np.log(inputs["gdp_per_capita"].where(inputs["gdp_per_capita"] > 0)), inputs)
+    gdp = inputs["gdp_per_capita"]
+    return to_grid(xr.ufuncs.log(gdp.where(gdp > 0)), inputs)
 
 
 @feature("poverty_rate", domain="economic", inputs=("poverty_rate",),

@@ -40,4 +40,4 @@ def is_country_code(code: str) -> bool:
 def is_admin1_code(code: str) -> bool:
     """True when `code` is `<country code>-<local part>` with a valid country code."""
     m = _ADMIN1.match(code)
-    return bool(m) and is_country_code(m.group(1))
+    return m is not None and is_country_code(m.group(1))

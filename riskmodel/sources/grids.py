@@ -80,7 +80,8 @@ def grid_variable(ds: xr.Dataset, path: Path, vmap: VariableMap) -> xr.DataArray
     """
     name = str(vmap.column)
     if name not in ds.data_vars:
-        raise InputError(f"{path}: no variable {name!r}; it has {sorted(ds.data_vars)}")
+        raise InputError(f"{path}: no variable {name!r}; it has "
+                         f"{sorted(map(str, ds.data_vars))}")
     da = ds[name]
     lat, lon = _axis(ds, da, "lat"), _axis(ds, da, "lon")
     if lat is None or lon is None:

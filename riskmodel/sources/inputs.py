@@ -76,7 +76,7 @@ def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) 
         provenance[name] = _provenance(path, s.path, s.reader)
         if isinstance(s, CsvSource):
             table = read_csv_table(path, s, years, notices)
-            yearly.update({v: table[v] for v in table.data_vars})
+            yearly.update({str(v): table[v] for v in table.data_vars})
         else:
             layers.update(_grid_layers(name, path, s, src, bounds, time))
     if src.mode == "grid":

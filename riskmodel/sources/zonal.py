@@ -27,7 +27,7 @@ def region_means(da: xr.DataArray, labels: np.ndarray, codes: tuple[str, ...],
     out = kernels.zonal_stats(values, labels, len(codes), stat="weighted_mean",
                               weights=weights)
     dims = (("time",) if "time" in da.dims else ()) + (dim,)
-    coords = {dim: list(codes)}
+    coords: dict[str, object] = {dim: list(codes)}
     if "time" in da.dims:
         coords["time"] = da["time"].values
     return xr.DataArray(out, dims=dims, coords=coords, attrs=dict(da.attrs))
