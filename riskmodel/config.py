@@ -178,6 +178,8 @@ class CsvSource(Strict):
     code_column: str = "iso3"
     year_column: str = "year"
     skip_codes: tuple[str, ...] = Field((), description="codes dropped with a notice")
+    lag_years: int = Field(0, ge=0, le=10, description="years after its year that a value "
+                                                       "is published (first used)")
     variables: dict[str, VariableMap]
 
     @model_validator(mode="after")

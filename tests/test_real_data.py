@@ -71,21 +71,23 @@ def test_notices_name_skips_and_gaps(built: tuple[xr.Dataset, Notices]) -> None:
 
 
 def test_values_trace_to_the_sources_and_gaps_stay_nan(cube: xr.Dataset) -> None:
+    # WDI is read with a one-year publication lag: the cube's year Y holds WDI's Y - 1.
     poverty = cube["poverty_rate"].to_series().to_dict()  # (year, country) -> value
     checked = empty = 0
-    for r in _rows("wdi_covariates/covariates_1995_2022.csv"):
-        if r["iso3"] == "CHI":
+    for r in _rows("wdi_covariates/covariates_1993_2022.csv"):
+        year = int(r["year"]) + 1
+        if r["iso3"] == "CHI" or not 1995 <= year <= 2022:
             continue
-        got = float(poverty[int(r["year"]), r["iso3"]])
+        got = float(poverty[year, r["iso3"]])
         raw = r["poverty_headcount_3usd_2021ppp_pct"]
         if raw == "":
-            assert np.isnan(got), (r["iso3"], r["year"])
+            assert np.isnan(got), (r["iso3"], year)
             empty += 1
         else:
             assert got == pytest.approx(float(raw) / 100, rel=1e-6)
             checked += 1
     assert checked > 1000 and empty > 1000
-    # The TIP series ends with the 2015 report: later years are gaps, not Tier 0.
+    # The TIP series ends with the 2015 report (no lag): later years are gaps, not Tier 0.
     assert cube["tip_tier"].sel(year=slice(2016, None)).isnull().all()
     tip = {(r["iso3"], int(r["report_year"])): r["tier_rank"]
            for r in _rows("usdos_tip_tiers/tip_tiers_2001_2015.csv")}
@@ -95,13 +97,14 @@ def test_values_trace_to_the_sources_and_gaps_stay_nan(cube: xr.Dataset) -> None
     # OWID's own check value (SOURCE.md): Afghanistan 2021 = 1.4529 degC.
     assert float(cube["temp_anomaly_degc"].sel(country="AFG", year=2021)) == pytest.approx(
         1.4529, abs=1e-4)
-    assert float(cube["cl_advancement"].sel(country="AFG", year=2016)) == 2  # Moderate
-    # Growth is a year-on-year log change: NaN in the first year, defined after.
-    assert cube["gdp_growth"].sel(year=1995).isnull().all()
-    usa = cube["gdp_growth"].sel(country="USA", year=2010)
+    # ILAB's 2016 findings ("Moderate Advancement" for AFG) appear in 2017.
+    assert np.isnan(cube["cl_advancement"].sel(country="AFG", year=2016))
+    assert float(cube["cl_advancement"].sel(country="AFG", year=2017)) == 2
+    # Growth is a year-on-year log change of the (lagged) WDI series.
     wdi = {(r["iso3"], r["year"]): r["gdp_pc_current_usd"]
-           for r in _rows("wdi_covariates/covariates_1995_2022.csv")}
-    expected = np.log(float(wdi["USA", "2010"]) / float(wdi["USA", "2009"]))
+           for r in _rows("wdi_covariates/covariates_1993_2022.csv")}
+    expected = np.log(float(wdi["USA", "2009"]) / float(wdi["USA", "2008"]))
+    usa = cube["gdp_growth"].sel(country="USA", year=2010)
     assert float(usa) == pytest.approx(expected, abs=1e-5)
 
 

@@ -66,12 +66,29 @@ def test_admin_year_tables_put_the_cube_on_admin1(tmp_path: Path) -> None:
     cube = features.build_cube(inputs)
     assert cube["gdp_growth"].dims == ("time", "admin1")
     # Country tables repeat over their admin-1 units; admin-1 tables keep their own values.
+    # In June 2002 the latest complete year is 2001 (gdp x1.1), a year before it 2000.
     growth = cube["gdp_growth"].sel(time="2002-06-01")
-    np.testing.assert_allclose(growth.sel(admin1="KEN-01"), np.log(1.2 / 1.1), rtol=1e-6)
+    np.testing.assert_allclose(growth.sel(admin1="KEN-01"), np.log(1.1 / 1.0), rtol=1e-6)
     assert growth.sel(admin1="KEN-01") == growth.sel(admin1="KEN-02")
     cov = cube["inspection_coverage"].sel(time="2001-03-01")
-    np.testing.assert_allclose(cov.values, [0.21, 0.01, 0.11], rtol=1e-6)
+    np.testing.assert_allclose(cov.values, [0.20, 0.0, 0.10], atol=1e-7)
     assert float(cube["tip_watchlist"].sel(time="2001-03-01", admin1="BRA-01")) == 1.0
+
+
+def test_a_year_is_used_from_its_december_plus_the_publication_lag(tmp_path: Path) -> None:
+    _write_tables(tmp_path)
+    path = _config(tmp_path, admin=False)
+    gdp = load_inputs(load_config(path))["gdp_per_capita"].sel(country="KEN")
+    assert np.isnan(gdp.sel(time="2000-11-01"))  # no 1999 row
+    assert float(gdp.sel(time="2000-12-01")) == 100.0
+    assert float(gdp.sel(time="2001-11-01")) == 100.0
+    assert float(gdp.sel(time="2001-12-01")) == pytest.approx(110.0)
+    Path(path).write_text(Path(path).read_text().replace(
+        'path = "' + str(tmp_path / "country.csv") + '"',
+        'path = "' + str(tmp_path / "country.csv") + '"\nlag_years = 1'))
+    lagged = load_inputs(load_config(path))["gdp_per_capita"].sel(country="KEN")
+    assert np.isnan(lagged.sel(time="2000-12-01"))
+    assert float(lagged.sel(time="2001-12-01")) == 100.0  # the 2000 value, a year on
 
 
 def test_country_cube_is_yearly(tmp_path: Path) -> None:

@@ -14,6 +14,6 @@ ROOT = Path(__file__).resolve().parent
 
 
 def dataset_path(relative: str) -> Path:
-    """The absolute path of `relative` (e.g. "wdi_covariates/covariates_1995_2022.csv")
+    """The absolute path of `relative` (e.g. "wdi_covariates/covariates_1993_2022.csv")
     inside the shipped datasets folder."""
     return ROOT / relative

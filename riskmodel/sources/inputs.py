@@ -75,7 +75,9 @@ def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) 
         path = resolve_path(s.path, what=f"input {name!r}")
         provenance[name] = _provenance(path, s.path, s.reader)
         if isinstance(s, CsvSource):
-            table = read_csv_table(path, s, years, notices)
+            # One year (plus the lag) before the start fills January..November of it.
+            first = years[0] - 1 - s.lag_years
+            table = read_csv_table(path, s, (first, years[1]), notices)
             yearly.update({str(v): table[v] for v in table.data_vars})
         else:
             layers.update(_grid_layers(name, path, s, src, bounds, time))
@@ -124,8 +126,10 @@ def _grid_layers(name: str, path: Path, s: GridSource, src: SourcesConfig,
 
 
 def _monthly(table: xr.DataArray, time: np.ndarray) -> xr.DataArray:
-    # Steps: year Y's value on each of its 12 months (time axis starts in January).
-    values = np.repeat(table.transpose("year", ...).values, 12, axis=0)
+    # The table starts 1 + lag years before the time axis. Repeating each year 12 times
+    # and dropping the first month puts year k's value on December of k .. November of
+    # k + 1 of the shifted calendar: month t holds year (first + (t + 1) // 12).
+    values = np.repeat(table.transpose("year", ...).values, 12, axis=0)[1:1 + time.size]
     dim = table.dims[1] if table.dims[0] == "year" else table.dims[0]
     return xr.DataArray(values, dims=("time", dim), coords={"time": time, dim: table[dim]},
                         attrs=dict(table.attrs))

@@ -4,7 +4,8 @@ backtests on countries (e.g. `configs/real-countries.toml`).
 `build_country_cube` loads the config's sources in region mode, builds every catalogue
 feature the inputs allow (grid-only ones and those without inputs are skipped, with the
 reason in attrs["skipped_features"]), and keeps each December: the feature value for year
-Y uses data of years up to Y only. Gaps in the sources stay NaN.
+Y uses only data published by the end of Y (a table's year Y from December of
+Y + lag_years). Gaps in the sources stay NaN.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def build_country_cube(config: RunConfig | str | Path,
     in any table). Each variable's attrs give units, meaning (long_name), domain, inputs,
     kernel and params; the Dataset's attrs give `sources` (paths and sha256), `notices`
     (gaps, skipped codes and features) and `skipped_features`. The value for year Y is the
-    feature at December of Y, computed from inputs of years <= Y (yearly inputs are laid
-    on all 12 months of their year). Gaps stay NaN. Raises `ConfigError`/`InputError`
-    with one line naming the file, variable or row.
+    feature at December of Y, computed from table values of years <= Y - lag_years (each
+    source's publication lag; see `riskmodel.sources.inputs`). Gaps stay NaN. Raises
+    `ConfigError`/`InputError` with one line naming the file, variable or row.
     """
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     src = sources_of(cfg)
