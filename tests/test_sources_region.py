@@ -160,3 +160,15 @@ def test_build_notices_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "notice: feature drought_spatial_lag skipped: grid-only" in err
     with xr.open_dataset(out) as cube:
         assert "drought_spatial_lag" in json.loads(cube.attrs["skipped_features"])
+
+
+def test_cli_builds_the_admin1_cube(tmp_path: Path) -> None:
+    _write_tables(tmp_path)
+    out = tmp_path / "cube.nc"
+    with pytest.raises(SystemExit) as exit_:
+        main(["features", "build", "--config", _config(tmp_path, admin=True),
+              "--out", str(out), "--quiet"])
+    assert exit_.value.code == 0
+    with xr.open_dataset(out) as cube:
+        assert cube["inspection_coverage"].dims == ("time", "admin1")
+        assert cube.sizes["time"] == 48

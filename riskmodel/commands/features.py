@@ -3,7 +3,8 @@
 `features list` prints the catalogue (plain, `--json` or `--markdown`, the last being
 docs/features.md). `features build` writes the cube as CF NetCDF: from the config's
 `[sources]` (region mode with countries: the country-year cube of
-`riskmodel.sources.build_country_cube`; grid mode: the monthly grid cube) or, without
+`riskmodel.sources.build_country_cube`; with admin-1 tables: the monthly (time, admin1)
+cube; grid mode: the monthly grid cube) or, without
 sources, from the synthetic world. `--chunks N` builds it lazily with dask (N cells per
 chunk along each spatial dim, the whole time axis per chunk); the values are the same.
 """
@@ -50,7 +51,9 @@ def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset
     if src.mode == "region":
         if chunks:
             raise InputError("--chunks applies to grids; region-mode cubes are small")
-        return build_country_cube(cfg, notices)
+        admin = any(getattr(s, "key", "country") == "admin1" for s in src.inputs.values())
+        # Admin-1 units give the monthly (time, admin1) cube; countries the yearly one.
+        return build_monthly_cube(cfg, notices) if admin else build_country_cube(cfg, notices)
     space = {"lat": chunks, "lon": chunks} if chunks else None
     return build_monthly_cube(cfg, notices, chunks=space)
 
