@@ -239,3 +239,20 @@ def _toml(spec: dict) -> str:
             inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in m.items())
             lines.append(f"[sources.inputs.{name}.variables]\n{var} = {{ {inner} }}")
     return "\n".join(lines) + "\n"
+
+
+def test_region_mode_reduces_a_grid_series_to_countries(tmp_path: Path) -> None:
+    spec = _grid_mode_files(tmp_path)
+    spec.update(mode="region", grid=None)
+    del spec["inputs"]["f"]
+    ds = load_inputs(SourcesConfig.model_validate(spec))
+    assert ds["temperature"].dims == ("time", "country")
+    coarse = xr.open_dataset(tmp_path / "coarse.nc")["air"].values.astype(np.float64)
+    # KEN covers 0..10 E: the coarse cells centred at 2.5 and 7.5 E, both latitude rows.
+    w = np.cos(np.deg2rad([2.5, 7.5]))[:, None] * np.ones(2)
+    expected = (coarse[:, :, 0:2] * w).sum(axis=(1, 2)) / w.sum()
+    np.testing.assert_allclose(ds["temperature"].sel(country="KEN").values[:3], expected,
+                               rtol=1e-6)
+    assert np.isnan(ds["temperature"].sel(country="KEN").values[3:]).all()
+    assert "USA" in ds["country"].values  # table codes without a boundary stay, no grid
+    assert np.isnan(ds["temperature"].sel(country="USA")).all()
