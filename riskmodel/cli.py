@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.alerts",
     "riskmodel.commands.features",
     "riskmodel.commands.status",
+    "riskmodel.commands.backtest",
 )
 
 
