@@ -4,7 +4,8 @@
   toward the overall rate by one pseudo-month so areas never seen positive keep a small
   probability (a zero would make the log loss infinite).
 - logistic: scikit-learn logistic regression (L2, lbfgs) on the model's features and
-  training rows (same sampling weights), after median imputation and standardisation.
+  training rows (same sampling weights), after mean imputation (a missing value counts
+  as average, as in the composite) and standardisation.
 - composite: an equal-weight composite index of the standardised drivers, the INFORM-style
   approach: each feature is z-scored with training means and deviations and oriented by
   the sign of its training correlation with the label (only the sign is learnt, never a
@@ -46,7 +47,7 @@ def persistence_rates(labels: np.ndarray, months: np.ndarray, cells: np.ndarray)
 
 def fit_logistic(table: Table, c: float) -> Pipeline:
     """Logistic regression on `table` (imputed, standardised, weighted like the model)."""
-    pipe = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+    pipe = make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
                          StandardScaler(),
                          LogisticRegression(C=c, max_iter=1000))
     pipe.fit(table.X, table.y, logisticregression__sample_weight=table.weight)

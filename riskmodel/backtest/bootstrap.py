@@ -5,8 +5,8 @@ cells and months: neighbouring cells share drivers and cases, so resampling sing
 would pretend to more independent evidence than there is and give intervals too narrow. A
 replicate is a vector of draw counts per unit, applied as row weights; the same replicate
 scores every method, so the differences are paired. Rows are sorted once per method, and a
-replicate costs two cumulative sums (ROC-AUC, PR-AUC) or one matrix product of per-unit
-sums (Brier score, precision at budget).
+replicate costs one cumulative sum over all rows plus work on the positives (ROC-AUC,
+PR-AUC) or one matrix product of per-unit sums (Brier score, precision at budget).
 """
 
 from __future__ import annotations
@@ -21,36 +21,56 @@ BOOTSTRAP_METRICS = ("auc", "pr_auc", "brier", "precision_at_budget")
 
 @dataclass(frozen=True)
 class Ranked:
-    """One method's rows sorted by descending probability, with the last row of each run
-    of tied probabilities (tied rows share one threshold, as in `models.metrics`)."""
+    """One method's rows sorted by descending probability, reduced to what the ROC and PR
+    curves need: tied rows share one threshold (as in `models.metrics`), and only tie
+    groups holding a positive move the curves' positive side."""
 
-    y: np.ndarray        # (n,) float64 outcomes in sorted order
-    unit: np.ndarray     # (n,) int64 unit index in sorted order
-    ends: np.ndarray     # (groups,) last sorted row of each tie group
+    unit: np.ndarray        # (n,) unit index of every row, in sorted order
+    pos_rows: np.ndarray    # (m,) sorted positions of the positive rows
+    last_pos: np.ndarray    # (g,) index into pos_rows of each positive group's last positive
+    group_end: np.ndarray   # (g,) sorted position of each positive group's last row
+    group_start: np.ndarray  # (g,) sorted position of each positive group's first row
 
 
 def rank_rows(y: np.ndarray, p: np.ndarray, unit: np.ndarray) -> Ranked:
-    """Sort rows by descending `p` (stable) and find the tie groups."""
+    """Sort rows by descending `p` (stable) and index the tie groups holding positives."""
     order = np.argsort(-np.asarray(p, np.float64), kind="stable")
     ps = np.asarray(p, np.float64)[order]
-    ends = np.r_[np.flatnonzero(np.diff(ps) != 0), len(ps) - 1]
-    return Ranked(np.asarray(y, np.float64)[order], np.asarray(unit)[order], ends)
+    ys = np.asarray(y)[order] > 0
+    starts = np.r_[0, np.flatnonzero(np.diff(ps) != 0) + 1]
+    group = np.cumsum(np.r_[False, np.diff(ps) != 0])      # tie group of each sorted row
+    ends = np.r_[starts[1:] - 1, len(ps) - 1]
+    pos_rows = np.flatnonzero(ys)
+    pos_group = group[pos_rows]
+    last = np.r_[np.flatnonzero(np.diff(pos_group) != 0), len(pos_rows) - 1] \
+        if len(pos_rows) else np.empty(0, np.int64)
+    g = pos_group[last]
+    return Ranked(np.asarray(unit)[order], pos_rows, last, ends[g], starts[g])
 
 
 def weighted_auc_ap(r: Ranked, unit_weight: np.ndarray) -> tuple[float, float]:
-    """ROC-AUC and PR-AUC of `r` with row weight `unit_weight[unit]` (NaN if undefined)."""
+    """ROC-AUC and PR-AUC of `r` with row weight `unit_weight[unit]` (NaN if undefined).
+
+    With tp/fp the weighted positives/negatives at or above a positive tie group g:
+    AP = sum_g dtp_g * tp_g / (tp_g + fp_g) / TP and
+    AUC = sum_g dtp_g * (FP - fp_g + dfp_g / 2) / (TP * FP), ties counting one half.
+    """
     w = unit_weight[r.unit]
-    tp = np.cumsum(r.y * w)[r.ends]
-    seen = np.cumsum(w)[r.ends]
-    fp = seen - tp
-    if tp[-1] <= 0:
+    seen = np.cumsum(w)
+    tp = np.cumsum(w[r.pos_rows])[r.last_pos] if len(r.pos_rows) else np.zeros(1)
+    total_tp = float(tp[-1])
+    if total_tp <= 0:
         return float("nan"), float("nan")
-    recall = tp / tp[-1]
-    precision = np.where(seen > 0, tp / np.maximum(seen, 1e-300), 0.0)
-    ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-    if fp[-1] <= 0:
+    dtp = np.diff(np.r_[0.0, tp])
+    seen_end = seen[r.group_end]
+    seen_before = np.where(r.group_start > 0, seen[np.maximum(r.group_start - 1, 0)], 0.0)
+    fp_end = seen_end - tp
+    dfp = fp_end - (seen_before - (tp - dtp))
+    ap = float(np.sum(dtp * tp / np.maximum(seen_end, 1e-300)) / total_tp)
+    total_fp = float(seen[-1]) - total_tp
+    if total_fp <= 0:
         return float("nan"), ap
-    auc = float(np.trapezoid(np.r_[0.0, recall], np.r_[0.0, fp / fp[-1]]))
+    auc = float(np.sum(dtp * (total_fp - fp_end + 0.5 * dfp)) / (total_tp * total_fp))
     return auc, ap
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from features import CATALOGUE
 from riskmodel.backtest.baselines import (fit_composite, fit_logistic, oracle_probability,
@@ -93,9 +94,12 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
     cells = land_cells(inputs["country_id"].values)
     cluster = inputs["admin1_id"].values.ravel()[cells].astype(np.int64)
     results = {}
-    for target in cfg.targets:
-        results[target] = _run_target(cfg, inputs, cube, names, target, origins, months,
-                                      cells, methods, progress)
+    # One level of parallelism: BLAS (scikit-learn baselines) gets the same thread budget
+    # as LightGBM, so their thread pools never fight over the cores.
+    with threadpool_limits(limits=cfg.model.threads):
+        for target in cfg.targets:
+            results[target] = _run_target(cfg, inputs, cube, names, target, origins, months,
+                                          cells, methods, progress)
     grid = inputs[["country_id"]].copy()
     return BacktestRun(cfg=cfg, origins=origins, methods=methods, features=names,
                        synthetic=synthetic, note=str(inputs.attrs.get("comment", "")),
