@@ -12,6 +12,7 @@ from typing import Any
 
 import xarray as xr
 
+from features.cube import plan_features
 from riskmodel.checks.coverage import check_coverage
 from riskmodel.checks.drift import KEY, check_drift, feature_distribution
 from riskmodel.checks.findings import CheckReport
@@ -59,8 +60,9 @@ def run_checks(inputs: xr.Dataset, cube: xr.Dataset | None, month: int, as_of: s
     call `report.raise_for()` to stop on failures.
     """
     report = CheckReport(as_of=as_of, overrides=sorted(set(overrides)))
-    names = list(cube.data_vars) if cube is not None else None
-    variables = required_inputs(names)
+    # the features that will be built: the cube's, else those the inputs allow
+    names = list(cube.data_vars) if cube is not None else plan_features(inputs)[0]
+    variables = required_inputs([str(n) for n in names])
     n, found = check_schema(inputs, variables)
     report.add("schema", n, found)
     if report.failures():
