@@ -261,6 +261,24 @@ class SourcesConfig(Strict):
         return self
 
 
+class ScaleConfig(Strict):
+    """Scale-out (riskmodel.scale): compiled inference, stored inputs, spatial blocks.
+
+    A separate section rather than keys of [model], because these choices change how fast
+    and where a score is computed, never its values: they must not enter the model id.
+    """
+
+    inference: Literal["native", "compiled"] = Field(
+        "native", description="native: LightGBM predict; compiled: tl2cgen C libraries "
+                              "(same raw scores, falls back to native without a compiler)")
+    compiled_cache: str = Field(".cache/compiled-models",
+                                description="folder of compiled model libraries")
+    inputs: str | None = Field(None, description="Zarr store of the canonical inputs, "
+                                                 "chunked over space (None: in memory)")
+    block: int = Field(256, ge=8, le=8000, description="edge of a spatial scoring block, "
+                                                       "cells (memory per block)")
+
+
 class RunConfig(Strict):
     """A whole run: world (or sources), features, models, alerts and output folder."""
 
@@ -275,6 +293,7 @@ class RunConfig(Strict):
     alerts: AlertsConfig = AlertsConfig()
     checks: ChecksConfig = ChecksConfig()
     sources: SourcesConfig | None = None
+    scale: ScaleConfig = ScaleConfig()
 
 
 def load_config(path: Path | str) -> RunConfig:
