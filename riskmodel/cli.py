@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"riskmodel: error: {exc}", file=sys.stderr)
         code = exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`riskmodel features list | head`): not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except KeyboardInterrupt:
         print("riskmodel: interrupted", file=sys.stderr)
         code = 130
