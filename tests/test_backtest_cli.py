@@ -1,0 +1,121 @@
+"""`riskmodel backtest` end to end on the tiny world: the OUT.json contract, the report,
+byte-identical reruns, the leak refusal and one-line config errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import riskmodel.backtest.runner as runner
+import riskmodel.cli as cli
+from riskmodel.backtest import backtest_json, load_backtest_config, run_backtest
+from riskmodel.io.atomic import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "configs" / "backtest-tiny.toml"
+KEYS = ("auc", "pr_auc", "brier", "brier_skill", "log_loss", "ece", "precision_at_budget",
+        "recall_at_budget", "hit_rate", "false_alarm_rate", "lead_time_months")
+METHODS = ("model", "persistence", "logistic", "composite", "oracle")
+
+
+def _main(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    return int(info.value.code)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One CLI backtest on configs/backtest-tiny.toml with its report."""
+    folder = tmp_path_factory.mktemp("backtest")
+    out, report = folder / "out.json", folder / "report.html"
+    code = _main(["backtest", "--config", str(TINY), "--json", str(out),
+                  "--report", str(report), "--quiet"])
+    assert code == 0
+    return {"doc": json.loads(out.read_text()), "report": report}
+
+
+def test_backtest_is_a_registered_command() -> None:
+    assert "riskmodel.commands.backtest" in cli.COMMAND_MODULES
+
+
+def test_out_json_contract(smoke: dict) -> None:
+    doc = smoke["doc"]
+    assert doc["synthetic"] is True and "not evidence" in doc["note"]
+    cfg = tomllib.loads(TINY.read_text())
+    assert set(doc["targets"]) == {"fl", "cl"}
+    for target in doc["targets"].values():
+        assert set(target["pooled"]) == set(METHODS)
+        for metrics in target["pooled"].values():
+            assert set(KEYS) <= set(metrics)
+            assert 0 <= metrics["auc"] <= 1 and 0 <= metrics["pr_auc"] <= 1
+        assert len(target["origins"]) == cfg["backtest"]["origins"]
+        for o in target["origins"]:
+            assert re.fullmatch(r"\d{4}-\d{2}", o["origin"])
+            assert all(set(KEYS) <= set(o[m]) for m in METHODS)
+        for base in ("persistence", "logistic", "composite", "oracle"):
+            d = target["differences"][base]["pr_auc"]
+            assert d["lo"] <= d["estimate"] <= d["hi"]
+        assert set(target["importance"]["domains"]) <= {"climatic", "economic",
+                                                        "demographic", "supervisory"}
+    # The oracle knows the truth: it ranks better than persistence on both targets.
+    for target in doc["targets"].values():
+        assert target["pooled"]["oracle"]["auc"] > target["pooled"]["persistence"]["auc"]
+
+
+def test_report_has_every_figure(smoke: dict) -> None:
+    report: Path = smoke["report"]
+    text = report.read_text()
+    assert "Synthetic world" in text
+    pngs = re.findall(r"src='([^']+\.png)'", text)
+    for kind in ("per_origin", "reliability", "pr_curves", "importance", "map_model",
+                 "map_oracle"):
+        assert any(kind in p for p in pngs), kind
+    for p in pngs:
+        assert (report.parent / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _small_config(folder: Path) -> Path:
+    text = TINY.read_text().replace("origins = 3", "origins = 2").replace(
+        "bootstrap = 50", "bootstrap = 20")
+    path = folder / "small.toml"
+    path.write_text('targets = ["fl"]\n' + text)
+    return path
+
+
+def test_same_config_gives_identical_json(tmp_path: Path) -> None:
+    path = _small_config(tmp_path)
+    cfg = load_backtest_config(path)
+    for name in ("a.json", "b.json"):
+        write_json(tmp_path / name, backtest_json(run_backtest(cfg, source=str(path))))
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def test_training_rows_past_the_origin_are_refused(tmp_path: Path, monkeypatch,
+                                                   capsys) -> None:
+    real = runner.training_table
+
+    def leaky(cfg, inputs, cube, target, features, months):  # one month too many
+        return real(cfg, inputs, cube, target, features, np.r_[months, months[-1] + 1])
+
+    monkeypatch.setattr(runner, "training_table", leaky)
+    out = tmp_path / "out.json"
+    code = _main(["backtest", "--config", str(_small_config(tmp_path)), "--json", str(out),
+                  "--quiet"])
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "past the origin" in err
+
+
+def test_bad_config_one_line_no_output(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY.read_text().replace("budget = 10", "budget = 0"))
+    out = tmp_path / "out.json"
+    assert _main(["backtest", "--config", str(bad), "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "backtest.budget" in err and not out.exists()

@@ -1,0 +1,83 @@
+"""`riskmodel countries predict|cv` on the real country-year cube (built once per module)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import riskmodel.cli as cli
+import riskmodel.sources as sources
+from riskmodel.countries.outcome import DEFAULT_OUTCOME
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "real-countries.toml"
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return sources.build_country_cube(CONFIG)
+
+
+@pytest.fixture
+def main(cube, monkeypatch):
+    """`cli.main` with the module's cube standing in for a rebuild on every call."""
+    monkeypatch.setattr(sources, "build_country_cube", lambda config: cube)
+
+    def run(argv: list[str]) -> int:
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        return int(info.value.code)
+    return run
+
+
+def test_predict_covers_every_country_with_inputs(main, cube, tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    assert main(["countries", "predict", "--config", str(CONFIG), "--year", "2016",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["target"] == "child_employment_7_14_total_pct" and doc["year"] == 2016
+    preds = {p["iso3"]: p for p in doc["predictions"]}
+    assert len(preds) > 150
+    surveyed = {line.split(",")[0] for line in DEFAULT_OUTCOME.read_text().splitlines()[1:]}
+    assert set(preds) - surveyed, "never-surveyed countries must be predicted too"
+    for p in preds.values():
+        assert set(p) == {"iso3", "value", "lo", "hi"}
+        assert 0 <= p["lo"] <= p["value"] <= p["hi"] <= 100
+    assert doc["training_years"][1] <= 2015
+
+
+def test_predict_uses_only_earlier_surveys(main, tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    assert main(["countries", "predict", "--year", "2006", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["training_years"][1] == 2005
+    assert doc["training_rows"] < 200
+
+
+def test_predict_year_outside_cube_fails_cleanly(main, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "p.json"
+    assert main(["countries", "predict", "--year", "2040", "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "year 2040" in err and not out.exists()
+
+
+def test_cv_writes_scores_and_table(main, tmp_path: Path) -> None:
+    # A third of the countries keeps the test quick; the README numbers use all of them.
+    lines = DEFAULT_OUTCOME.read_text().splitlines()
+    keep = sorted({line.split(",")[0] for line in lines[1:]})[::3]
+    small = tmp_path / "outcome.csv"
+    small.write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]))
+    out, md = tmp_path / "cv.json", tmp_path / "cv.md"
+    assert main(["countries", "cv", "--scheme", "loro", "--outcome", str(small),
+                 "--json", str(out), "--markdown", str(md)]) == 0
+    doc = json.loads(out.read_text())
+    res = doc["schemes"]["loro"]
+    assert set(res["all_rows"]) == {"model", "linear", "composite", "global_mean"}
+    assert "last_observed" in res["rows_with_earlier_survey"]
+    for m in ("model", "linear"):
+        s = res["all_rows"][m]
+        assert s["n"] == doc["rows"] and 0 <= s["coverage"] <= 1 and s["mae"] > 0
+    table = md.read_text()
+    assert "leave-one-region-out" in table and "| model |" in table
