@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/kernels.py --json benchmarks/results/kernels.json
+	$(BIN)/python benchmarks/pipeline.py --json benchmarks/results/pipeline.json
 
 clean:
 	rm -rf $(VENV) .cache runs models
