@@ -76,10 +76,11 @@ def _context(inputs: xr.Dataset, month: int) -> dict[str, tuple]:
                            {"long_name": "any ILO FPRW programme active (0/1)"}),
         "ta_request": (("country",), (ta.values > 0).astype(np.int8),
                        {"long_name": "technical-assistance request in the last 3 years (0/1)"}),
-        "ratified_fl": (("country",), sum(at(f"ratified_{c}") for c in ("C029", "C105", "P029"))
+        "ratified_fl": (("country",), np.sum([at(f"ratified_{c}") for c in ("C029", "C105",
+                                                                             "P029")], axis=0)
                         .astype(np.int8), {"long_name": "of C029, C105, P029 ratified"}),
-        "ratified_cl": (("country",), sum(at(f"ratified_{c}") for c in ("C138", "C182"))
-                        .astype(np.int8), {"long_name": "of C138, C182 ratified"}),
+        "ratified_cl": (("country",), np.sum([at(f"ratified_{c}") for c in ("C138", "C182")],
+                                             axis=0).astype(np.int8), {"long_name": "of C138, C182 ratified"}),
     }
     return ctx
 

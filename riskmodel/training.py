@@ -98,7 +98,7 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
 
     Returns (model, metadata, trained) where `trained` says whether it was fitted now.
     """
-    features = tuple(cube.data_vars)
+    features = tuple(str(n) for n in cube.data_vars)
     mid = model_id(cfg, target, features)
     folder = model_dir(cfg.model.registry, target, mid)
     if folder.exists() and not retrain:
@@ -110,7 +110,7 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
     meta = {
         "model_id": mid, "target": target, "horizon": cfg.model.horizon,
         "training_window": [time_label(int(months[0])), time_label(int(months[-1]))],
-        "data_sha256": table_hash(table), "rows": int(len(table.y)),
+        "data_sha256": table_hash(table), "rows": len(table.y),
         "positives": int(table.y.sum()),
         "sampling": {"negative_rate": cfg.model.negative_rate,
                      "positive_rate": cfg.model.positive_rate,

@@ -14,8 +14,13 @@ from riskmodel.config import load_config
 from riskmodel.errors import ModelError
 from riskmodel.models.evaluate import holdout_split
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
-from riskmodel.models.interval import (IntervalCalibration, expected_count, fit_interval,
-                                       predict_band, probability)
+from riskmodel.models.interval import (
+    IntervalCalibration,
+    expected_count,
+    fit_interval,
+    predict_band,
+    probability,
+)
 from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import load_model, model_dir
 from riskmodel.scoring import score_month

@@ -151,4 +151,4 @@ class RiskModel:
         b = self.boosters_[0]
         c = b.predict(np.asarray(X, np.float32), pred_contrib=True,
                       num_iteration=b.best_iteration or None, num_threads=self.threads)
-        return np.asarray(c[:, : self.n_features_in_], dtype=np.float64)  # last column: bias
+        return np.asarray(c, dtype=np.float64)[:, : self.n_features_in_]  # last column: bias

@@ -37,8 +37,13 @@ from riskmodel.errors import InputError
 from riskmodel.models import metrics
 from riskmodel.models.labels import future_sum
 from riskmodel.models.table import Table, feature_matrix, land_cells
-from riskmodel.training import (COVERAGE_FEATURE, fit_model, reference_values,
-                                training_months, training_table)
+from riskmodel.training import (
+    COVERAGE_FEATURE,
+    fit_model,
+    reference_values,
+    training_months,
+    training_table,
+)
 from riskmodel.world.truth import detection_probability
 
 HOLDOUT_MONTHS = 24
@@ -99,7 +104,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
 
     Returns {"metrics": {KEYS...}, "details": {...}}.
     """
-    features = tuple(cube.data_vars)
+    features = tuple(str(n) for n in cube.data_vars)
     if COVERAGE_FEATURE not in features:
         raise InputError(f"evaluate needs the {COVERAGE_FEATURE!r} feature to score at "
                          f"standard detection; the feature cube lacks it")
@@ -131,8 +136,9 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
     X_std = X_test.copy()
     X_std[:, features.index(COVERAGE_FEATURE)] = ref[COVERAGE_FEATURE]
     risk_std, lo_std, hi_std = model.predict_interval(X_std)
-    truth_std = _rows(window_probability(rate * detection_probability(ref[COVERAGE_FEATURE]),
-                                         horizon), months, cells)
+    # The truth at standard detection: the world's detection curve at the reference level.
+    detect_ref = detection_probability(np.asarray(ref[COVERAGE_FEATURE]))
+    truth_std = _rows(window_probability(rate * detect_ref, horizon), months, cells)
     naive_score = naive.predict_proba(np.delete(X_test, features.index(COVERAGE_FEATURE),
                                                 axis=1))[:, 1]
 
@@ -151,7 +157,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
         "auc_truth_naive": metrics.roc_auc(true_any, naive_score),
     }
     details = {
-        "rows": int(len(y)), "observed_rate": float(y.mean()),
+        "rows": len(y), "observed_rate": float(y.mean()),
         "true_incidence_rate": float(true_any.mean()),
         "reliability": rel.as_rows(),
         "oracle_ece": metrics.expected_calibration_error(y, oracle, bins=ECE_BINS),
@@ -167,7 +173,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
         "auc_truth_oracle": metrics.roc_auc(true_any, -np.expm1(-_rows(
             future_sum(rate, horizon), months, cells))),
         "naive_auc": metrics.roc_auc(y, naive_score),
-        "training_rows": int(len(table.y)),
+        "training_rows": len(table.y),
         "best_iterations": list(model.best_iterations_),
         "fit_seconds": round(fit_s, 2), "naive_fit_seconds": round(naive_fit_s, 2),
     }
@@ -183,7 +189,7 @@ def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
     """
     horizon = cfg.model.horizon
     split = holdout_split(inputs.sizes["time"], horizon)
-    features = tuple(cube.data_vars)
+    features = tuple(str(n) for n in cube.data_vars)
     cells = land_cells(inputs["country_id"].values)
     X_test = np.concatenate([feature_matrix(cube, features, int(m), cells)
                              for m in split.test_months])
@@ -192,7 +198,7 @@ def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
                          time_label(int(split.train_months[-1]))],
         "scored": [time_label(int(split.test_months[0])),
                    time_label(int(split.test_months[-1]))],
-        "months": len(split.test_months), "cells": int(len(cells)), "horizon": horizon,
+        "months": len(split.test_months), "cells": len(cells), "horizon": horizon,
         "budget_share": BUDGET_SHARE}}}
     for target in cfg.targets:
         res = evaluate_target(cfg, inputs, cube, target, split, X_test, note)

@@ -7,6 +7,7 @@ later fold is judged on.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ def time_folds(months: np.ndarray, horizon: int, calibration_months: int,
 def check_no_overlap(folds: TimeFolds) -> None:
     """Raise `AssertionError` if a label window of a fold reaches into a later fold."""
     order = [folds.fit, folds.early_stopping, folds.calibration]
-    for earlier, later in zip(order, order[1:]):
+    for earlier, later in itertools.pairwise(order):
         if len(earlier) and len(later) and earlier.max() + folds.horizon >= later.min():
             raise AssertionError(f"label window of month {earlier.max()} (+{folds.horizon}) "
                                  f"overlaps a later fold starting at {later.min()}")
