@@ -89,6 +89,13 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return n
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="summarise the last runs of a config",
                        description="When each recent run started, the month it scored, its "
@@ -98,7 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"run config (default: {DEFAULT_CONFIG})")
     p.add_argument("--out", metavar="DIR", help="parent folder of run folders (default: the "
                                                 "config's `out`)")
-    p.add_argument("--last", type=int, default=10, metavar="N", help="runs to show (10)")
+    p.add_argument("--last", type=_positive, default=10, metavar="N", help="runs to show (10)")
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
     p.add_argument("--fail-on-error", action="store_true",
                    help="exit with the last run's exit code (1 if it was interrupted), for "
