@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from riskmodel.errors import InputError
+from riskmodel.models.evaluate import window_probability
 from riskmodel.models.table import Table
 
 PERSISTENCE_PRIOR_MONTHS = 1.0
@@ -110,8 +111,5 @@ def oracle_probability(inputs: xr.Dataset, target: str, horizon: int) -> np.ndar
     if missing:
         raise InputError(f"oracle baseline needs {missing}, which only synthetic worlds have")
     rate = inputs[need[0]].values.astype(np.float64) * inputs[need[1]].values
-    csum = np.cumsum(np.nan_to_num(rate), axis=0)
-    out = np.full(rate.shape, np.nan)
-    # sum over (t, t+H] = csum[t+H] - csum[t]
-    out[:-horizon] = 1.0 - np.exp(-(csum[horizon:] - csum[:-horizon]))
-    return np.where(np.isnan(rate[0])[None], np.nan, out)
+    # The same formula `riskmodel evaluate` scores its oracle with.
+    return window_probability(rate, horizon)

@@ -52,10 +52,12 @@ class GbmPoint:
     """LightGBM regression on log-odds (NaN features handled by LightGBM)."""
 
     def fit(self, X: np.ndarray, z: np.ndarray) -> GbmPoint:
+        """Fit on rows `X` (n, F) and log-odds `z` (n,)."""
         self.booster_ = lgb.train(LGB_PARAMS, lgb.Dataset(X, z), num_boost_round=N_ESTIMATORS)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Log-odds predicted for rows `X`."""
         return self.booster_.predict(X, num_threads=1)
 
 
@@ -63,11 +65,13 @@ class LinearPoint:
     """Ridge regression on median-imputed, standardised features."""
 
     def fit(self, X: np.ndarray, z: np.ndarray) -> LinearPoint:
+        """Fit on rows `X` (n, F) and log-odds `z` (n,)."""
         self.pipe_ = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
                                    StandardScaler(), Ridge(alpha=1.0)).fit(X, z)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Log-odds predicted for rows `X`."""
         return self.pipe_.predict(X)
 
 
@@ -76,6 +80,7 @@ class CompositePoint:
     the outcome (missing values count as average), mapped to log-odds by one linear fit."""
 
     def fit(self, X: np.ndarray, z: np.ndarray) -> CompositePoint:
+        """Moments, signs and the linear map from rows `X` (n, F) and log-odds `z` (n,)."""
         X = np.asarray(X, np.float64)
         ok = ~np.isnan(X)
         n = np.maximum(ok.sum(0), 1)
@@ -100,6 +105,7 @@ class CompositePoint:
         return np.where(np.isnan(zs), 0.0, zs) @ self.sign_ / len(self.keep_)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Log-odds predicted for rows `X`."""
         return self.intercept_ + self.slope_ * self.index(X)
 
 
@@ -107,10 +113,12 @@ class MeanPoint:
     """The mean share (percent) of the training rows, whatever the features."""
 
     def fit(self, X: np.ndarray, z: np.ndarray) -> MeanPoint:
+        """Remember the mean share of the training rows (features ignored)."""
         self.z_ = float(to_logit(np.mean(from_logit(z))))
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """The training mean's log-odds for every row of `X`."""
         return np.full(len(X), self.z_)
 
 
