@@ -15,7 +15,7 @@ from riskmodel.models.table import Table
 def _table(n: int = 2000, seed: int = 0) -> Table:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3)).astype(np.float32)
-    X[:, 2] = 1.0                       # constant: carries no orientation
+    X[:, 2] = 0.3                       # constant: carries no orientation
     X[rng.random(n) < 0.05, 0] = np.nan  # missing values count as average
     eta = -1.0 + 1.5 * np.nan_to_num(X[:, 0]) - 1.0 * X[:, 1]
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.float32)
@@ -43,8 +43,8 @@ def test_composite_learns_signs_not_weights() -> None:
     # Equal weights: the index is the mean of the oriented z-scores, whatever their size.
     x = np.array([[comp.mean[0] + 2 * comp.std[0], comp.mean[1] + comp.std[1], 5.0]])
     assert comp.index(x)[0] == pytest.approx((2.0 - 1.0) / 2)
-    hi = comp.predict(np.array([[3, -3, 1]], np.float32))
-    lo = comp.predict(np.array([[-3, 3, 1]], np.float32))
+    hi = comp.predict(np.array([[3, -3, 0.3]], np.float32))
+    lo = comp.predict(np.array([[-3, 3, 0.3]], np.float32))
     assert hi[0] > 0.5 > lo[0]
 
 

@@ -83,23 +83,25 @@ class Composite:
 
 def fit_composite(table: Table) -> Composite:
     """Fit the composite index on `table` (weighted moments and correlation signs)."""
-    X = table.X.astype(np.float64)
+    ok = ~np.isnan(table.X)
+    X = np.where(ok, table.X, 0.0).astype(np.float64)   # missing values add nothing below
+    okf = ok.astype(np.float64)
     w = table.weight
-    ok = ~np.isnan(X)
-    wsum = np.maximum((ok * w[:, None]).sum(0), 1e-300)
-    mean = np.where(ok, X, 0.0).T @ w / wsum
-    dev = np.where(ok, X - mean, 0.0)
-    std = np.sqrt((dev ** 2).T @ w / wsum)
-    yc = table.y - np.average(table.y, weights=w)
-    cov = (dev * yc[:, None]).T @ w
-    # Constant features and features unrelated to the label carry no orientation: drop them.
-    keep = np.flatnonzero((std > 0) & (cov != 0))
+    wsum = np.maximum(w @ okf, 1e-300)
+    mean = (w @ X) / wsum
+    std = np.sqrt(np.maximum((w @ (X * X)) / wsum - mean ** 2, 0.0))
+    wy = w * (table.y - np.average(table.y, weights=w))
+    # Weighted covariance with the label over each feature's observed rows.
+    cov = X.T @ wy - mean * (okf.T @ wy)
+    # Constant features (up to rounding of the one-pass variance) and features unrelated to
+    # the label carry no orientation: drop them.
+    keep = np.flatnonzero((std > 1e-6 * np.maximum(1.0, np.abs(mean))) & (cov != 0))
     if not len(keep):
         raise InputError("composite baseline: no feature varies with the label in the "
                          "training window")
     platt = LogisticRegression(C=PLATT_C)
     comp = Composite(keep, mean[keep], std[keep], np.sign(cov[keep]), platt)
-    platt.fit(comp.index(X)[:, None], table.y, sample_weight=w)
+    platt.fit(comp.index(table.X)[:, None], table.y, sample_weight=w)
     return comp
 
 

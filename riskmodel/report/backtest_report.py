@@ -168,8 +168,8 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
              f"<title>riskmodel backtest</title><style>{CSS}</style></head><body>"]
     if doc["synthetic"]:
         parts.append("<div class='banner'><strong>Synthetic world.</strong> "
-                     f"{esc(doc['note'])} These numbers judge the method on a world with a "
-                     "known truth; they are not evidence about any real place.</div>")
+                     f"{esc(doc['note'])} The numbers below judge the method on a world "
+                     "whose truth is known.</div>")
     s = doc["settings"]
     parts.append(f"<h1>Rolling-origin backtest</h1><p>{len(doc['origins'])} origins from "
                  f"{esc(doc['origins'][0])} to {esc(doc['origins'][-1])}, every "
