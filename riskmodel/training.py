@@ -19,7 +19,9 @@ import xarray as xr
 from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.config import RunConfig
+from riskmodel.models import metrics
 from riskmodel.models.estimator import RiskModel
+from riskmodel.models.folds import time_folds
 from riskmodel.models.labels import future_sum
 from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir, save_model
 from riskmodel.models.table import Table, build_table, land_cells
@@ -45,21 +47,25 @@ def training_months(n_months: int, horizon: int, last: int | None = None) -> np.
 
 def training_table(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
                    features: tuple[str, ...], months: np.ndarray) -> Table:
-    """The (cell, month) table for `target` with sampled negatives (seeded by cfg.seed);
-    each row carries its label and the identified cases in its window (`Table.count`)."""
+    """The (cell, month) table for `target` with sampled rows (seeded by cfg.seed); every
+    row of the calibration fold is kept. Each row carries its label and the identified
+    cases in its window (`Table.count`)."""
     counts = future_sum(inputs[f"identified_{target}"].values, cfg.model.horizon)
     labels = np.where(np.isnan(counts), np.nan, counts > 0).astype(np.float32)
     cells = land_cells(inputs["country_id"].values)
+    folds = time_folds(months, cfg.model.horizon, cfg.model.calibration_months)
     return build_table(cube, features, labels, months, cells,
                        negative_rate=cfg.model.negative_rate,
-                       positive_rate=cfg.model.positive_rate, seed=cfg.seed, counts=counts)
+                       positive_rate=cfg.model.positive_rate, seed=cfg.seed, counts=counts,
+                       full_months=folds.calibration)
 
 
 def table_hash(table: Table) -> str:
     """sha256 (hex) of a training table's matrix, labels and weights."""
     h = hashlib.sha256()
-    for a in (table.X, table.y, table.weight, table.month):
-        h.update(np.ascontiguousarray(a).tobytes())
+    for a in (table.X, table.y, table.weight, table.month, table.count):
+        if a is not None:
+            h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
 
@@ -77,6 +83,25 @@ def fit_model(cfg: RunConfig, table: Table, target: str,
                          "it with `training_table`")
     return model.fit(table.X, table.y, month=table.month, feature_names=table.features,
                      count=table.count, sample_weight=table.weight, callback=progress)
+
+
+def fold_metrics(model: RiskModel, table: Table) -> dict[str, dict[str, float]]:
+    """Weighted AUC, PR AUC and ECE (10 equal-mass bins) of the fitted model on its
+    early-stopping and calibration folds, for the model metadata.
+
+    Both folds were seen in fitting (early stopping; the isotonic map), so these are
+    in-sample checks that the fit went as expected, not an evaluation: that is
+    `riskmodel evaluate`.
+    """
+    out = {}
+    for name in ("early_stopping", "calibration"):
+        rows = np.isin(table.month, getattr(model.folds_, name))
+        y, w = table.y[rows], table.weight[rows]
+        p = model.predict_proba(table.X[rows])[:, 1]
+        out[name] = {"rows": int(rows.sum()), "positives": int(y.sum()),
+                     "auc": metrics.roc_auc(y, p, w), "pr_auc": metrics.average_precision(y, p, w),
+                     "ece": metrics.expected_calibration_error(y, p, w)}
+    return out
 
 
 def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:
@@ -114,9 +139,11 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
         "positives": int(table.y.sum()),
         "sampling": {"negative_rate": cfg.model.negative_rate,
                      "positive_rate": cfg.model.positive_rate,
-                     "weights": "1 / rate of the row's class", "seed": cfg.seed},
+                     "weights": "1 / rate of the row's class", "seed": cfg.seed,
+                     "calibration_fold": "every row kept, weight 1"},
         "reference_values": reference_values(cfg, table),
         "standard_detection": COVERAGE_FEATURE in features,
+        "metrics": fold_metrics(model, table),
     }
     save_model(model, folder, meta)
     model, meta = load_model(Path(folder), features=features, threads=cfg.model.threads)

@@ -23,8 +23,9 @@ from riskmodel.models.interval import (
 )
 from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import load_model, model_dir
+from riskmodel.models.table import land_cells
 from riskmodel.scoring import score_month
-from riskmodel.training import ensure_model, training_months
+from riskmodel.training import ensure_model, training_months, training_table
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
 
@@ -109,6 +110,23 @@ def test_interval_recovers_known_spread_and_covers() -> None:
     np.testing.assert_allclose(probability(expected_count(risk)), risk)
 
 
+def test_table_samples_fit_rows_and_keeps_the_calibration_fold(tiny_world: dict) -> None:
+    cfg, inputs, cube = tiny_world["cfg"], tiny_world["inputs"], tiny_world["cube"]
+    names = tuple(str(n) for n in cube.data_vars)
+    months = training_months(inputs.sizes["time"], cfg.model.horizon)
+    table = training_table(cfg, inputs, cube, "fl", names, months)
+    folds = time_folds(months, cfg.model.horizon, cfg.model.calibration_months)
+    n_cells = len(land_cells(inputs["country_id"].values))
+    cal = np.isin(table.month, folds.calibration)
+    assert cal.sum() == n_cells * len(folds.calibration) and (table.weight[cal] == 1).all()
+    fit = np.isin(table.month, folds.fit)
+    negatives = fit & (table.y == 0)
+    assert negatives.sum() < 0.7 * n_cells * len(folds.fit)  # sampled at negative_rate 0.5
+    assert (table.weight[negatives] == 1 / cfg.model.negative_rate).all()
+    assert table.count is not None and ((table.count > 0) == (table.y > 0)).all()
+    assert "inspection_coverage" in table.features and table.X.shape[1] == len(names)
+
+
 def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: Path) -> None:
     cfg = tiny_world["cfg"].model_copy(update={"model": tiny_world["cfg"].model.model_copy(
         update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
@@ -122,6 +140,8 @@ def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: 
     assert saved["interval"]["nominal"] == cfg.model.interval
     assert len(saved["members"]) == 2 and all(len(m["sha256"]) == 64 for m in saved["members"])
     assert saved["reference_values"]["inspection_coverage"] > 0
+    for fold in ("early_stopping", "calibration"):
+        assert 0.5 < saved["metrics"][fold]["auc"] <= 1 and saved["metrics"][fold]["rows"] > 0
     assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
 
     with pytest.raises(ModelError, match="feature list differs.*missing \\['tip_watchlist'\\]"):

@@ -46,25 +46,33 @@ def feature_matrix(cube: xr.Dataset, features: tuple[str, ...], month: int,
 def build_table(cube: xr.Dataset, features: tuple[str, ...], labels: np.ndarray,
                 months: np.ndarray, cells: np.ndarray, *, negative_rate: float = 1.0,
                 positive_rate: float = 1.0, seed: int = 0,
-                counts: np.ndarray | None = None) -> Table:
+                counts: np.ndarray | None = None,
+                full_months: np.ndarray | None = None) -> Table:
     """Rows for every (month in `months`, cell in `cells`) with a known label.
 
     `labels` is (time, lat, lon) from `future_label`; `counts` (same shape, optional) the
-    identified cases in each label window (`future_sum`), kept per row as `Table.count`. Each negative row is kept with
+    identified cases in each label window (`future_sum`), kept per row as `Table.count`.
+    Months in `full_months` keep every row with weight 1 (the calibration fold: it is only
+    predicted, never trained on, so all of its rows are cheap and sharpen calibration). Each negative row is kept with
     probability `negative_rate` and weighted 1 / negative_rate, each positive likewise with
     `positive_rate`, so weighted sums estimate those of the full table.
     """
     rng = np.random.default_rng(seed)
     arrays = {name: cube[name].values for name in features}
     blocks_x, blocks_y, blocks_w, blocks_m, blocks_c, blocks_n = [], [], [], [], [], []
+    full = set() if full_months is None else {int(m) for m in np.asarray(full_months)}
     for m in np.asarray(months, dtype=np.int64):
         y = labels[m].ravel()[cells]
         keep = ~np.isnan(y)
-        # One uniform draw per row, compared with the rate of the row's class.
+        # One uniform draw per row (also in full months, so the stream stays aligned),
+        # compared with the rate of the row's class.
         u = rng.random(len(cells))
         pos = y > 0
-        keep &= np.where(pos, u < positive_rate, u < negative_rate)
-        w = np.where(pos, 1.0 / positive_rate, 1.0 / negative_rate)
+        if int(m) in full:
+            w = np.ones(len(cells))
+        else:
+            keep &= np.where(pos, u < positive_rate, u < negative_rate)
+            w = np.where(pos, 1.0 / positive_rate, 1.0 / negative_rate)
         idx = cells[keep]
         x = np.empty((len(idx), len(features)), dtype=np.float32)
         for j, name in enumerate(features):
