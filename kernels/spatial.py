@@ -24,6 +24,7 @@ from ._util import to_grid_stack
 __all__ = ["focal_mean", "focal_max", "spatial_lag"]
 
 _XB = 256  # columns per work item
+_YB = 32  # rows per work item (disk mean)
 
 SHAPES = ("square", "disk")
 
@@ -101,32 +102,48 @@ def _focal_mean_square(a, r, min_count):  # pragma: no cover - compiled
 
 @njit(cache=True, parallel=True)
 def _focal_mean_disk(a, r, min_count):  # pragma: no cover - compiled
-    # Row prefix sums, then for each cell one O(1) span per row of the disk: O(r) per cell.
+    # Work items are (slice, band of _YB rows). Each computes row prefix sums for its band
+    # plus an r-row halo, then takes one O(1) span per disk row for every cell: O(r) per
+    # cell, one parallel region for the whole stack.
     S, ny, nx = a.shape
     out = np.empty((S, ny, nx), a.dtype)
     hw = _half_widths(r)
-    ps = np.empty((ny, nx + 1), np.float64)
-    pc = np.empty((ny, nx + 1), np.int64)
-    for s in range(S):
-        for y in prange(ny):
-            ps[y, 0] = 0.0
-            pc[y, 0] = 0
+    nyb = (ny + _YB - 1) // _YB
+    for item in prange(S * nyb):
+        s = item // nyb
+        y0 = (item % nyb) * _YB
+        y1 = min(ny, y0 + _YB)
+        h0 = max(0, y0 - r)
+        h1 = min(ny, y1 + r)
+        ps = np.empty((h1 - h0, nx + 1), np.float64)
+        pc = np.empty((h1 - h0, nx + 1), np.float64)
+        for yy in range(h0, h1):
+            p = ps[yy - h0]
+            q = pc[yy - h0]
+            src = a[s, yy]
+            p[0] = 0.0
+            q[0] = 0.0
             for x in range(nx):
-                v = a[s, y, x]
+                v = src[x]
                 ok = v == v
-                ps[y, x + 1] = ps[y, x] + (v if ok else 0.0)
-                pc[y, x + 1] = pc[y, x] + (1 if ok else 0)
-        for y in prange(ny):
-            for x in range(nx):
-                tot = 0.0
-                n = 0
-                for yy in range(max(0, y - r), min(ny, y + r + 1)):
-                    w = hw[abs(yy - y)]
+                p[x + 1] = p[x] + (v if ok else 0.0)
+                q[x + 1] = q[x] + (1.0 if ok else 0.0)
+        for y in range(y0, y1):
+            tot = np.zeros(nx, np.float64)
+            cnt = np.zeros(nx, np.float64)
+            for yy in range(max(0, y - r), min(ny, y + r + 1)):
+                w = hw[abs(yy - y)]
+                p = ps[yy - h0]
+                q = pc[yy - h0]
+                for x in range(nx):
                     lo = max(x - w, 0)
                     hi = min(x + w, nx - 1) + 1
-                    tot += ps[yy, hi] - ps[yy, lo]
-                    n += pc[yy, hi] - pc[yy, lo]
-                out[s, y, x] = tot / n if (n >= min_count and n > 0) else np.nan
+                    tot[x] += p[hi] - p[lo]
+                    cnt[x] += q[hi] - q[lo]
+            o = out[s, y]
+            for x in range(nx):
+                n = cnt[x]
+                o[x] = tot[x] / n if (n >= min_count and n > 0.0) else np.nan
     return out
 
 
