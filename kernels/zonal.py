@@ -19,7 +19,6 @@ __all__ = ["zonal_stats", "broadcast_regions", "ZONAL_STATS"]
 #: Supported `stat` values of `zonal_stats`, in kernel code order.
 ZONAL_STATS = ("sum", "mean", "weighted_mean", "max", "count")
 
-_CHUNK = 1 << 16  # cells per work item (broadcast_regions)
 _RUNS = 1 << 12  # label runs per work item (zonal_stats)
 
 
@@ -92,8 +91,13 @@ def _zonal(values, rstart, rstop, rzone, weights, n_zones, code):  # pragma: no 
     return out
 
 
-def _runs(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of equal labels >= 0 in a flat label array: (start, stop, zone) int64 arrays."""
+def _runs(
+    flat: np.ndarray, keep_unlabelled: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal labels in a flat label array: (start, stop, zone) int64 arrays.
+
+    Runs of -1 (no zone) are dropped unless `keep_unlabelled`.
+    """
     if flat.size == 0:
         e = np.zeros(0, np.int64)
         return e, e, e
@@ -101,6 +105,8 @@ def _runs(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start = np.concatenate([[0], change]).astype(np.int64)
     stop = np.concatenate([change, [flat.size]]).astype(np.int64)
     zone = flat[start].astype(np.int64)
+    if keep_unlabelled:
+        return start, stop, zone
     keep = zone >= 0
     return start[keep], stop[keep], zone[keep]
 
@@ -162,18 +168,22 @@ def zonal_stats(
 
 
 @njit(cache=True, parallel=True)
-def _broadcast(table, flat_labels, fill):  # pragma: no cover - compiled
+def _broadcast(table, rstart, rstop, rzone, fill, ncells):  # pragma: no cover - compiled
+    # Runs of equal labels (including -1) are filled with one constant each: a streaming,
+    # vectorisable write instead of a gather per cell.
     T = table.shape[0]
-    nc = flat_labels.shape[0]
-    out = np.empty((T, nc), table.dtype)
-    nchunks = max(1, (nc + _CHUNK - 1) // _CHUNK)
+    nr = rstart.shape[0]
+    out = np.empty((T, ncells), table.dtype)
+    nchunks = max(1, (nr + _RUNS - 1) // _RUNS)
     for item in prange(T * nchunks):
         t = item // nchunks
-        i0 = (item % nchunks) * _CHUNK
-        i1 = min(nc, i0 + _CHUNK)
-        for i in range(i0, i1):
-            z = flat_labels[i]
-            out[t, i] = table[t, z] if z >= 0 else fill
+        k = item % nchunks
+        o = out[t]
+        for r in range(k * _RUNS, min(nr, (k + 1) * _RUNS)):
+            z = rzone[r]
+            v = table[t, z] if z >= 0 else fill
+            for i in range(rstart[r], rstop[r]):
+                o[i] = v
     return out
 
 
@@ -195,5 +205,6 @@ def broadcast_regions(
         raise ValueError(f"labels must be a 2-D (y, x) raster, got shape {lab.shape}")
     lab = _check_labels(lab, tab.shape[-1], lab.shape)
     t2 = np.ascontiguousarray(tab.reshape(tab.shape[0] if tab.ndim == 2 else 1, tab.shape[-1]))
-    out = _broadcast(t2, np.ascontiguousarray(lab.ravel().astype(np.int64)), fill)
+    rstart, rstop, rzone = _runs(lab.ravel(), keep_unlabelled=True)
+    out = _broadcast(t2, rstart, rstop, rzone, fill, lab.size)
     return out.reshape(((tab.shape[0],) if tab.ndim == 2 else ()) + lab.shape)
