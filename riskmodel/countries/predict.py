@@ -21,7 +21,9 @@ from riskmodel.errors import InputError
 MIN_TRAINING_ROWS = 20
 NOTE = ("World Bank WDI share of children aged 7-14 in employment (SL.TLF.0714.ZS), "
         "modelled from the country-year cube. 'Children in employment' is not the ILO "
-        "definition of child labour; surveys are sparse and differ in instruments.")
+        "definition of child labour; surveys are sparse and differ in instruments. Surveyed "
+        "countries are low- and middle-income: predictions for never-surveyed countries "
+        "are extrapolations no evaluation here tests.")
 
 
 def predict_year(cube: xr.Dataset, outcome: Outcome, year: int) -> dict[str, Any]:
