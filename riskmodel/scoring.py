@@ -128,16 +128,20 @@ def score_month(models: dict[str, tuple[RiskModel, dict[str, Any]]], inputs: xr.
     g4 = ("target", "time", "lat", "lon")
     prob = {"units": "1", "valid_min": 0.0, "valid_max": 1.0}
     horizon = attrs.get("horizon", "H")
+    band = {"nominal_coverage": float(first_model.interval),
+            "comment": "band for the cell's true risk, calibrated at observed inspection "
+                       "coverage; the extrapolation to the reference coverage is not "
+                       "included (docs/models.md)"}
     ds = xr.Dataset(
         {
             "risk": (g4, np.stack(risk)[:, None], {
                 **prob, "long_name": f"calibrated probability that at least one case is "
                                      f"identified in the next {horizon} months at standard "
                                      f"detection"}),
-            "risk_lo": (g4, np.stack(lo)[:, None], {**prob, "long_name": "lower bound of the "
-                                                    "risk interval"}),
-            "risk_hi": (g4, np.stack(hi)[:, None], {**prob, "long_name": "upper bound of the "
-                                                    "risk interval"}),
+            "risk_lo": (g4, np.stack(lo)[:, None], {**prob, **band, "long_name": "lower bound "
+                                                    "of the risk interval"}),
+            "risk_hi": (g4, np.stack(hi)[:, None], {**prob, **band, "long_name": "upper bound "
+                                                    "of the risk interval"}),
             "driver_feature": (("target", "time", "rank", "lat", "lon"),
                                np.stack(dfeat)[:, None],
                                {"long_name": "index into `feature` of the rank-th driver "

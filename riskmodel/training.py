@@ -106,13 +106,23 @@ def fold_metrics(model: RiskModel, table: Table) -> dict[str, dict[str, float]]:
 
 def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:
     """Feature values fixed for every area at scoring: inspection coverage at a reference
-    level (config, else the training median), so risk is scored at standard detection."""
+    level (config, else the median over the training window's land cell-months), so risk
+    is scored at standard detection.
+
+    The median is weighted by the rows' sampling weights, so it is that of the full table
+    whatever the sampling rates (positives, which sit where coverage is high, are kept
+    more often than negatives).
+    """
     if COVERAGE_FEATURE not in table.features:
         return {}
     if cfg.model.reference_coverage is not None:
         return {COVERAGE_FEATURE: float(cfg.model.reference_coverage)}
-    col = table.X[:, table.features.index(COVERAGE_FEATURE)]
-    return {COVERAGE_FEATURE: float(np.nanmedian(col))}
+    col = table.X[:, table.features.index(COVERAGE_FEATURE)].astype(np.float64)
+    ok = ~np.isnan(col)
+    order = np.argsort(col[ok], kind="stable")
+    cum = np.cumsum(table.weight[ok][order])
+    median = col[ok][order][np.searchsorted(cum, 0.5 * cum[-1])]
+    return {COVERAGE_FEATURE: float(median)}
 
 
 def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,

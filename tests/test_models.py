@@ -25,7 +25,12 @@ from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import load_model, model_dir
 from riskmodel.models.table import land_cells
 from riskmodel.scoring import score_month
-from riskmodel.training import ensure_model, training_months, training_table
+from riskmodel.training import (
+    ensure_model,
+    reference_values,
+    training_months,
+    training_table,
+)
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
 
@@ -125,6 +130,12 @@ def test_table_samples_fit_rows_and_keeps_the_calibration_fold(tiny_world: dict)
     assert (table.weight[negatives] == 1 / cfg.model.negative_rate).all()
     assert table.count is not None and ((table.count > 0) == (table.y > 0)).all()
     assert "inspection_coverage" in table.features and table.X.shape[1] == len(names)
+    # Standard detection: the reference is the median over all land cell-months of the
+    # window, not of the sampled rows.
+    land = inputs["country_id"].values >= 0
+    full = np.median(cube["inspection_coverage"].values[months][:, land])
+    ref = reference_values(cfg, table)["inspection_coverage"]
+    assert ref == pytest.approx(full, abs=0.01)
 
 
 def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: Path) -> None:

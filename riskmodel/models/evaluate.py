@@ -162,6 +162,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
         "reliability": rel.as_rows(),
         "oracle_ece": metrics.expected_calibration_error(y, oracle, bins=ECE_BINS),
         "interval_nominal": cfg.model.interval,
+        "interval_sigma_res": model.interval_.sigma.tolist(),
         "interval_width_median": float(np.median(hi - lo)),
         "interval_below": float(np.mean(oracle < lo)),
         "interval_above": float(np.mean(oracle > hi)),
