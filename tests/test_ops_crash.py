@@ -150,3 +150,17 @@ def test_kill_inside_the_alert_transaction_rolls_the_night_back(
     assert store_counts(store)["dup_outbox"] == 0
     assert publish("normal").returncode == 0
     assert store_rows(store) == after  # publishing the same night again changes nothing
+
+
+def test_kill_point_hook_fires_only_at_its_named_point(tmp_path: Path) -> None:
+    script = ("from riskmodel.progress import Progress\n"
+              "p = Progress(quiet=True)\n"
+              "for name in ('world', 'features', 'score'):\n"
+              "    with p.stage(name):\n"
+              "        pass\n"
+              "    print(name, flush=True)\n")
+    for point, printed, code in (("after:features", "world\n", -signal.SIGKILL),
+                                 ("after:nowhere", "world\nfeatures\nscore\n", 0)):
+        proc = subprocess.run([sys.executable, "-c", script], env={**os.environ, ENV: point},
+                              capture_output=True, text=True, timeout=60)
+        assert (proc.returncode, proc.stdout) == (code, printed), point
