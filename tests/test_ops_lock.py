@@ -97,3 +97,21 @@ def test_status_shows_a_killed_run_as_interrupted(
     assert info.value.code == 1
     out = capsys.readouterr().out.splitlines()
     assert "interrupted" in out[1] and "2025-11" in out[2] and "2 new, 1 escalated" in out[2]
+
+
+def test_history_survives_foreign_lines_and_keeps_the_last_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskmodel.ops import history
+
+    monkeypatch.setattr(history, "KEEP", 5)  # the rule, not the production size
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(b'{"run_id": "a", "status": "ok"}\nnot json\n\xff\xfe\n[1, 2]\n')
+    assert [e["run_id"] for e in history.read_history(path)] == ["a"]
+    record(path, {"run_id": "b", "status": "running"})
+    record(path, {"run_id": "b", "status": "ok"})  # the end replaces the start
+    assert [(e["run_id"], e["status"]) for e in history.read_history(path)] == \
+        [("a", "ok"), ("b", "ok")]
+    for i in range(history.KEEP + 5):
+        record(path, {"run_id": f"r{i}", "status": "ok"})
+    kept = history.read_history(path)
+    assert len(kept) == history.KEEP and kept[-1]["run_id"] == f"r{history.KEEP + 4}"
