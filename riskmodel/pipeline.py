@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
