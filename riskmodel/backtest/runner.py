@@ -112,6 +112,9 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
                 cells: np.ndarray, methods: tuple[str, ...], progress: Progress
                 ) -> TargetResult:
     h = cfg.model.horizon
+    if f"identified_{target}" not in inputs:
+        raise InputError(f"target {target}: the inputs have no identified_{target} counts to "
+                         f"build labels from (the synthetic world has them)")
     identified = inputs[f"identified_{target}"].values
     labels = future_label(identified, h)
     n_time = labels.shape[0]
