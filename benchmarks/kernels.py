@@ -105,12 +105,19 @@ def make_polygons(n_zones: int, n_vertices: int, seed: int = 0) -> list[Any]:
         size = rng.uniform(2, 12)
         parts = []
         for k in range(2 if z % 5 == 0 else 1):
-            ang = (np.arange(n_vertices) + rng.uniform(0, 0.5, n_vertices)) * (2 * np.pi / n_vertices)
+            ang = (np.arange(n_vertices) + rng.uniform(0, 0.5, n_vertices)) * (
+                2 * np.pi / n_vertices
+            )
             rad = size * rng.uniform(0.6, 1.0, n_vertices)
             ox = cx + k * (2.5 * size)
             rings = [np.stack([ox + rad * np.cos(ang), cy + rad * np.sin(ang)], axis=1)]
             if z % 3 == 0:
-                rings.append(np.stack([ox + 0.3 * size * np.cos(ang[::4]), cy + 0.3 * size * np.sin(ang[::4])], axis=1))
+                rings.append(
+                    np.stack(
+                        [ox + 0.3 * size * np.cos(ang[::4]), cy + 0.3 * size * np.sin(ang[::4])],
+                        axis=1,
+                    )
+                )
             parts.append(rings)
         geoms.append(parts if len(parts) > 1 else parts[0])
     return geoms
@@ -171,9 +178,7 @@ def numpy_trend(a: np.ndarray, window: int) -> np.ndarray:
     ok = ~np.isnan(a)
     y = np.where(ok, a, 0.0).astype(np.float64)
     t = np.arange(a.shape[0], dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 1))
-    n_, sx, sxx, sy, sxy = (
-        np.cumsum(v, axis=0) for v in (ok * 1.0, ok * t, ok * t * t, y, y * t)
-    )
+    n_, sx, sxx, sy, sxy = (np.cumsum(v, axis=0) for v in (ok * 1.0, ok * t, ok * t * t, y, y * t))
 
     def win(c: np.ndarray) -> np.ndarray:
         out = c.copy()
@@ -195,8 +200,9 @@ def ndimage_focal_mean(a: np.ndarray, r: int) -> np.ndarray:
 
 
 def ndimage_focal_max(a: np.ndarray, r: int) -> np.ndarray:
-    m = ndimage.maximum_filter(np.where(np.isnan(a), -np.inf, a), (1, 2 * r + 1, 2 * r + 1),
-                               mode="constant", cval=-np.inf)
+    m = ndimage.maximum_filter(
+        np.where(np.isnan(a), -np.inf, a), (1, 2 * r + 1, 2 * r + 1), mode="constant", cval=-np.inf
+    )
     return np.where(np.isneginf(m), np.nan, m)
 
 
@@ -230,8 +236,13 @@ def flox_zonal(func: str, engine: str, n_zones: int) -> Callable[[tuple], Any]:
     def run(args: tuple) -> Any:
         values, labels = args
         return flox.groupby_reduce(
-            values, labels, func=func, expected_groups=np.arange(n_zones), axis=(-2, -1),
-            engine=engine, fill_value=np.nan,
+            values,
+            labels,
+            func=func,
+            expected_groups=np.arange(n_zones),
+            axis=(-2, -1),
+            engine=engine,
+            fill_value=np.nan,
         )[0]
 
     return run
@@ -269,58 +280,143 @@ def build_cases(full: tuple[int, int, int], quick: bool) -> list[Case]:
     spi_shape = (T, 10, 20) if not quick else (T, 3, 4)
     W = 12
     cases = [
-        Case("move_mean", full, lambda a: K.move_mean(a, W, min_count=1), {
-            "numbagg": lambda a: numbagg.move_mean(a, window=W, min_count=1, axis=0),
-            "bottleneck": lambda a: bn.move_mean(a, W, min_count=1, axis=0),
-            "xarray.rolling": _xr_rolling("mean", W),
-        }),
-        Case("move_sum", full, lambda a: K.move_sum(a, W, min_count=1), {
-            "numbagg": lambda a: numbagg.move_sum(a, window=W, min_count=1, axis=0),
-            "bottleneck": lambda a: bn.move_sum(a, W, min_count=1, axis=0),
-        }),
-        Case("move_std", full, lambda a: K.move_std(a, W, min_count=2), {
-            "numbagg": lambda a: numbagg.move_std(a, window=W, min_count=2, axis=0),
-            "bottleneck": lambda a: bn.move_std(a, W, min_count=2, axis=0),
-        }),
-        Case("move_min", full, lambda a: K.move_min(a, W, min_count=1), {
-            "bottleneck": lambda a: bn.move_min(a, W, min_count=1, axis=0),
-        }),
-        Case("move_max", full, lambda a: K.move_max(a, W, min_count=1), {
-            "bottleneck": lambda a: bn.move_max(a, W, min_count=1, axis=0),
-            "xarray.rolling": _xr_rolling("max", W),
-        }),
-        Case("ewm_mean", full, lambda a: K.ewm_mean(a, 0.3), {
-            "numbagg.move_exp_nanmean": lambda a: numbagg.move_exp_nanmean(a, alpha=0.3, axis=0),
-        }, note="numbagg ages weights across NaN (ignore_na=False); same cost class"),
-        Case("lag", full, lambda a: K.lag(a, 3), {
-            "numpy slice copy": lambda a: np.concatenate([np.full((3,) + a.shape[1:], np.nan, a.dtype), a[:-3]]),
-            "xarray.shift": lambda a: xr.DataArray(a, dims=("time", "y", "x")).shift(time=3).values,
-        }),
-        Case("trend", small, lambda a: K.trend(a, W), {
-            "numpy cumsum OLS": lambda a: numpy_trend(a, W),
-        }, note="smaller grid: the NumPy peer needs 5 float64 cumsum arrays"),
-        Case("standardized_anomaly", full, lambda a: K.standardized_anomaly(a, slice(0, 120)), {
-            "numpy reshape nanmean/nanstd": lambda a: numpy_std_anomaly(a, slice(0, 120)),
-        }),
-        Case("event_decay", full, lambda a: K.event_decay(a, 3.0), {
-            "numpy loop over time": lambda a: numpy_event_decay(a, 3.0),
-        }, data="events"),
-        Case("spi scale=3", spi_shape, lambda p: K.spi(p, 3, slice(0, 240), min_count=10), {
-            "scipy.stats (kernels.reference.spi)": lambda p: R.spi(p, 3, slice(0, 240), min_count=10),
-        }, data="precip", note="small grid: the scipy peer fits 12 gammas per cell"),
+        Case(
+            "move_mean",
+            full,
+            lambda a: K.move_mean(a, W, min_count=1),
+            {
+                "numbagg": lambda a: numbagg.move_mean(a, window=W, min_count=1, axis=0),
+                "bottleneck": lambda a: bn.move_mean(a, W, min_count=1, axis=0),
+                "xarray.rolling": _xr_rolling("mean", W),
+            },
+        ),
+        Case(
+            "move_sum",
+            full,
+            lambda a: K.move_sum(a, W, min_count=1),
+            {
+                "numbagg": lambda a: numbagg.move_sum(a, window=W, min_count=1, axis=0),
+                "bottleneck": lambda a: bn.move_sum(a, W, min_count=1, axis=0),
+            },
+        ),
+        Case(
+            "move_std",
+            full,
+            lambda a: K.move_std(a, W, min_count=2),
+            {
+                "numbagg": lambda a: numbagg.move_std(a, window=W, min_count=2, axis=0),
+                "bottleneck": lambda a: bn.move_std(a, W, min_count=2, axis=0),
+            },
+        ),
+        Case(
+            "move_min",
+            full,
+            lambda a: K.move_min(a, W, min_count=1),
+            {
+                "bottleneck": lambda a: bn.move_min(a, W, min_count=1, axis=0),
+            },
+        ),
+        Case(
+            "move_max",
+            full,
+            lambda a: K.move_max(a, W, min_count=1),
+            {
+                "bottleneck": lambda a: bn.move_max(a, W, min_count=1, axis=0),
+                "xarray.rolling": _xr_rolling("max", W),
+            },
+        ),
+        Case(
+            "ewm_mean",
+            full,
+            lambda a: K.ewm_mean(a, 0.3),
+            {
+                "numbagg.move_exp_nanmean": lambda a: numbagg.move_exp_nanmean(
+                    a, alpha=0.3, axis=0
+                ),
+            },
+            note="numbagg ages weights across NaN (ignore_na=False); same cost class",
+        ),
+        Case(
+            "lag",
+            full,
+            lambda a: K.lag(a, 3),
+            {
+                "numpy slice copy": lambda a: np.concatenate(
+                    [np.full((3,) + a.shape[1:], np.nan, a.dtype), a[:-3]]
+                ),
+                "xarray.shift": lambda a: (
+                    xr.DataArray(a, dims=("time", "y", "x")).shift(time=3).values
+                ),
+            },
+        ),
+        Case(
+            "trend",
+            small,
+            lambda a: K.trend(a, W),
+            {
+                "numpy cumsum OLS": lambda a: numpy_trend(a, W),
+            },
+            note="smaller grid: the NumPy peer needs 5 float64 cumsum arrays",
+        ),
+        Case(
+            "standardized_anomaly",
+            full,
+            lambda a: K.standardized_anomaly(a, slice(0, 120)),
+            {
+                "numpy reshape nanmean/nanstd": lambda a: numpy_std_anomaly(a, slice(0, 120)),
+            },
+        ),
+        Case(
+            "event_decay",
+            full,
+            lambda a: K.event_decay(a, 3.0),
+            {
+                "numpy loop over time": lambda a: numpy_event_decay(a, 3.0),
+            },
+            data="events",
+        ),
+        Case(
+            "spi scale=3",
+            spi_shape,
+            lambda p: K.spi(p, 3, slice(0, 240), min_count=10),
+            {
+                "scipy.stats (kernels.reference.spi)": lambda p: R.spi(
+                    p, 3, slice(0, 240), min_count=10
+                ),
+            },
+            data="precip",
+            note="small grid: the scipy peer fits 12 gammas per cell",
+        ),
     ]
     for r in (1, 10):
-        cases.append(Case(f"focal_mean square r={r}", full, lambda a, r=r: K.focal_mean(a, r), {
-            "scipy.ndimage.uniform_filter x2": lambda a, r=r: ndimage_focal_mean(a, r),
-        }))
+        cases.append(
+            Case(
+                f"focal_mean square r={r}",
+                full,
+                lambda a, r=r: K.focal_mean(a, r),
+                {
+                    "scipy.ndimage.uniform_filter x2": lambda a, r=r: ndimage_focal_mean(a, r),
+                },
+            )
+        )
     cases += [
         Case("focal_mean disk r=5", small, lambda a: K.focal_mean(a, 5, shape="disk"), {}),
-        Case("focal_max square r=2", small, lambda a: K.focal_max(a, 2), {
-            "scipy.ndimage.maximum_filter": lambda a: ndimage_focal_max(a, 2),
-        }),
-        Case("spatial_lag r=3", small, lambda a: K.spatial_lag(a, 3.0), {
-            "scipy.ndimage.convolve x2": lambda a: ndimage_spatial_lag(a, 3.0),
-        }),
+        Case(
+            "focal_max square r=2",
+            small,
+            lambda a: K.focal_max(a, 2),
+            {
+                "scipy.ndimage.maximum_filter": lambda a: ndimage_focal_max(a, 2),
+            },
+        ),
+        Case(
+            "spatial_lag r=3",
+            small,
+            lambda a: K.spatial_lag(a, 3.0),
+            {
+                "scipy.ndimage.convolve x2": lambda a: ndimage_spatial_lag(a, 3.0),
+            },
+        ),
     ]
     nz = 200
     for stat, func in (("mean", "nanmean"), ("sum", "nansum"), ("max", "nanmax")):
@@ -329,28 +425,57 @@ def build_cases(full: tuple[int, int, int], quick: bool) -> list[Case]:
         # --all-peers includes them.
         for engine in ("numbagg", "flox", "numpy") if ALL_PEERS else ("numbagg",):
             peers[f"flox engine={engine}"] = flox_zonal(func, engine, nz)
-        cases.append(Case(f"zonal_stats {stat}", full,
-                          lambda args, stat=stat: K.zonal_stats(args[0], args[1], nz, stat=stat),
-                          peers, data="zones"))
-    cases.append(Case("broadcast_regions", full, lambda args: K.broadcast_regions(args[0], args[1]), {
-        "numpy take + where": lambda args: np.where(args[1] >= 0, args[0][:, np.maximum(args[1], 0)], np.nan),
-    }, data="table"))
+        cases.append(
+            Case(
+                f"zonal_stats {stat}",
+                full,
+                lambda args, stat=stat: K.zonal_stats(args[0], args[1], nz, stat=stat),
+                peers,
+                data="zones",
+            )
+        )
+    cases.append(
+        Case(
+            "broadcast_regions",
+            full,
+            lambda args: K.broadcast_regions(args[0], args[1]),
+            {
+                "numpy take + where": lambda args: np.where(
+                    args[1] >= 0, args[0][:, np.maximum(args[1], 0)], np.nan
+                ),
+            },
+            data="table",
+        )
+    )
+
     def edges(lo: float, hi: float, n: int) -> np.ndarray:
         return np.linspace(lo, hi, n + 1)
 
     src = (edges(-90, 90, Y), edges(-180, 180, X))
     dst = (edges(-90, 90, Y // 4), edges(-180, 180, X // 4))
-    cases.append(Case("regrid_area_weighted 4x coarser", (min(T, 24), Y, X),
-                      lambda a: K.regrid_area_weighted(a, *src, *dst),
-                      {"numpy matmul, dense overlaps": lambda a: numpy_regrid(a, src, dst)},
-                      tiny=lambda: make_grid((1, Y, X)), note="24 time steps"))
+    cases.append(
+        Case(
+            "regrid_area_weighted 4x coarser",
+            (min(T, 24), Y, X),
+            lambda a: K.regrid_area_weighted(a, *src, *dst),
+            {"numpy matmul, dense overlaps": lambda a: numpy_regrid(a, src, dst)},
+            tiny=lambda: make_grid((1, Y, X)),
+            note="24 time steps",
+        )
+    )
     grid_y = np.linspace(-89.875, 89.875, Y)
     grid_x = np.linspace(-179.875, 179.875, X)
-    cases.append(Case("rasterize_polygons", (Y, X),
-                      lambda args: K.rasterize_polygons(*args),
-                      {"shapely.contains_xy (bbox-pruned)": shapely_rasterize},
-                      data="polygons", extra={"x": grid_x, "y": grid_y},
-                      note="200 zones x 400 vertices, holes, multipolygons"))
+    cases.append(
+        Case(
+            "rasterize_polygons",
+            (Y, X),
+            lambda args: K.rasterize_polygons(*args),
+            {"shapely.contains_xy (bbox-pruned)": shapely_rasterize},
+            data="polygons",
+            extra={"x": grid_x, "y": grid_y},
+            note="200 zones x 400 vertices, holes, multipolygons",
+        )
+    )
     return cases
 
 
@@ -423,7 +548,11 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, flo
 
 
 def environment() -> dict[str, Any]:
-    versions = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__}
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+    }
     for mod in ("numbagg", "bottleneck", "flox", "xarray", "scipy", "shapely"):
         m = _try_import(mod)
         versions[mod] = getattr(m, "__version__", None) if m else None
@@ -491,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         med = interleaved(fns, args.repeat)
         fns.clear()
         ours_s, floor_s = med.pop("ours"), med.pop("floor")
-        best_name, best_s = (min(med.items(), key=lambda kv: kv[1]) if med else (None, math.inf))
+        best_name, best_s = min(med.items(), key=lambda kv: kv[1]) if med else (None, math.inf)
         rec = {
             "kernel": case.kernel,
             "shape": list(case.shape),

@@ -5,6 +5,7 @@ axes. float32 in gives float32 out, float64 gives float64 (zonal_stats always re
 float64). Each kernel has a slow twin of the same name in `kernels.reference`.
 """
 
+from .drought import spi
 from .rasterize import rasterize_polygons
 from .regrid import regrid_area_weighted
 from .spatial import focal_max, focal_mean, spatial_lag
@@ -20,7 +21,6 @@ from .timeseries import (
     standardized_anomaly,
     trend,
 )
-from .drought import spi
 from .zonal import broadcast_regions, zonal_stats
 
 __all__ = [

@@ -55,7 +55,9 @@ def check_window(window: int, min_count: int | None, *, lo: int = 1) -> tuple[in
     if min_count is None:
         min_count = window
     if isinstance(min_count, bool) or int(min_count) != min_count or not lo <= min_count <= window:
-        raise ValueError(f"min_count must be an integer in [{lo}, window={window}], got {min_count!r}")
+        raise ValueError(
+            f"min_count must be an integer in [{lo}, window={window}], got {min_count!r}"
+        )
     return window, int(min_count)
 
 

@@ -35,8 +35,11 @@ def _digamma(x):  # pragma: no cover - compiled
         r -= 1.0 / x
         x += 1.0
     f = 1.0 / (x * x)
-    return r + math.log(x) - 0.5 / x - f * (
-        1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132))))
+    return (
+        r
+        + math.log(x)
+        - 0.5 / x
+        - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))))
     )
 
 
@@ -47,8 +50,11 @@ def _trigamma(x):  # pragma: no cover - compiled
         r += 1.0 / (x * x)
         x += 1.0
     f = 1.0 / (x * x)
-    return r + 1.0 / x + f / 2.0 + f / x * (
-        1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30 - f * (5.0 / 66))))
+    return (
+        r
+        + 1.0 / x
+        + f / 2.0
+        + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30 - f * (5.0 / 66)))))
     )
 
 
@@ -105,7 +111,12 @@ def _ndtri(p):  # pragma: no cover - compiled
     b4, b5 = 6.680131188771972e01, -1.328068155288572e01
     c1, c2, c3 = -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00
     c4, c5, c6 = -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00
-    d1, d2, d3, d4 = 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00
+    d1, d2, d3, d4 = (
+        7.784695709041462e-03,
+        3.224671290700398e-01,
+        2.445134137142996e00,
+        3.754408661907416e00,
+    )
     plow = 0.02425
     if p < plow:
         q = math.sqrt(-2.0 * math.log(p))
@@ -115,8 +126,10 @@ def _ndtri(p):  # pragma: no cover - compiled
     elif p <= 1.0 - plow:
         q = p - 0.5
         r = q * q
-        z = (((((a1 * r + a2) * r + a3) * r + a4) * r + a5) * r + a6) * q / (
-            ((((b1 * r + b2) * r + b3) * r + b4) * r + b5) * r + 1.0
+        z = (
+            (((((a1 * r + a2) * r + a3) * r + a4) * r + a5) * r + a6)
+            * q
+            / (((((b1 * r + b2) * r + b3) * r + b4) * r + b5) * r + 1.0)
         )
     else:
         q = math.sqrt(-2.0 * math.log(1.0 - p))
@@ -147,9 +160,8 @@ def _gamma_shape(a_stat):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _spi(p, scale, b0, b1, bstep, period, phase, min_count, clip):  # pragma: no cover
+def _spi(p, scale, b0, b1, bstep, period, phase, min_count, clip, out):  # pragma: no cover
     T, n = p.shape
-    out = np.empty((T, n), p.dtype)
     nblocks = (n + BLOCK - 1) // BLOCK
     for b in prange(nblocks):
         j0 = b * BLOCK
@@ -247,7 +259,15 @@ def spi(
     p2, shape = to_time_cells(precip, "precip")
     b0, b1, bstep = baseline.indices(p2.shape[0])
     out = _spi(
-        p2, int(scale), b0, b1, bstep, int(period), int(phase) % int(period), int(min_count),
+        p2,
+        int(scale),
+        b0,
+        b1,
+        bstep,
+        int(period),
+        int(phase) % int(period),
+        int(min_count),
         SPI_CLIP,
+        np.empty_like(p2),
     )
     return from_time_cells(out, shape)

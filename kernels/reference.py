@@ -258,9 +258,7 @@ def _shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def focal_mean(
-    a: Any, radius: int, *, shape: str = "square", min_count: int = 1
-) -> np.ndarray:
+def focal_mean(a: Any, radius: int, *, shape: str = "square", min_count: int = 1) -> np.ndarray:
     arr = as_float(a)
     x = arr.astype(np.float64)
     s = np.zeros(x.shape)
@@ -324,9 +322,7 @@ def regrid_area_weighted(
 
 
 # --------------------------------------------------------------------------- rasterise
-def rasterize_polygons(
-    geometries: Sequence[Any], x: Any, y: Any, *, fill: int = -1
-) -> np.ndarray:
+def rasterize_polygons(geometries: Sequence[Any], x: Any, y: Any, *, fill: int = -1) -> np.ndarray:
     """Point-in-polygon at every cell centre with shapely (test-only dependency)."""
     import shapely
     from shapely.geometry import MultiPolygon, Polygon

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import reference as _ref
+from .drought import spi
 from .rasterize import rasterize_polygons
 from .regrid import regrid_area_weighted
 from .spatial import focal_max, focal_mean, spatial_lag
-from .drought import spi
 from .timeseries import (
     event_decay,
     ewm_mean,

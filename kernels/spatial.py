@@ -50,9 +50,8 @@ def _half_widths(r):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _focal_mean_square(a, r, min_count):  # pragma: no cover - compiled
+def _focal_mean_square(a, r, min_count, out):  # pragma: no cover - compiled
     S, ny, nx = a.shape
-    out = np.empty((S, ny, nx), a.dtype)
     nxb = (nx + _XB - 1) // _XB
     for item in prange(S * nxb):
         s = item // nxb
@@ -101,12 +100,11 @@ def _focal_mean_square(a, r, min_count):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _focal_mean_disk(a, r, min_count):  # pragma: no cover - compiled
+def _focal_mean_disk(a, r, min_count, out):  # pragma: no cover - compiled
     # Work items are (slice, band of _YB rows). Each computes row prefix sums for its band
     # plus an r-row halo, then takes one O(1) span per disk row for every cell: O(r) per
     # cell, one parallel region for the whole stack.
     S, ny, nx = a.shape
-    out = np.empty((S, ny, nx), a.dtype)
     hw = _half_widths(r)
     nyb = (ny + _YB - 1) // _YB
     for item in prange(S * nyb):
@@ -166,14 +164,13 @@ def focal_mean(
     if a3.size == 0:
         return np.empty(orig, a3.dtype)
     kern = _focal_mean_square if shape == "square" else _focal_mean_disk
-    return kern(a3, r, int(min_count)).reshape(orig)
+    return kern(a3, r, int(min_count), np.empty_like(a3)).reshape(orig)
 
 
 @njit(cache=True, parallel=True)
-def _focal_max_square(a, r):  # pragma: no cover - compiled
+def _focal_max_square(a, r, out):  # pragma: no cover - compiled
     # Separable: max over rows [y-r, y+r] per column (O(r)), then over columns (O(r)).
     S, ny, nx = a.shape
-    out = np.empty((S, ny, nx), a.dtype)
     nxb = (nx + _XB - 1) // _XB
     for item in prange(S * nxb):
         s = item // nxb
@@ -204,9 +201,8 @@ def _focal_max_square(a, r):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _focal_max_disk(a, r):  # pragma: no cover - compiled
+def _focal_max_disk(a, r, out):  # pragma: no cover - compiled
     S, ny, nx = a.shape
-    out = np.empty((S, ny, nx), a.dtype)
     hw = _half_widths(r)
     for item in prange(S * ny):
         s = item // ny
@@ -239,13 +235,12 @@ def focal_max(a: np.ndarray, radius: int, *, shape: str = "square") -> np.ndarra
     if a3.size == 0:
         return np.empty(orig, a3.dtype)
     kern = _focal_max_square if shape == "square" else _focal_max_disk
-    return kern(a3, r).reshape(orig)
+    return kern(a3, r, np.empty_like(a3)).reshape(orig)
 
 
 @njit(cache=True, parallel=True)
-def _spatial_lag(a, dys, dxs, ws):  # pragma: no cover - compiled
+def _spatial_lag(a, dys, dxs, ws, out):  # pragma: no cover - compiled
     S, ny, nx = a.shape
-    out = np.empty((S, ny, nx), a.dtype)
     k = dys.shape[0]
     for item in prange(S * ny):
         s = item // ny
@@ -294,6 +289,10 @@ def spatial_lag(a: np.ndarray, radius: float, *, power: float = 1.0) -> np.ndarr
     if a3.size == 0:
         return np.empty(orig, a3.dtype)
     out = _spatial_lag(
-        a3, np.array(dys, np.int64), np.array(dxs, np.int64), np.array(ws, np.float64)
+        a3,
+        np.array(dys, np.int64),
+        np.array(dxs, np.int64),
+        np.array(ws, np.float64),
+        np.empty_like(a3),
     )
     return out.reshape(orig)

@@ -168,6 +168,8 @@ def move_std(
 
 # --------------------------------------------------------------------------- moving min/max
 _XBLOCK = 128  # smaller block: the kernel keeps a (time, block) suffix buffer in cache
+
+
 @njit(cache=True, parallel=True)
 def _move_extreme(a, window, min_count, is_max, out):  # pragma: no cover - compiled
     # van Herk / Gil-Werman: split time into blocks of `window` rows; a trailing window is the
@@ -451,7 +453,13 @@ def standardized_anomaly(
     a2, shape = to_time_cells(a)
     b0, b1, bstep = baseline.indices(a2.shape[0])
     out = _standardized_anomaly(
-        a2, b0, b1, bstep, int(period), int(phase) % int(period), int(min_count),
+        a2,
+        b0,
+        b1,
+        bstep,
+        int(period),
+        int(phase) % int(period),
+        int(min_count),
         np.empty_like(a2),
     )
     return from_time_cells(out, shape)

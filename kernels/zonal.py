@@ -168,12 +168,11 @@ def zonal_stats(
 
 
 @njit(cache=True, parallel=True)
-def _broadcast(table, rstart, rstop, rzone, fill, ncells):  # pragma: no cover - compiled
+def _broadcast(table, rstart, rstop, rzone, fill, out):  # pragma: no cover - compiled
     # Runs of equal labels (including -1) are filled with one constant each: a streaming,
     # vectorisable write instead of a gather per cell.
     T = table.shape[0]
     nr = rstart.shape[0]
-    out = np.empty((T, ncells), table.dtype)
     nchunks = max(1, (nr + _RUNS - 1) // _RUNS)
     for item in prange(T * nchunks):
         t = item // nchunks
@@ -187,9 +186,7 @@ def _broadcast(table, rstart, rstop, rzone, fill, ncells):  # pragma: no cover -
     return out
 
 
-def broadcast_regions(
-    table: np.ndarray, labels: np.ndarray, *, fill: float = np.nan
-) -> np.ndarray:
+def broadcast_regions(table: np.ndarray, labels: np.ndarray, *, fill: float = np.nan) -> np.ndarray:
     """Paint per-zone values onto the grid: the inverse of `zonal_stats`.
 
     `table` is (n_zones,) or (time, n_zones), float32/float64 (other dtypes become float64);
@@ -206,5 +203,5 @@ def broadcast_regions(
     lab = _check_labels(lab, tab.shape[-1], lab.shape)
     t2 = np.ascontiguousarray(tab.reshape(tab.shape[0] if tab.ndim == 2 else 1, tab.shape[-1]))
     rstart, rstop, rzone = _runs(lab.ravel(), keep_unlabelled=True)
-    out = _broadcast(t2, rstart, rstop, rzone, fill, lab.size)
+    out = _broadcast(t2, rstart, rstop, rzone, fill, np.empty((t2.shape[0], lab.size), t2.dtype))
     return out.reshape(((tab.shape[0],) if tab.ndim == 2 else ()) + lab.shape)

@@ -61,7 +61,9 @@ def test_focal_max_matches_reference(a, radius, shape):
     power=st.sampled_from([0.5, 1.0, 2.0]),
 )
 def test_spatial_lag_matches_reference(a, radius, power):
-    assert_same(kernels.spatial_lag(a, radius, power=power), ref.spatial_lag(a, radius, power=power))
+    assert_same(
+        kernels.spatial_lag(a, radius, power=power), ref.spatial_lag(a, radius, power=power)
+    )
 
 
 def test_focal_mean_wide_grid_crosses_column_blocks():
@@ -147,7 +149,9 @@ def test_zonal_round_trip():
         lambda: kernels.zonal_stats(np.ones((2, 2)), np.array([[0, -2], [0, 0]]), 3),
         lambda: kernels.zonal_stats(np.ones((2, 2)), np.zeros((2, 3), int), 3),
         lambda: kernels.zonal_stats(np.ones((2, 2)), np.zeros((2, 2), int), 1, stat="median"),
-        lambda: kernels.zonal_stats(np.ones((2, 2)), np.zeros((2, 2), int), 1, stat="weighted_mean"),
+        lambda: kernels.zonal_stats(
+            np.ones((2, 2)), np.zeros((2, 2), int), 1, stat="weighted_mean"
+        ),
         lambda: kernels.broadcast_regions(np.ones(2), np.array([[0, 2]])),
         lambda: kernels.focal_mean(np.ones((3, 3)), -1),
         lambda: kernels.focal_mean(np.ones((3, 3)), 1, shape="hex"),
@@ -189,7 +193,9 @@ def polygon_cases(draw):
         x0, cy = rng.uniform(-5, 25), rng.uniform(-5, 15)
         for k in range(2 if kind == "multi" else 1):
             cx = x0 + 15 * k  # parts 15 apart, radii <= 7: disjoint
-            rings = [_star(rng, cx, cy, 3, 7, draw(st.integers(6 if kind == "poly_hole" else 3, 12)))]
+            rings = [
+                _star(rng, cx, cy, 3, 7, draw(st.integers(6 if kind == "poly_hole" else 3, 12)))
+            ]
             if kind == "poly_hole":
                 rings.append(_star(rng, cx, cy, 0.3, 1.5, draw(st.integers(3, 8))))
             parts.append(rings)
@@ -223,7 +229,10 @@ def test_rasterize_holes_multipolygons_and_overlap():
     square_with_hole = [[(1, 1), (6, 1), (6, 5), (1, 5)], [(2, 2), (4, 2), (4, 4), (2, 4)]]
     multi = {
         "type": "MultiPolygon",
-        "coordinates": [[[(7, 0), (8, 0), (8, 2), (7, 2), (7, 0)]], [[(7, 4), (10, 4), (10, 6), (7, 6)]]],
+        "coordinates": [
+            [[(7, 0), (8, 0), (8, 2), (7, 2), (7, 0)]],
+            [[(7, 4), (10, 4), (10, 6), (7, 6)]],
+        ],
     }
     later = [[(5, 0), (6, 0), (6, 2), (5, 2)]]
     out = kernels.rasterize_polygons([square_with_hole, multi, later, None], x, y, fill=-1)
@@ -245,4 +254,6 @@ def test_rasterize_rejects_bad_input():
     with pytest.raises(ValueError):
         kernels.rasterize_polygons([[[(0, 0), (1, 0), (1, 1)]]], np.array([1.0, 0.0]), np.zeros(2))
     with pytest.raises(ValueError):
-        kernels.rasterize_polygons([{"type": "Point", "coordinates": [0, 0]}], np.zeros(1), np.zeros(1))
+        kernels.rasterize_polygons(
+            [{"type": "Point", "coordinates": [0, 0]}], np.zeros(1), np.zeros(1)
+        )

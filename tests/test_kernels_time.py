@@ -41,7 +41,7 @@ def assert_same(got, want):
     """Same shape and dtype, equal NaN pattern, values within dtype-appropriate tolerance."""
     if isinstance(want, tuple):
         assert isinstance(got, tuple) and len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert_same(g, w)
         return
     assert got.shape == want.shape
@@ -134,7 +134,9 @@ def test_trend_of_a_line_is_its_slope():
 def test_standardized_anomaly_matches_reference(a, start, stop, period, phase, min_count):
     kw = dict(period=period, phase=phase, min_count=min_count)
     base = slice(start, stop)
-    assert_same(kernels.standardized_anomaly(a, base, **kw), ref.standardized_anomaly(a, base, **kw))
+    assert_same(
+        kernels.standardized_anomaly(a, base, **kw), ref.standardized_anomaly(a, base, **kw)
+    )
 
 
 @SETTINGS
@@ -178,7 +180,10 @@ def test_output_never_uses_the_future(name, args, kw, a, data):
     b[t + 1 :] = 99.0
     fa = getattr(kernels, name)(a, *args, **kw)
     fb = getattr(kernels, name)(b, *args, **kw)
-    for x, y in zip(fa if isinstance(fa, tuple) else (fa,), fb if isinstance(fb, tuple) else (fb,)):
+    pairs = zip(
+        fa if isinstance(fa, tuple) else (fa,), fb if isinstance(fb, tuple) else (fb,), strict=True
+    )
+    for x, y in pairs:
         np.testing.assert_array_equal(x[: t + 1], y[: t + 1])
 
 
@@ -265,7 +270,9 @@ def test_non_contiguous_input():
     a = np.arange(60, dtype=np.float64).reshape(10, 6)[:, ::2]
     np.testing.assert_array_equal(kernels.move_sum(a, 2), ref.move_sum(a, 2))
     f = np.asfortranarray(np.arange(24.0).reshape(4, 6))
-    np.testing.assert_array_equal(kernels.move_max(f, 3, min_count=1), ref.move_max(f, 3, min_count=1))
+    np.testing.assert_array_equal(
+        kernels.move_max(f, 3, min_count=1), ref.move_max(f, 3, min_count=1)
+    )
 
 
 @pytest.mark.parametrize(
