@@ -15,6 +15,7 @@ from riskmodel.models.registry import model_dir
 from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
 from riskmodel.scale.score import score_month_blocks
+from riskmodel.scale.store import open_inputs, write_inputs
 from riskmodel.scoring import score_month
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
@@ -25,9 +26,11 @@ ATTRS = {"as_of": "test"}
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The tiny world, its feature cube and both targets' models in a temporary registry."""
+    """The tiny world, its feature cube and the FL model in a temporary registry (one
+    target: blocks score each target with the same code, and training is most of the time
+    this module takes)."""
     folder = tmp_path_factory.mktemp("scale")
-    cfg = load_config(write_tiny_config(folder))
+    cfg = load_config(write_tiny_config(folder, targets=["fl"]))
     inputs = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(inputs)
     models, folders = {}, {}
@@ -99,12 +102,24 @@ def test_no_compiler_falls_back_to_native(tiny: dict, tmp_path: Path,
     xr.testing.assert_identical(got, tiny["expected"])
 
 
-def test_local_cluster_equals_in_process(tiny: dict) -> None:
+def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
+    inputs = tiny["inputs"]
+    stored = open_inputs(write_inputs(inputs, tmp_path / "in.zarr", chunk=12))
+    assert stored["temperature"].encoding["chunks"] == (inputs.sizes["time"], 12, 12)
+    for name, var in inputs.variables.items():
+        assert stored[name].dims == var.dims, name
+        np.testing.assert_array_equal(stored[name].values, var.values, err_msg=name)
+
+
+def test_local_cluster_from_store_equals_in_process(tiny: dict, tmp_path: Path) -> None:
+    # Workers read their blocks from the Zarr store themselves and load the models from
+    # the registry: the cluster path as it runs at scale.
     from riskmodel.scale.cluster import connect
 
+    stored = open_inputs(write_inputs(tiny["inputs"], tmp_path / "in.zarr", chunk=12))
     with connect("local", n_workers=2) as client:
         try:
-            got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS,
+            got = score_month_blocks(tiny["models"], stored, tiny["month"], ATTRS,
                                      block=12, client=client, folders=tiny["folders"])
         finally:
             client.cluster.close()

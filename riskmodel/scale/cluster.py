@@ -29,7 +29,7 @@ def connect(spec: str, *, n_workers: int | None = None, threads_per_worker: int 
         env = {**WORKER_ENV, **({"NUMBA_CACHE_DIR": cache} if cache else {})}
         cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1,
                                threads_per_worker=threads_per_worker, processes=True,
-                               dashboard_address=None, env=env)
+                               dashboard_address=":0", env=env)
         return Client(cluster)
     if spec.startswith(("tcp://", "tls://")):
         return Client(spec)

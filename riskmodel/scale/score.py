@@ -94,11 +94,15 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, month: int, *, block: 
 
 class _Replay:
     """Stands in for a `RiskModel` inside `score_month`, returning scores already computed
-    block by block in the order of the land cells `score_month` scores."""
+    block by block in the order of the land cells `score_month` scores; every other
+    attribute (features, interval settings, ...) is the real model's."""
 
     def __init__(self, model: Any, scores: dict[str, np.ndarray]) -> None:
-        self.feature_names_in_ = model.feature_names_in_
+        self._model = model
         self._scores = scores
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._scores["risk"], self._scores["lo"], self._scores["hi"]
