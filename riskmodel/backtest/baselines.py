@@ -72,9 +72,16 @@ class Composite:
     platt: LogisticRegression
 
     def index(self, X: np.ndarray) -> np.ndarray:
-        """Equal-weight mean of the oriented z-scores; a missing value counts as average."""
-        z = (np.asarray(X, np.float64)[:, self.keep] - self.mean) / self.std
-        return np.where(np.isnan(z), 0.0, z) @ self.sign / len(self.keep)
+        """Equal-weight mean of the oriented z-scores; a missing value counts as average.
+
+        Computed as (x @ a - observed @ (mean * a)) / K with a = sign / std, so no
+        standardised copy of the matrix is made.
+        """
+        x = np.asarray(X)[:, self.keep]
+        ok = ~np.isnan(x)
+        a = self.sign / self.std
+        filled = np.where(ok, x, 0.0)
+        return (filled @ a - ok @ (self.mean * a)) / len(self.keep)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(case) for rows `X` (all feature columns, in training order)."""
