@@ -156,12 +156,8 @@ def grid_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# Found by this test: open_grid opens lazily, so a corrupt chunk is read later, in
-# grid_variable(...).load() (riskmodel/sources/inputs.py _grid_layers), where netCDF4's
-# RuntimeError("NetCDF: HDF error") is not turned into an InputError. Not strict: whether
-# hypothesis hits a data chunk within its examples varies.
-@pytest.mark.xfail(reason="sources: corrupt grid chunk escapes as RuntimeError on load "
-                          "(reported to the sources owner)", strict=False)
+# Found by this test: open_grid opens lazily, so a corrupt chunk is read later; the reader
+# now reads the data inside grid_variable and turns that failure into an InputError too.
 @SETTINGS
 @given(where=st.floats(0.0, 0.999), bit=st.integers(0, 7), truncate=st.booleans())
 def test_grid_truncated_or_flipped(tmp_path: Path, grid_file: Path, where: float, bit: int,
@@ -174,7 +170,7 @@ def test_grid_truncated_or_flipped(tmp_path: Path, grid_file: Path, where: float
     path = _write(tmp_path / "g.nc", bytes(data))
     vmap = VariableMap.model_validate({"column": "t2m", "units": "degC"})
     try:
-        da = grid_variable(open_grid(path, "netcdf"), path, vmap).load()
+        da = grid_variable(open_grid(path, "netcdf"), path, vmap)
     except InputError as exc:
         one_line_error(exc, path)
         return

@@ -76,7 +76,8 @@ def grid_variable(ds: xr.Dataset, path: Path, vmap: VariableMap) -> xr.DataArray
     months) or (time, lat, lon), float64 x `vmap.scale`, checked against `vmap.units`.
 
     lat/lon are renamed to `lat`/`lon`, sorted ascending, lon wrapped to [-180, 180);
-    times are month starts. Raises `InputError` naming the file and variable.
+    times are month starts. The data is read into memory here. Raises `InputError` naming
+    the file and variable, also for data that cannot be decoded.
     """
     name = str(vmap.column)
     if name not in ds.data_vars:
@@ -99,6 +100,13 @@ def grid_variable(ds: xr.Dataset, path: Path, vmap: VariableMap) -> xr.DataArray
     if normalise_units(str(units)) != normalise_units(expected):
         raise InputError(f"{path}: variable {name} has units {units!r}, expected "
                          f"{expected!r}")
+    try:
+        # Read now: the file opened lazily, so a corrupted or truncated chunk fails here,
+        # and must fail as an input error, not deep inside a later computation.
+        da = da.load()
+    except Exception as exc:  # noqa: BLE001 - backends raise many types; one line for the user
+        raise InputError(f"{path}: variable {name}: data cannot be read (corrupted or "
+                         f"truncated file?): {type(exc).__name__}: {exc}") from None
     da = da.rename({lat: "lat", lon: "lon"})
     da = da.assign_coords(lon=((da["lon"] + 180.0) % 360.0) - 180.0)
     da = da.sortby("lat").sortby("lon")

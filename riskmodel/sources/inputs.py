@@ -106,7 +106,7 @@ def _grid_layers(name: str, path: Path, s: GridSource, src: SourcesConfig,
     out = {}
     try:
         for var, vmap in s.variables.items():
-            da = grid_variable(ds, path, vmap).load()
+            da = grid_variable(ds, path, vmap)
             if "time" in da.dims:
                 da = da.reindex(time=time)
             if src.mode == "region":
