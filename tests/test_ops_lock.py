@@ -115,3 +115,14 @@ def test_history_survives_foreign_lines_and_keeps_the_last_runs(
         record(path, {"run_id": f"r{i}", "status": "ok"})
     kept = history.read_history(path)
     assert len(kept) == history.KEEP and kept[-1]["run_id"] == f"r{history.KEEP + 4}"
+
+
+def test_training_is_refused_while_the_nightly_run_holds_the_lock(
+        tmp_path: Path, holder, capsys: pytest.CaptureFixture) -> None:
+    config = ops_config(tmp_path, tmp_path / "models")
+    proc = holder(tmp_path / "runs" / "tiny" / ".lock")
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--config", str(config), "--quiet"])
+    assert info.value.code == EXIT_LOCKED
+    assert f"locked by pid {proc.pid}" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()  # nothing trained or registered

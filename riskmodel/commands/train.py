@@ -1,13 +1,20 @@
-"""`riskmodel train`: (re)train the FL and CL models for a config and register them."""
+"""`riskmodel train`: (re)train the FL and CL models for a config and register them.
+
+Training holds the run-folder lock of the config (`<out>/<name>/.lock`): the nightly run
+of the same config loads these models, and retraining under it would swap them mid-run.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from riskmodel.commands._common import add_config_args, context
 from riskmodel.models.registry import model_dir
+from riskmodel.ops.lock import folder_lock, hold_lock
+from riskmodel.ops.paths import check_config_paths
 from riskmodel.pipeline import build_features, get_models, load_world
 
 
@@ -16,9 +23,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.out:
         ctx = ctx.__class__(**{**ctx.__dict__, "cfg": ctx.cfg.model_copy(
             update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})})
-    load_world(ctx)
-    build_features(ctx)
-    get_models(ctx, retrain=True)
+    check_config_paths(ctx.cfg, ctx.config_path)
+    family = Path(ctx.cfg.out) / ctx.cfg.name
+    with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
+        load_world(ctx)
+        build_features(ctx)
+        get_models(ctx, retrain=True)
     out = {t: {"model_id": m[1]["model_id"],
                "folder": str(model_dir(ctx.cfg.model.registry, t, m[1]["model_id"])),
                "rows": m[1]["rows"], "training_window": m[1]["training_window"]}
