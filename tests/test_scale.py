@@ -111,19 +111,25 @@ def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
         np.testing.assert_array_equal(stored[name].values, var.values, err_msg=name)
 
 
-def test_local_cluster_from_store_equals_in_process(tiny: dict, tmp_path: Path) -> None:
-    # Workers read their blocks from the Zarr store themselves and load the models from
-    # the registry: the cluster path as it runs at scale.
-    from riskmodel.scale.cluster import connect
+def test_cli_on_local_cluster_from_store_equals_in_process(tiny: dict) -> None:
+    # `python -m riskmodel.scale score --dask local` as it runs at scale: the workers read
+    # their blocks from the Zarr store and load the models from the registry themselves.
+    from riskmodel.pipeline import month_label
+    from riskmodel.scale.cli import main
 
-    stored = open_inputs(write_inputs(tiny["inputs"], tmp_path / "in.zarr", chunk=12))
-    with connect("local", n_workers=2) as client:
-        try:
-            got = score_month_blocks(tiny["models"], stored, tiny["month"], ATTRS,
-                                     block=12, client=client, folders=tiny["folders"])
-        finally:
-            client.cluster.close()
-    xr.testing.assert_identical(got, tiny["expected"])
+    folder = tiny["folder"]
+    store = folder / "in.zarr"
+    write_inputs(tiny["inputs"], store, chunk=12)
+    config = write_tiny_config(folder, targets=["fl"],
+                               scale={"inputs": str(store), "block": 12})
+    as_of = month_label(tiny["inputs"], tiny["month"])
+    assert main(["score", "--config", str(config), "--as-of", as_of, "--dask", "local",
+                 "--quiet"]) == 0
+    with xr.open_dataset(folder / "runs" / "tiny" / as_of / "risk.nc") as got:
+        for name in ("risk", "risk_lo", "risk_hi", "driver_feature", "domain_contrib",
+                     "admin1_driver_feature", "admin1_driver_contrib"):
+            np.testing.assert_array_equal(got[name].values, tiny["expected"][name].values,
+                                          err_msg=name)
 
 
 def test_block_scores_reject_gaps(tiny: dict) -> None:

@@ -1,0 +1,5 @@
+"""Entry point of `python -m riskmodel.scale` (see `riskmodel.scale.cli`)."""
+
+from riskmodel.scale.cli import main
+
+raise SystemExit(main())
