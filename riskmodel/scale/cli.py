@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import xarray as xr
+
 import features
 from riskmodel import __version__
 from riskmodel.config import RunConfig, config_hash, load_config
@@ -48,17 +51,19 @@ def risk_attrs(cfg: RunConfig, inputs: Any, month: int, models: dict) -> dict[st
 
 
 def score_command(config: str, as_of: str | None, dask: str | None, out: str | None,
-                  quiet: bool = False) -> Path:
-    """Score `as_of` for `config` block by block (on `dask` when given); the risk.nc path."""
+                  quiet: bool = False) -> tuple[Path, dict[str, float]]:
+    """Score `as_of` for `config` block by block (on `dask` when given); returns the risk.nc
+    path and the seconds each stage took."""
     cfg = load_config(config)
     progress = Progress(quiet=quiet)
     ctx = RunContext(cfg=cfg, config_path=config, progress=progress,
                      out_root=Path(out or cfg.out))
     with progress.stage("inputs"):
         ctx.inputs = load_inputs(cfg)
-        # A lazy cube: only its feature names are used (to find the registered models).
-        ctx.cube = features.build_cube(ctx.inputs.isel(time=slice(0, 1)),
-                                       chunks={"lat": cfg.scale.block, "lon": cfg.scale.block})
+        # get_models reads only the cube's feature names (to find the registered models);
+        # the features themselves are built per block.
+        names, _ = features.plan_features(ctx.inputs)
+        ctx.cube = xr.Dataset({n: ((), np.float32(np.nan)) for n in names})
     get_models(ctx, train_missing=False)
     month = month_index(ctx.inputs, as_of)
     folders = {t: str(model_dir(cfg.model.registry, t, m[1]["model_id"]))
@@ -81,7 +86,7 @@ def score_command(config: str, as_of: str | None, dask: str | None, out: str | N
     with progress.stage("write"):
         write_with(run_dir / "risk.nc", lambda p: risk.to_netcdf(p, engine="netcdf4"))
     progress.note(f"peak memory {peak_rss_mib():.0f} MiB")
-    return run_dir / "risk.nc"
+    return run_dir / "risk.nc", dict(progress.timings)
 
 
 def store_command(config: str, store: str | None, chunk: int | None) -> Path:
@@ -116,6 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "store":
         store_command(args.config, args.store, args.chunk)
     else:
-        path = score_command(args.config, args.as_of, args.dask, args.out, args.quiet)
+        path, _ = score_command(args.config, args.as_of, args.dask, args.out, args.quiet)
         print(f"riskmodel.scale: risk in {path}", file=sys.stdout)
     return 0
