@@ -23,14 +23,14 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import features  # noqa: E402
-from riskmodel.config import load_config  # noqa: E402
-from riskmodel.models.estimator import RiskModel  # noqa: E402
-from riskmodel.models.folds import time_folds  # noqa: E402
-from riskmodel.scale.cluster import connect  # noqa: E402
-from riskmodel.scale.train import fit_booster_dask  # noqa: E402
-from riskmodel.training import training_months, training_table  # noqa: E402
-from riskmodel.world import make_world  # noqa: E402
+import features
+from riskmodel.config import load_config
+from riskmodel.models.estimator import RiskModel
+from riskmodel.models.folds import time_folds
+from riskmodel.scale.cluster import connect
+from riskmodel.scale.train import fit_booster_dask
+from riskmodel.training import training_months, training_table
+from riskmodel.world import make_world
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from riskmodel.scale.inference import compile_booster  # noqa: E402
+from riskmodel.scale.inference import compile_booster
 
 THREADS = 2
 

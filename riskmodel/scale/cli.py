@@ -25,8 +25,8 @@ import features
 from riskmodel import __version__
 from riskmodel.config import RunConfig, config_hash, load_config
 from riskmodel.io.atomic import write_with
-from riskmodel.pipeline import RunContext, get_models, month_index, month_label
 from riskmodel.models.registry import model_dir
+from riskmodel.pipeline import RunContext, get_models, month_index, month_label
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scale.score import score_month_blocks
 from riskmodel.scale.store import open_inputs, write_inputs

@@ -119,7 +119,7 @@ def assemble(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, An
     expected = land_cells(inputs["country_id"].values)
     if not np.array_equal(cells[order], expected):
         raise ValueError("block scores do not cover the land cells exactly once")
-    replay = {}
+    replay: Models = {}
     for target, (model, meta) in models.items():
         merged = {k: np.concatenate([r.scores[target][k] for r in results])[order]
                   for k in ("risk", "lo", "hi", "contrib")}

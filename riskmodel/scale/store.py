@@ -24,12 +24,10 @@ def write_inputs(inputs: xr.Dataset, path: Path | str, *, chunk: int = 256) -> P
     for name in ("country", "country_name", "admin1", "admin1_name"):
         if name in ds.coords and ds[name].dtype == object:
             ds = ds.assign_coords({name: ds[name].astype(str)})
-    encoding = {}
-    for name, var in ds.data_vars.items():
-        chunks = tuple(-1 if d not in ("lat", "lon") else min(chunk, ds.sizes[d])
-                       for d in var.dims)
-        encoding[name] = {"chunks": tuple(ds.sizes[d] if c == -1 else c
-                                          for d, c in zip(var.dims, chunks, strict=True))}
+    encoding: dict[str, dict[str, tuple[int, ...]]] = {}
+    for key, var in ds.data_vars.items():
+        encoding[str(key)] = {"chunks": tuple(min(chunk, ds.sizes[d]) if d in ("lat", "lon")
+                                               else ds.sizes[d] for d in var.dims)}
     # Zarr format 2: its fixed-width text type is specified (format 3 warns it is not).
     ds.to_zarr(path, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
     return path
