@@ -20,10 +20,12 @@ Output: a list of records {"kernel", "shape", "ours_s", "peer", "peer_s", "floor
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -35,7 +37,9 @@ from typing import Any
 
 # A fresh cache so compile_s is a real compile, not a cache load; set before numba loads.
 if "--keep-cache" not in sys.argv:
-    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-bench-")
+    _CACHE = tempfile.mkdtemp(prefix="numba-bench-")
+    os.environ["NUMBA_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
