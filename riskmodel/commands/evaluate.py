@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate the models out of time against the truth",
                        description="Train on all but the last 24 labelled months of the "
                                    "synthetic world, score those months, and write per "
-                                   "target AUC, PR-AUC, precision at a 5%% budget, ECE, "
+                                   "target AUC, PR-AUC, precision at a 5% budget, ECE, "
                                    "interval coverage and ranking of true incidence, each "
                                    "beside the oracle that knows the true risk.")
     p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
