@@ -19,7 +19,6 @@ import xarray as xr
 from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.config import RunConfig
-from riskmodel.models import metrics
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.folds import time_folds
 from riskmodel.models.labels import future_sum
@@ -85,25 +84,6 @@ def fit_model(cfg: RunConfig, table: Table, target: str,
                      count=table.count, sample_weight=table.weight, callback=progress)
 
 
-def fold_metrics(model: RiskModel, table: Table) -> dict[str, dict[str, float]]:
-    """Weighted AUC, PR AUC and ECE (10 equal-mass bins) of the fitted model on its
-    early-stopping and calibration folds, for the model metadata.
-
-    Both folds were seen in fitting (early stopping; the isotonic map), so these are
-    in-sample checks that the fit went as expected, not an evaluation: that is
-    `riskmodel evaluate`.
-    """
-    out = {}
-    for name in ("early_stopping", "calibration"):
-        rows = np.isin(table.month, getattr(model.folds_, name))
-        y, w = table.y[rows], table.weight[rows]
-        p = model.predict_proba(table.X[rows])[:, 1]
-        out[name] = {"rows": int(rows.sum()), "positives": int(y.sum()),
-                     "auc": metrics.roc_auc(y, p, w), "pr_auc": metrics.average_precision(y, p, w),
-                     "ece": metrics.expected_calibration_error(y, p, w)}
-    return out
-
-
 def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:
     """Feature values fixed for every area at scoring: inspection coverage at a reference
     level (config, else the median over the training window's land cell-months), so risk
@@ -153,7 +133,7 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
                      "calibration_fold": "every row kept, weight 1"},
         "reference_values": reference_values(cfg, table),
         "standard_detection": COVERAGE_FEATURE in features,
-        "metrics": fold_metrics(model, table),
+        "metrics": model.fold_metrics_,
     }
     save_model(model, folder, meta)
     model, meta = load_model(Path(folder), features=features, threads=cfg.model.threads)

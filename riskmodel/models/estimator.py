@@ -25,6 +25,7 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
+from riskmodel.models import metrics
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import IntervalCalibration, fit_interval, predict_band
 
@@ -32,6 +33,13 @@ from riskmodel.models.interval import IntervalCalibration, fit_interval, predict
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
+
+
+def _fold_summary(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    """Weighted AUC, PR AUC and ECE (10 equal-mass bins) of predictions `p` for `y`."""
+    return {"rows": len(y), "positives": int(y.sum()),
+            "auc": metrics.roc_auc(y, p, w), "pr_auc": metrics.average_precision(y, p, w),
+            "ece": metrics.expected_calibration_error(y, p, w)}
 
 
 class RiskModel:
@@ -110,9 +118,14 @@ class RiskModel:
         iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
         self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
         self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        cal_risk = self._calibrate(raw.mean(0))
         self.interval_: IntervalCalibration = fit_interval(
-            self._calibrate(raw.mean(0)), raw.std(0), count[cal_rows], w[cal_rows],
-            self.interval)
+            cal_risk, raw.std(0), count[cal_rows], w[cal_rows], self.interval)
+        # In-sample checks for the metadata, from predictions made anyway (both folds
+        # shaped the model, so these are not an evaluation; see `riskmodel evaluate`).
+        es_risk = self._calibrate(self._member_logits(X[es_rows]).mean(0))
+        self.fold_metrics_ = {name: _fold_summary(y[r], p, w[r]) for name, r, p in (
+            ("early_stopping", es_rows, es_risk), ("calibration", cal_rows, cal_risk))}
         self.folds_: TimeFolds = folds
         self.feature_names_in_ = tuple(feature_names)
         self.n_features_in_ = len(feature_names)
