@@ -119,3 +119,17 @@ def test_bad_config_one_line_no_output(tmp_path: Path, capsys) -> None:
     assert _main(["backtest", "--config", str(bad), "--json", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "backtest.budget" in err and not out.exists()
+
+
+def test_bad_origin_fails_before_building_the_world(tmp_path: Path, monkeypatch,
+                                                   capsys) -> None:
+    def no_world(ctx):  # the origin check must come first
+        raise AssertionError("world built before the origins were checked")
+
+    monkeypatch.setattr(runner, "load_world", no_world)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY.read_text().replace("origins = 3", "origins = 30"))
+    out = tmp_path / "out.json"
+    assert _main(["backtest", "--config", str(bad), "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bad.toml: backtest.origins: 30 origins" in err and not out.exists()

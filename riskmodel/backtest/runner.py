@@ -33,6 +33,7 @@ from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.pipeline import RunContext, build_features, load_world, month_label
 from riskmodel.progress import Progress
 from riskmodel.training import fit_model, training_table
+from riskmodel.world.generate import month_starts
 
 METHODS = ("model", "persistence", "logistic", "composite", "oracle")
 
@@ -81,14 +82,17 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
                  progress: Progress | None = None) -> BacktestRun:
     """Run the backtest of `cfg` (read from `source`, named in errors) and return it."""
     progress = progress or Progress(quiet=True)
+    # Origins are checked against the world's months before the world is built, so a bad
+    # `[backtest]` section fails in a moment, not after the world and the cube.
+    months = [str(m)[:7] for m in month_starts(cfg.world.start_year, cfg.world.n_months)]
+    origins = plan_origins(cfg.backtest, months, cfg.model.horizon,
+                           cfg.model.calibration_months, source=source)
     ctx = RunContext(cfg=cfg, config_path=source, progress=progress, out_root=Path("."))
     inputs = load_world(ctx)
     cube = build_features(ctx)
     names = tuple(cube.data_vars)
-    n_time = inputs.sizes["time"]
-    months = [month_label(inputs, i) for i in range(n_time)]
-    origins = plan_origins(cfg.backtest, months, cfg.model.horizon,
-                           cfg.model.calibration_months, source=source)
+    if [month_label(inputs, i) for i in range(inputs.sizes["time"])] != months:
+        raise InputError("the world's time axis differs from [world] start_year/n_months")
     synthetic = bool(inputs.attrs.get("synthetic", 0))
     methods = METHODS if synthetic else METHODS[:-1]
     cells = land_cells(inputs["country_id"].values)
