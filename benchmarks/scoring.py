@@ -33,11 +33,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-GIB = 1024.0 ** 2  # ru_maxrss is in KiB on Linux
-
-
 def _peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / GIB
+    """Peak resident memory of this process in GiB: VmHWM, which starts afresh at exec.
+
+    (`ru_maxrss` does not: Linux carries it across exec, so a child started by a parent
+    that held 1.7 GB reports at least 1.7 GB whatever it does itself.)
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0 ** 2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 ** 2
 
 
 def run_ours(config: str, as_of: str | None, out: Path) -> dict:

@@ -25,23 +25,22 @@ ATTRS = {"as_of": "test"}
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The tiny world, its feature cube and the FL model in a temporary registry (one
-    target: blocks score each target with the same code, and training is most of the time
-    this module takes)."""
-    folder = tmp_path_factory.mktemp("scale")
-    cfg = load_config(write_tiny_config(folder, targets=["fl"]))
+def tiny(tiny_run: dict) -> dict:
+    """The tiny world, its feature cube and the models of the session's tiny run (loaded
+    from its registry, so no training here)."""
+    cfg = load_config(tiny_run["config"])
     inputs = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(inputs)
     models, folders = {}, {}
     for target in cfg.targets:
-        model, meta, _ = ensure_model(cfg, inputs, cube, target)
+        model, meta, trained = ensure_model(cfg, inputs, cube, target)
+        assert not trained
         models[target] = (model, meta)
         folders[target] = str(model_dir(cfg.model.registry, target, meta["model_id"]))
     month = inputs.sizes["time"] - 1
     expected = score_month(models, inputs, cube, month, ATTRS)
-    return {"folder": folder, "inputs": inputs, "models": models, "folders": folders,
-            "month": month, "expected": expected}
+    return {"registry": cfg.model.registry, "inputs": inputs, "models": models,
+            "folders": folders, "month": month, "expected": expected}
 
 
 def test_plan_blocks_cover_grid_once() -> None:
@@ -111,21 +110,20 @@ def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
         np.testing.assert_array_equal(stored[name].values, var.values, err_msg=name)
 
 
-def test_cli_on_local_cluster_from_store_equals_in_process(tiny: dict) -> None:
+def test_cli_on_local_cluster_from_store_equals_in_process(tiny: dict, tmp_path: Path) -> None:
     # `python -m riskmodel.scale score --dask local` as it runs at scale: the workers read
     # their blocks from the Zarr store and load the models from the registry themselves.
     from riskmodel.pipeline import month_label
     from riskmodel.scale.cli import main
 
-    folder = tiny["folder"]
-    store = folder / "in.zarr"
+    store = tmp_path / "in.zarr"
     write_inputs(tiny["inputs"], store, chunk=12)
-    config = write_tiny_config(folder, targets=["fl"],
+    config = write_tiny_config(tmp_path, model={"registry": tiny["registry"]},
                                scale={"inputs": str(store), "block": 12})
     as_of = month_label(tiny["inputs"], tiny["month"])
     assert main(["score", "--config", str(config), "--as-of", as_of, "--dask", "local",
                  "--quiet"]) == 0
-    with xr.open_dataset(folder / "runs" / "tiny" / as_of / "risk.nc") as got:
+    with xr.open_dataset(tmp_path / "runs" / "tiny" / as_of / "risk.nc") as got:
         for name in ("risk", "risk_lo", "risk_hi", "driver_feature", "domain_contrib",
                      "admin1_driver_feature", "admin1_driver_contrib"):
             np.testing.assert_array_equal(got[name].values, tiny["expected"][name].values,
