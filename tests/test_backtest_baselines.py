@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from riskmodel.backtest.baselines import (fit_composite, fit_logistic, oracle_probability,
-                                          persistence_rates, predict_logistic)
+from riskmodel.backtest.baselines import (
+    fit_composite,
+    fit_logistic,
+    oracle_probability,
+    persistence_rates,
+    predict_logistic,
+)
 from riskmodel.errors import InputError
 from riskmodel.models.table import Table
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import riskmodel.backtest.runner as runner
-import riskmodel.cli as cli
-from riskmodel.backtest import backtest_json, load_backtest_config, run_backtest
+from riskmodel import cli
+from riskmodel.backtest import backtest_json, load_backtest_config, run_backtest, runner
 from riskmodel.io.atomic import write_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,17 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.metrics import log_loss as sk_log_loss
 
 from riskmodel.backtest.bootstrap import bootstrap_differences, rank_rows, weighted_auc_ap
-from riskmodel.backtest.metrics import (Tally, alert_tally, brier, brier_skill, budget_tally,
-                                        budget_visits, budget_weights, forecast_metrics,
-                                        log_loss)
+from riskmodel.backtest.metrics import (
+    Tally,
+    alert_tally,
+    brier,
+    brier_skill,
+    budget_tally,
+    budget_visits,
+    budget_weights,
+    forecast_metrics,
+    log_loss,
+)
 
 
 def _data(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

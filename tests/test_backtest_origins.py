@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def _settings(**kw: object) -> BacktestSettings:
 def test_expanding_windows_end_by_each_origin() -> None:
     origins = plan_origins(_settings(), MONTHS, 3, 12, source="x.toml")
     assert [o.label for o in origins] == ["2021-05", "2022-05", "2023-05"]
-    for prev, o in zip(origins, origins[1:]):
+    for prev, o in pairwise(origins):
         assert o.train_months[0] == prev.train_months[0]          # expanding, same start
         assert len(o.train_months) == len(prev.train_months) + 12
     for o in origins:

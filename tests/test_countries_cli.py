@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import riskmodel.cli as cli
-import riskmodel.sources as sources
+from riskmodel import cli, sources
 from riskmodel.countries.outcome import DEFAULT_OUTCOME
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -78,7 +78,7 @@ def test_design_rows_join_and_count_drops() -> None:
     assert d.dropped == {"country not in cube": 1, "year not in cube": 1}
     i = 0
     assert d.X[i, 0] == cube["a"].sel(year=d.year[i], country=d.iso3[i]).item()
-    codes, X = year_rows(cube, 2012)
+    codes, _ = year_rows(cube, 2012)
     assert len(codes) == 39 and codes[-1] != cube["country"].values[-1]
     with pytest.raises(InputError, match="year 2030: the country cube covers 1998 to 2012"):
         year_rows(cube, 2030)

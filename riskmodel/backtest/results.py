@@ -83,7 +83,7 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
         targets[target] = {"pooled": pooled, "origins": res.origins, "differences": diffs,
                            "reliability": reliability,
                            "importance": importance_by_domain(res, run.features),
-                           "rows": int(len(y)), "positives": int(y.sum())}
+                           "rows": len(y), "positives": int(y.sum())}
     doc = {
         "title": "riskmodel rolling-origin backtest",
         "synthetic": run.synthetic,
@@ -94,7 +94,7 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
         "horizon": cfg.model.horizon,
         "settings": bt.model_dump(mode="json"),
         "origins": [o.label for o in run.origins],
-        "areas": int(len(run.cells)),
+        "areas": len(run.cells),
         "area": "grid cell (land); bootstrap resamples admin-1 units",
         "methods": {m: METHOD_MEANING[m] for m in run.methods},
         "metrics": {k: {"meaning": v, "better": BETTER[k]} for k, v in METRIC_MEANING.items()},

@@ -21,11 +21,21 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from features import CATALOGUE
-from riskmodel.backtest.baselines import (fit_composite, fit_logistic, oracle_probability,
-                                          persistence_rates, predict_logistic)
+from riskmodel.backtest.baselines import (
+    fit_composite,
+    fit_logistic,
+    oracle_probability,
+    persistence_rates,
+    predict_logistic,
+)
 from riskmodel.backtest.config import BacktestConfig
-from riskmodel.backtest.metrics import (Tally, alert_tally, budget_tally, budget_visits,
-                                        forecast_metrics)
+from riskmodel.backtest.metrics import (
+    Tally,
+    alert_tally,
+    budget_tally,
+    budget_visits,
+    forecast_metrics,
+)
 from riskmodel.backtest.origins import Origin, check_training_window, plan_origins
 from riskmodel.errors import InputError
 from riskmodel.models.labels import future_label
@@ -90,14 +100,14 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
     ctx = RunContext(cfg=cfg, config_path=source, progress=progress, out_root=Path("."))
     inputs = load_world(ctx)
     cube = build_features(ctx)
-    names = tuple(cube.data_vars)
+    names = tuple(str(v) for v in cube.data_vars)
     if [month_label(inputs, i) for i in range(inputs.sizes["time"])] != months:
         raise InputError("the world's time axis differs from [world] start_year/n_months")
     synthetic = bool(inputs.attrs.get("synthetic", 0))
     methods = METHODS if synthetic else METHODS[:-1]
     cells = land_cells(inputs["country_id"].values)
     cluster = inputs["admin1_id"].values.ravel()[cells].astype(np.int64)
-    results = {}
+    results: dict[str, TargetResult] = {}
     # One level of parallelism: BLAS (scikit-learn baselines) gets the same thread budget
     # as LightGBM, so their thread pools never fight over the cores.
     with threadpool_limits(limits=cfg.model.threads):
@@ -157,7 +167,7 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
                    "train_months": [months[origin.train_months[0]],
                                     months[origin.train_months[-1]]],
                    "test_months": [months[test[0]], months[test[-1]]],
-                   "training_rows": int(len(table.y)), "test_rows": int(y.size),
+                   "training_rows": len(table.y), "test_rows": int(y.size),
                    "positives": int(y.sum()), "historical_rate": reference}
             for m in methods:
                 p = probs[m].reshape(len(test), -1)

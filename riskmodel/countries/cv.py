@@ -93,7 +93,7 @@ def evaluate(design: Design, scheme: str, *,
                                                            np.full_like(last, np.nan)])}
     earlier = ~np.isnan(last)
     return {
-        "scheme": scheme, "folds": int(len(set(groups))), "interval": INTERVAL,
+        "scheme": scheme, "folds": len(set(groups)), "interval": INTERVAL,
         "all_rows": {m: score(design.value, p) for m, p in preds.items()},
         "rows_with_earlier_survey": {m: score(design.value[earlier], p[:, earlier])
                                      for m, p in preds_with_last.items()},

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -58,7 +59,7 @@ class GbmPoint:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Log-odds predicted for rows `X`."""
-        return self.booster_.predict(X, num_threads=1)
+        return np.asarray(self.booster_.predict(X, num_threads=1))
 
 
 class LinearPoint:
@@ -122,7 +123,15 @@ class MeanPoint:
         return np.full(len(X), self.z_)
 
 
-POINT_MODELS: dict[str, Callable[[], object]] = {
+class PointModel(Protocol):
+    """What a point method offers: fit on log-odds, predict log-odds."""
+
+    def fit(self, X: np.ndarray, z: np.ndarray) -> PointModel: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+POINT_MODELS: dict[str, Callable[[], PointModel]] = {
     "model": GbmPoint, "linear": LinearPoint, "composite": CompositePoint,
     "global_mean": MeanPoint,
 }

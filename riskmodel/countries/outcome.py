@@ -48,7 +48,10 @@ def load_outcome(path: Path | str | None = None) -> Outcome:
         raise InputError(f"{path}: line 1: header must have columns {list(need)}, "
                          f"got {header}")
     col = {c: header.index(c) for c in need}
-    iso3, year, value, seen = [], [], [], {}
+    iso3: list[str] = []
+    year: list[int] = []
+    value: list[float] = []
+    seen: dict[tuple[str, int], int] = {}
     for line, row in enumerate(reader, start=2):
         if not row:
             continue

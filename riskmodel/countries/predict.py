@@ -42,7 +42,7 @@ def predict_year(cube: xr.Dataset, outcome: Outcome, year: int) -> dict[str, Any
         "target": TARGET, "year": int(year), "units": "percent", "interval": INTERVAL,
         "training_rows": int(train.sum()),
         "training_years": [int(design.year[train].min()), int(design.year[train].max())],
-        "training_countries": int(len(np.unique(design.iso3[train]))),
+        "training_countries": len(np.unique(design.iso3[train])),
         "note": NOTE,
         "predictions": [{"iso3": str(c), "value": round(float(v), 3),
                          "lo": round(float(a), 3), "hi": round(float(b), 3)}

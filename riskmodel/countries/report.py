@@ -22,8 +22,8 @@ def cv_document(design: Design, schemes: tuple[str, ...] = SCHEMES) -> dict[str,
     numbers rounded and undefined ones null, as in the backtest's JSON."""
     return clean({
         "target": TARGET, "units": "percent", "note": NOTE, "interval": INTERVAL,
-        "rows": int(len(design.value)),
-        "countries": int(len(np.unique(design.iso3))),
+        "rows": len(design.value),
+        "countries": len(np.unique(design.iso3)),
         "years": [int(design.year.min()), int(design.year.max())],
         "features": list(design.features), "dropped_rows": design.dropped,
         "schemes": {s: evaluate(design, s) for s in schemes},
@@ -37,8 +37,8 @@ def _num(v: Any, fmt: str) -> str:
 def markdown_table(doc: dict[str, Any]) -> str:
     """Markdown table: scheme x method, MAE, Spearman, coverage, width, on all rows and
     MAE on rows with an earlier survey (where the last observed value competes)."""
-    lines = ["| evaluation | method | rows | MAE (pp) | Spearman | 80% interval coverage | "
-             "mean width (pp) | MAE, rows with an earlier survey (n) |",
+    lines = [("| evaluation | method | rows | MAE (pp) | Spearman | 80% interval coverage | "
+              "mean width (pp) | MAE, rows with an earlier survey (n) |"),
              "|---|---|---|---|---|---|---|---|"]
     for scheme, res in doc["schemes"].items():
         sub = res["rows_with_earlier_survey"]

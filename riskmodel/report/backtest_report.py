@@ -17,14 +17,14 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-from riskmodel.backtest.runner import BacktestRun  # noqa: E402
-from riskmodel.io.atomic import write_text, write_with  # noqa: E402
-from riskmodel.report.maps import save_map  # noqa: E402
-from riskmodel.report.run_report import CSS, TARGET_NAMES  # noqa: E402
+from riskmodel.backtest.runner import BacktestRun
+from riskmodel.io.atomic import write_text, write_with
+from riskmodel.report.maps import save_map
+from riskmodel.report.run_report import CSS, TARGET_NAMES
 
 COLORS = {"model": "#c0392b", "persistence": "#7f8c8d", "logistic": "#2980b9",
           "composite": "#8e44ad", "oracle": "#27ae60"}
@@ -164,8 +164,8 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
     note = SYNTHETIC_NOTE if doc["synthetic"] else None
     esc = html.escape
     methods = list(doc["methods"])
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>riskmodel backtest</title><style>{CSS}</style></head><body>"]
+    parts = [(f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+              f"<title>riskmodel backtest</title><style>{CSS}</style></head><body>")]
     if doc["synthetic"]:
         parts.append("<div class='banner'><strong>Synthetic world.</strong> "
                      f"{esc(doc['note'])} The numbers below judge the method on a world "
