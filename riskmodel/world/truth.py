@@ -52,17 +52,34 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _solve_scale(base: np.ndarray, detect: np.ndarray, target_rate: float,
                  land: np.ndarray) -> float:
-    """Scale s such that mean over land cell-months of P(identified in 3 months) ~ target."""
+    """Scale s such that mean over land cell-months of P(identified in 3 months) = target.
+
+    g(u) = mean(1 - exp(-e^u r)) - target is increasing in u = log s; Newton steps in u,
+    kept inside a shrinking bracket (bisection when a step would leave it), converge in a
+    handful of passes over the data instead of the ~60 of plain bisection.
+    """
     rate = (base * detect)[:, land]
-    rate3 = rate[:-CALIBRATION_HORIZON] * CALIBRATION_HORIZON
+    rate3 = (rate[:-CALIBRATION_HORIZON] * CALIBRATION_HORIZON).ravel()
     lo, hi = -30.0, 30.0
+    u = float(np.log(target_rate / max(float(rate3.mean()), 1e-300)))  # small-rate guess
+    u = min(max(u, lo), hi)
     for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if np.mean(1.0 - np.exp(-np.exp(mid) * rate3)) < target_rate:
-            lo = mid
+        e = np.exp(-np.exp(u) * rate3)
+        g = float(np.mean(1.0 - e)) - target_rate
+        if g < 0:
+            lo = u
         else:
-            hi = mid
-    return float(np.exp(0.5 * (lo + hi)))
+            hi = u
+        slope = float(np.exp(u) * np.mean(rate3 * e))
+        step = -g / slope if slope > 0 else np.inf
+        nxt = u + step
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - u) < 1e-9 or hi - lo < 1e-9:
+            u = nxt
+            break
+        u = nxt
+    return float(np.exp(u))
 
 
 def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
