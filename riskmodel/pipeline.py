@@ -8,7 +8,6 @@ atomically; the same inputs, config and model give a byte-identical `risk.nc`.
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,12 +26,13 @@ from riskmodel.checks import CheckReport, run_checks
 from riskmodel.checks.reader import open_inputs
 from riskmodel.config import RunConfig, config_hash
 from riskmodel.errors import InputError, ModelError
-from riskmodel.io.atomic import _json_default, write_json, write_with
+from riskmodel.io.atomic import json_text, write_json, write_with
 from riskmodel.models.registry import load_model, model_dir
 from riskmodel.ops.backfill import months_to_backfill
 from riskmodel.ops.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scoring import score_month
+from riskmodel.sources import load_inputs
 from riskmodel.training import ensure_model, model_id
 from riskmodel.world import SYNTHETIC_NOTE, make_world
 
@@ -75,11 +75,21 @@ def month_index(inputs: xr.Dataset, as_of: str | None) -> int:
 
 
 def load_world(ctx: RunContext) -> xr.Dataset:
-    """Stage `world`: the canonical inputs (the seeded synthetic world, or the NetCDF file
-    given with `--inputs`)."""
+    """Stage `world`: the canonical inputs: the NetCDF file given with `--inputs`, else the
+    config's `[sources]`, else the seeded synthetic world."""
     with ctx.progress.stage("world"):
         if ctx.inputs_path is not None:
             ctx.inputs = open_inputs(ctx.inputs_path)
+        elif ctx.cfg.sources is not None:
+            ctx.inputs = load_inputs(ctx.cfg)
+            missing = [f"identified_{t}" for t in ctx.cfg.targets
+                       if f"identified_{t}" not in ctx.inputs]
+            if missing:
+                # Real sources carry no case records yet; say so rather than score nothing.
+                raise InputError(f"{ctx.config_path}: the [sources] give no identified-case "
+                                 f"labels {missing}, which the cell-level models train on; "
+                                 f"use `riskmodel features build` or `riskmodel countries` "
+                                 f"for country-level data")
         else:
             ctx.inputs = make_world(ctx.cfg.world, ctx.cfg.seed)
     return ctx.inputs
@@ -208,7 +218,7 @@ def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> P
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "peak_rss_mib_by_stage": ctx.progress.peak_mib,
     }
-    text = json.dumps(manifest, indent=2, sort_keys=True, default=_json_default) + "\n"
+    text = json_text(manifest)
 
     def write(p: Path) -> None:
         p.write_text(text, encoding="utf-8")

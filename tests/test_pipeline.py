@@ -96,3 +96,15 @@ def test_world_command_writes_netcdf(tiny_config: Path, tmp_path: Path) -> None:
         assert ds["temperature"].attrs["units"] == "degC"
         assert ds.attrs["synthetic"] == 1
     assert (out / "events.csv").read_text().startswith("iso3,year,event,instrument\n")
+
+
+def test_run_on_real_sources_without_labels_fails_clearly(
+        capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", str(root / "configs" / "real-countries.toml"),
+              "--out", str(tmp_path), "--quiet"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no identified-case labels" in err and "Traceback" not in err
+    assert not any(tmp_path.rglob("risk.nc"))

@@ -58,7 +58,12 @@ def write_text(dest: Path | str, text: str) -> None:
 
 def write_json(dest: Path | str, obj: Any) -> None:
     """Write `obj` as indented, key-sorted JSON to `dest` atomically (stable bytes)."""
-    write_text(dest, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    write_text(dest, json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """`obj` as indented, key-sorted JSON text with a final newline (stable bytes)."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
 def write_with(dest: Path | str, writer: Callable[[Path], None]) -> None:
