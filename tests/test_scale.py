@@ -69,9 +69,16 @@ def test_blocks_without_halo_differ(tiny: dict, monkeypatch: pytest.MonkeyPatch)
                               equal_nan=True)
 
 
-def test_compiled_equals_native_and_is_cached(tiny: dict, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compiled-model cache for the module (each tiny member compiles once)."""
     if not inference.compiler_available():
         pytest.skip("tl2cgen or a C compiler is missing")
+    return tmp_path_factory.mktemp("compiled")
+
+
+def test_compiled_equals_native_and_is_cached(tiny: dict, compiled_cache: Path) -> None:
+    tmp_path = compiled_cache
     model, _ = tiny["models"]["fl"]
     X = np.random.default_rng(0).normal(size=(2000, model.n_features_in_)).astype(np.float32)
     X[::7, 3] = np.nan
@@ -90,6 +97,16 @@ def test_compiled_equals_native_and_is_cached(tiny: dict, tmp_path: Path) -> Non
     assert other is not None and other.libpath not in libs
     np.testing.assert_allclose(other.raw_score(X), model.boosters_[0].predict(
         X, raw_score=True, num_iteration=5), rtol=0, atol=1e-6)
+
+
+def test_compiled_blocks_equal_native(tiny: dict, compiled_cache: Path) -> None:
+    got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=32,
+                             inference="compiled", cache_dir=str(compiled_cache))
+    for name in ("risk", "risk_lo", "risk_hi"):
+        np.testing.assert_allclose(got[name].values, tiny["expected"][name].values,
+                                   rtol=0, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(got["driver_feature"].values,
+                                  tiny["expected"]["driver_feature"].values)
 
 
 def test_no_compiler_falls_back_to_native(tiny: dict, tmp_path: Path,

@@ -19,9 +19,12 @@ import xarray as xr
 
 import features
 from features import CATALOGUE
-from riskmodel.models.table import land_cells
+from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scale.inference import CompiledBooster, interval_from_logits, member_logits
 from riskmodel.scoring import score_target
+
+# Region rasters and lookups every block needs besides the features' declared inputs.
+REGION_LAYERS = ("country_id", "admin1_id", "admin1_country", "land")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,10 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     contributions always come from LightGBM's TreeSHAP.
     """
     names = next(iter(models.values()))[0].feature_names_in_
-    sub = sub.load()  # one read of the block from the store (Zarr) or a no-op in memory
+    # Read only what the features declare (the catalogue enforces it) and the region
+    # layers: a stored world also holds labels and truth that scoring never touches.
+    needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS)
+    sub = sub[[v for v in sub.data_vars if v in needed]].load()
     cube = features.build_cube(sub, names)
     core = slice(inner.y0, inner.y1), slice(inner.x0, inner.x1)
     cube = cube.isel(lat=core[0], lon=core[1])
@@ -89,24 +95,21 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     out: dict[str, dict[str, np.ndarray]] = {}
     for target, (model, meta) in models.items():
         if len(local) == 0:
-            n_f = len(names)
             out[target] = {k: np.empty(0) for k in ("risk", "lo", "hi")}
-            out[target]["contrib"] = np.empty((0, n_f))
-            continue
-        s = score_target(model, meta, cube, month, local)
-        if compiled and target in compiled:
+            out[target]["contrib"] = np.empty((0, len(names)))
+        elif compiled and target in compiled:
             X = _block_matrix(cube, model, meta, month, local)
-            s["risk"], s["lo"], s["hi"] = interval_from_logits(
-                model, member_logits(compiled[target], X))
-        out[target] = s
+            risk, lo, hi = interval_from_logits(model, member_logits(compiled[target], X))
+            out[target] = {"risk": risk, "lo": lo, "hi": hi,
+                           "contrib": model.predict_contrib(X)}
+        else:
+            out[target] = score_target(model, meta, cube, month, local)
     return BlockScores(cells.astype(np.int64), out)
 
 
 def _block_matrix(cube: xr.Dataset, model: Any, meta: dict[str, Any], month: int,
                   cells: np.ndarray) -> np.ndarray:
     """The scoring matrix of `score_target` (reference values applied) for compiled use."""
-    from riskmodel.models.table import feature_matrix
-
     names = model.feature_names_in_
     X = feature_matrix(cube, names, month, cells)
     for name, value in meta.get("reference_values", {}).items():
