@@ -1,8 +1,10 @@
-"""Scale-out: compiled inference, block-wise (streaming) scoring and Dask (issue 10).
+"""Scale-out (issue 10; docs/scale.md): one month scored in spatial blocks, here or on Dask.
 
+- `blocks`: plan blocks, read each with a halo for neighbourhood features, score its cells.
+- `score`: run the blocks in this process or as Dask tasks; assemble with `score_month`.
+- `store`: canonical inputs as Zarr, chunked over space, whole time axis per chunk.
+- `cluster`: `--dask local` (LocalCluster of processes) or an existing scheduler.
 - `inference`: LightGBM members compiled to C with tl2cgen, cached by model sha256.
-- `blocks`: one month scored block by block over space, with halos for neighbourhood
-  features, so peak memory follows the block size, not the grid.
-- `score`: the risk dataset of a month from blocks, computed in this process or as tasks
-  on a Dask cluster (`cluster`), identical either way.
+- `train`: one booster trained with `lightgbm.dask`.
+- `cli`: `python -m riskmodel.scale store|score`.
 """
