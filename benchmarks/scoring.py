@@ -45,14 +45,15 @@ def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 ** 2
 
 
-def run_ours(config: str, as_of: str | None, out: Path) -> dict:
+def run_ours(config: str, as_of: str | None, out: Path, models_from: str | None) -> dict:
     """Block-wise scoring through the CLI code path; risk of every cell saved beside."""
     import xarray as xr
 
     from riskmodel.scale.cli import score_command
 
     t = time.perf_counter()
-    path, stages = score_command(config, as_of, None, str(out), quiet=True)
+    path, stages = score_command(config, as_of, None, str(out), quiet=True,
+                                 models_from=models_from)
     wall = time.perf_counter() - t
     with xr.open_dataset(path) as risk:
         np.save(out / "ours.npy", risk["risk"].values[:, 0])
@@ -60,7 +61,7 @@ def run_ours(config: str, as_of: str | None, out: Path) -> dict:
             "stages": stages}
 
 
-def run_peer(config: str, as_of: str | None, out: Path) -> dict:
+def run_peer(config: str, as_of: str | None, out: Path, models_from: str | None) -> dict:
     """The straightforward peer: everything in memory, one DataFrame, LightGBM predict."""
     import features
     from riskmodel.config import load_config
@@ -70,6 +71,7 @@ def run_peer(config: str, as_of: str | None, out: Path) -> dict:
     from riskmodel.training import model_id
 
     cfg = load_config(config)
+    mcfg = load_config(models_from or config)
     stages = {}
     t0 = t = time.perf_counter()
     inputs = open_inputs(cfg.scale.inputs).load()
@@ -89,7 +91,7 @@ def run_peer(config: str, as_of: str | None, out: Path) -> dict:
     risk = np.full((len(cfg.targets), ny * nx), np.nan, np.float32)
     rows = np.flatnonzero(inputs["country_id"].values.ravel() >= 0)
     for k, target in enumerate(cfg.targets):
-        folder = model_dir(cfg.model.registry, target, model_id(cfg, target, names))
+        folder = model_dir(mcfg.model.registry, target, model_id(mcfg, target, names))
         model, meta = load_model(folder, features=names, threads=cfg.model.threads)
         X = frame[list(names)].to_numpy(np.float32, copy=True)
         for name, value in meta.get("reference_values", {}).items():
@@ -102,8 +104,9 @@ def run_peer(config: str, as_of: str | None, out: Path) -> dict:
             round(_peak_gib(), 3), "stages": {k: round(v, 2) for k, v in stages.items()}}
 
 
-def prepare(config: str) -> dict:
-    """Generate and store the world if absent and train missing models; times apart."""
+def prepare(config: str, models_from: str | None) -> dict:
+    """Generate and store the world if absent and train missing models (of `models_from`
+    when given, which must already be registered); times apart."""
     import features
     from riskmodel.config import load_config
     from riskmodel.scale.store import open_inputs, write_inputs
@@ -123,7 +126,7 @@ def prepare(config: str) -> dict:
     inputs = open_inputs(cfg.scale.inputs) if inputs is None else inputs
     t = time.perf_counter()
     cube = None
-    for target in cfg.targets:
+    for target in cfg.targets if models_from is None else ():
         from riskmodel.models.registry import model_dir
         from riskmodel.training import model_id
 
@@ -140,11 +143,14 @@ def prepare(config: str) -> dict:
     return out
 
 
-def child(role: str, config: str, as_of: str | None, out: Path) -> dict:
+def child(role: str, config: str, as_of: str | None, out: Path,
+          models_from: str | None) -> dict:
     """Run `role` in a fresh process so each peak RSS is its own."""
     cmd = [sys.executable, __file__, "--config", config, "--role", role, "--out", str(out)]
     if as_of:
         cmd += ["--as-of", as_of]
+    if models_from:
+        cmd += ["--models-from", models_from]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode:
         raise SystemExit(f"{role} failed:\n{res.stderr[-3000:]}")
@@ -157,17 +163,20 @@ def main() -> int:
     ap.add_argument("--config", required=True)
     ap.add_argument("--as-of", metavar="YYYY-MM")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--models-from", metavar="TOML",
+                    help="score with the models registered for this config (same features)")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.role:
         fn = run_ours if args.role == "ours" else run_peer
-        print(json.dumps(fn(args.config, args.as_of, args.out)))
+        print(json.dumps(fn(args.config, args.as_of, args.out, args.models_from)))
         return 0
-    record = {"config": args.config, **prepare(args.config)}
+    record = {"config": args.config, "models_from": args.models_from,
+              **prepare(args.config, args.models_from)}
     with tempfile.TemporaryDirectory() as tmp:
-        ours = child("ours", args.config, args.as_of, Path(tmp))
-        peer = child("peer", args.config, args.as_of, Path(tmp))
+        ours = child("ours", args.config, args.as_of, Path(tmp), args.models_from)
+        peer = child("peer", args.config, args.as_of, Path(tmp), args.models_from)
         a, b = np.load(Path(tmp) / "ours.npy"), np.load(Path(tmp) / "peer.npy")
     diff = float(np.nanmax(np.abs(a - b)))
     record.update({

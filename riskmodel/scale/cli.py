@@ -51,9 +51,14 @@ def risk_attrs(cfg: RunConfig, inputs: Any, month: int, models: dict) -> dict[st
 
 
 def score_command(config: str, as_of: str | None, dask: str | None, out: str | None,
-                  quiet: bool = False) -> tuple[Path, dict[str, float]]:
+                  quiet: bool = False, models_from: str | None = None
+                  ) -> tuple[Path, dict[str, float]]:
     """Score `as_of` for `config` block by block (on `dask` when given); returns the risk.nc
-    path and the seconds each stage took."""
+    path and the seconds each stage took.
+
+    `models_from` names another config whose registered models to use (same features),
+    for worlds too short to train their own, such as the 36-month global benchmark world.
+    """
     cfg = load_config(config)
     progress = Progress(quiet=quiet)
     ctx = RunContext(cfg=cfg, config_path=config, progress=progress,
@@ -64,9 +69,14 @@ def score_command(config: str, as_of: str | None, dask: str | None, out: str | N
         # the features themselves are built per block.
         names, _ = features.plan_features(ctx.inputs)
         ctx.cube = xr.Dataset({n: ((), np.float32(np.nan)) for n in names})
-    get_models(ctx, train_missing=False)
+    owner = ctx
+    if models_from:
+        owner = RunContext(cfg=load_config(models_from), config_path=models_from,
+                           progress=progress, out_root=ctx.out_root, cube=ctx.cube)
+    get_models(owner, train_missing=False)
+    ctx.models = owner.models
     month = month_index(ctx.inputs, as_of)
-    folders = {t: str(model_dir(cfg.model.registry, t, m[1]["model_id"]))
+    folders = {t: str(model_dir(owner.cfg.model.registry, t, m[1]["model_id"]))
                for t, m in ctx.models.items()}
     attrs = risk_attrs(cfg, ctx.inputs, month, ctx.models)
     kwargs = {"block": cfg.scale.block, "inference": cfg.scale.inference,
@@ -116,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--dask", metavar="local|tcp://HOST:PORT",
                    help="run the blocks on a LocalCluster or an existing scheduler")
     c.add_argument("--out", help="parent folder of run folders (default: the config's)")
+    c.add_argument("--models-from", metavar="TOML",
+                   help="use the models registered for this other config (same features)")
     c.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     if args.command == "store":
         store_command(args.config, args.store, args.chunk)
     else:
-        path, _ = score_command(args.config, args.as_of, args.dask, args.out, args.quiet)
+        path, _ = score_command(args.config, args.as_of, args.dask, args.out, args.quiet,
+                                args.models_from)
         print(f"riskmodel.scale: risk in {path}", file=sys.stdout)
     return 0
