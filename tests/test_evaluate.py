@@ -20,7 +20,9 @@ ISSUE_KEYS = {"auc", "oracle_auc", "pr_auc", "oracle_pr_auc", "precision_at_budg
 
 def test_evaluate_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "riskmodel.commands.evaluate" in COMMAND_MODULES
-    config = write_tiny_config(tmp_path, model={"n_estimators": 25, "ensemble": 2})
+    # One LightGBM thread: on a shared runner two OpenMP threads can spin for each other.
+    config = write_tiny_config(tmp_path, model={"n_estimators": 25, "ensemble": 2,
+                                                "threads": 1})
     out, details = tmp_path / "eval.json", tmp_path / "details.json"
     with pytest.raises(SystemExit) as info:
         main(["evaluate", "--config", str(config), "--json", str(out), "--details",

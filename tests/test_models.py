@@ -39,7 +39,8 @@ from tests.conftest import write_tiny_config
 def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The tiny world, its feature cube and a config with outputs in a temp folder."""
     folder = tmp_path_factory.mktemp("models")
-    cfg = load_config(write_tiny_config(folder, targets=["fl"]))
+    # One LightGBM thread: on a shared runner two OpenMP threads can spin for each other.
+    cfg = load_config(write_tiny_config(folder, targets=["fl"], model={"threads": 1}))
     inputs = make_world(cfg.world, cfg.seed)
     return {"cfg": cfg, "inputs": inputs, "cube": features.build_cube(inputs),
             "folder": folder}
