@@ -19,6 +19,7 @@ import xarray as xr
 from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.config import RunConfig
+from riskmodel.checks.drift import KEY, feature_distribution
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.folds import time_folds
 from riskmodel.models.labels import future_sum
@@ -134,6 +135,10 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
         "reference_values": reference_values(cfg, table),
         "standard_detection": COVERAGE_FEATURE in features,
         "metrics": model.fold_metrics_,
+        # What the model saw, so nightly drift checks compare against it without
+        # rebuilding the training window.
+        KEY: feature_distribution(cube, months, inputs["country_id"].values,
+                                  bins=cfg.checks.drift_bins),
     }
     save_model(model, folder, meta)
     model, meta = load_model(Path(folder), features=features, threads=cfg.model.threads)

@@ -11,6 +11,7 @@ overrides, backfilled months, duration) replaces that entry and is logged as one
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -71,7 +72,10 @@ def nightly_session(ctx: RunContext, command: str) -> Iterator[dict[str, Any]]:
                                message="removed temporary files of an interrupted run")
         hist = history_path(family)
         started = time.perf_counter()
-        entry: dict[str, Any] = {"run_id": f"{_now()}-{os.getpid()}", "command": command,
+        # Seconds and pid alone collide when one process runs twice within a second (the
+        # history then kept only the second run); a random suffix keeps every run apart.
+        run_id = f"{_now()}-{os.getpid()}-{secrets.token_hex(3)}"
+        entry: dict[str, Any] = {"run_id": run_id, "command": command,
                                  "config": ctx.config_path, "started": _now(),
                                  "status": "running", "pid": os.getpid(),
                                  "host": socket.gethostname()}
