@@ -39,7 +39,7 @@ def tiny(tiny_run: dict) -> dict:
         folders[target] = str(model_dir(cfg.model.registry, target, meta["model_id"]))
     month = inputs.sizes["time"] - 1
     expected = score_month(models, inputs, cube, month, ATTRS)
-    return {"registry": cfg.model.registry, "inputs": inputs, "models": models,
+    return {"config": tiny_run["config"], "inputs": inputs, "models": models,
             "folders": folders, "month": month, "expected": expected}
 
 
@@ -135,11 +135,11 @@ def test_cli_on_local_cluster_from_store_equals_in_process(tiny: dict, tmp_path:
 
     store = tmp_path / "in.zarr"
     write_inputs(tiny["inputs"], store, chunk=12)
-    config = write_tiny_config(tmp_path, model={"registry": tiny["registry"]},
-                               scale={"inputs": str(store), "block": 12})
+    # Its own registry is empty: the models come from the tiny run's (--models-from).
+    config = write_tiny_config(tmp_path, scale={"inputs": str(store), "block": 12})
     as_of = month_label(tiny["inputs"], tiny["month"])
     assert main(["score", "--config", str(config), "--as-of", as_of, "--dask", "local",
-                 "--quiet"]) == 0
+                 "--models-from", str(tiny["config"]), "--quiet"]) == 0
     with xr.open_dataset(tmp_path / "runs" / "tiny" / as_of / "risk.nc") as got:
         for name in ("risk", "risk_lo", "risk_hi", "driver_feature", "domain_contrib",
                      "admin1_driver_feature", "admin1_driver_contrib"):

@@ -72,7 +72,8 @@ def score_command(config: str, as_of: str | None, dask: str | None, out: str | N
     owner = ctx
     if models_from:
         owner = RunContext(cfg=load_config(models_from), config_path=models_from,
-                           progress=progress, out_root=ctx.out_root, cube=ctx.cube)
+                           progress=progress, out_root=ctx.out_root, inputs=ctx.inputs,
+                           cube=ctx.cube)
     get_models(owner, train_missing=False)
     ctx.models = owner.models
     month = month_index(ctx.inputs, as_of)
