@@ -129,6 +129,24 @@ def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
     return _to_dataset(path, cells, source, years, notices)
 
 
+def _row_code(line: int, fields: list[str], header: list[str], ic: int, source: CsvSource,
+              problems: _Problems, skipped: set[str]) -> str | None:
+    """The row's region code, or None when the row is malformed (reported to `problems`)
+    or its code is one the source skips (added to `skipped`)."""
+    if len(fields) != len(header):
+        problems.add(f"row {line}: {len(fields)} fields, the header has {len(header)}")
+        return None
+    code = fields[ic].strip()
+    if code in source.skip_codes:
+        skipped.add(code)
+        return None
+    bad = _check_code(code, source.key)
+    if bad:
+        problems.add(f"row {line}, column {source.code_column}: {bad}")
+        return None
+    return code
+
+
 def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
                 source: CsvSource, years: tuple[int, int], problems: _Problems,
                 notices: Notices) -> dict[str, dict[tuple[str, int], _Cell]]:
@@ -144,16 +162,8 @@ def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
     first_line: dict[tuple[str, int], int] = {}
     skipped: set[str] = set()
     for line, fields in rows:
-        if len(fields) != len(header):
-            problems.add(f"row {line}: {len(fields)} fields, the header has {len(header)}")
-            continue
-        code = fields[ic].strip()
-        if code in source.skip_codes:
-            skipped.add(code)
-            continue
-        bad = _check_code(code, source.key)
-        if bad:
-            problems.add(f"row {line}, column {source.code_column}: {bad}")
+        code = _row_code(line, fields, header, ic, source, problems, skipped)
+        if code is None:
             continue
         try:
             year = int(fields[iy].strip())
@@ -192,16 +202,8 @@ def _wide_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
     first_line: dict[str, int] = {}
     skipped: set[str] = set()
     for line, fields in rows:
-        if len(fields) != len(header):
-            problems.add(f"row {line}: {len(fields)} fields, the header has {len(header)}")
-            continue
-        code = fields[ic].strip()
-        if code in source.skip_codes:
-            skipped.add(code)
-            continue
-        bad = _check_code(code, source.key)
-        if bad:
-            problems.add(f"row {line}, column {source.code_column}: {bad}")
+        code = _row_code(line, fields, header, ic, source, problems, skipped)
+        if code is None:
             continue
         if code in first_line:
             problems.add(f"rows {first_line[code]} and {line} both have code {code}")
