@@ -8,6 +8,8 @@ deployment would have), `label` (identified cases, what a real system records), 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -149,6 +151,4 @@ def make_world(cfg: WorldConfig, seed: int) -> xr.Dataset:
 def _rows_json(rows: list[tuple]) -> str:
     # The event and programme tables travel with the dataset (so a saved world is whole)
     # as compact JSON; `riskmodel.world.tables` writes them as the targeting CSVs.
-    import json
-
     return json.dumps([list(r) for r in rows], separators=(",", ":"))
