@@ -246,7 +246,8 @@ def backfill_alerts(ctx: RunContext, run_dir: Path, month: int) -> list[str]:
             label = labels[i]
             publish_alerts(risk_for(ctx, i), run_dir=run_dir / "backfill" / label,
                            cfg=ctx.cfg.alerts, run_id=f"{ctx.cfg.name}-{label}",
-                           sent=datetime.now(timezone.utc).replace(microsecond=0))
+                           sent=datetime.now(timezone.utc).replace(microsecond=0),
+                           warm_up=False)
             ctx.backfilled.append(label)
             kill_point(f"backfill:{label}")
         ctx.progress.note(f"backfilled alert history for {', '.join(ctx.backfilled)}")

@@ -183,3 +183,25 @@ def test_two_writers_same_night_one_wins(tmp_path: Path) -> None:
     assert sqlite3.connect(cfg.store).execute("SELECT count(*) FROM alerts").fetchone()[0] == 4
     assert (tmp_path / "w1" / "alerts.csv").read_bytes() == \
         (tmp_path / "w2" / "alerts.csv").read_bytes()
+
+
+PERSIST_2_OF_3 = """
+[persistence]
+k = 2
+n = 3
+"""
+
+
+@pytest.mark.parametrize("warm_up,first_night_new", [(True, 1), (False, 0)])
+def test_backfill_without_warm_up_needs_full_persistence(tmp_path: Path, warm_up: bool,
+                                                         first_night_new: int) -> None:
+    cfg = cfg_for(tmp_path, rules=PERSIST_2_OF_3)
+    first = publish_alerts(make_risk({"XAA-01": 0.7}, as_of="2026-04", cl_levels={}),
+                           run_dir=tmp_path / "r1", cfg=cfg, run_id="r1", sent=SENT,
+                           warm_up=warm_up)
+    assert first["new"] == first_night_new
+    second = publish_alerts(make_risk({"XAA-01": 0.7}, as_of="2026-05", cl_levels={}),
+                            run_dir=tmp_path / "r2", cfg=cfg, run_id="r2", sent=SENT,
+                            warm_up=warm_up)
+    # Two triggering months in a row meet k=2 either way; the alert opens once.
+    assert first["new"] + second["new"] == 1

@@ -35,12 +35,14 @@ from riskmodel.io.atomic import write_json, write_text
 
 
 def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id: str,
-                   sent: datetime) -> dict[str, Any]:
+                   sent: datetime, warm_up: bool = True) -> dict[str, Any]:
     """Evaluate rules, update the store in one transaction, enqueue, and write run files.
 
     Writes `alerts/cap/<identifier>.xml`, `alerts.geojson`, `alerts.csv` and
     `alerts/partners/<partner>/...` under `run_dir`; returns a JSON-able summary
     (counts new/ongoing/escalated/resolved/deferred, per partner, files).
+    `warm_up=False` asks persistence for its full k runs even on a store with fewer
+    (backfilled history is built that way, so first-night alerts meet the rule honestly).
     """
     if sent.tzinfo is None or sent.utcoffset() is None:
         raise InputError("publish_alerts: `sent` must be timezone-aware (CAP needs an offset)")
@@ -62,7 +64,8 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
                     raise InputError(f"{cfg.store}: alerts already processed up to {latest}; "
                                      f"refusing to go back to {as_of}")
                 summary, records = _process(store, risk, rules, partners, as_of=as_of,
-                                            run_id=run_id, sent=sent_s, synthetic=synthetic)
+                                            run_id=run_id, sent=sent_s, synthetic=synthetic,
+                                            warm_up=warm_up)
                 meta = {k: _plain(v) for k, v in risk.attrs.items()}
                 store.add_run(as_of, run_id, sent_s, synthetic, meta, summary, records)
             else:
@@ -171,12 +174,13 @@ def _dataset_history(risk: xr.Dataset, rules: RulesConfig, target: str, time: np
 
 
 def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
-                rules: RulesConfig, n_prior_runs: int) -> bool:
+                rules: RulesConfig, n_prior_runs: int, warm_up: bool = True) -> bool:
     """Triggered tonight and in `k` of the last `n` runs; while the store holds fewer than
-    `k - 1` earlier runs (warm-up), in every run it has, so a new store still alerts."""
+    `k - 1` earlier runs (warm-up, unless `warm_up` is False), in every run it has, so a
+    new store still alerts."""
     k, n = rules.persistence.k, rules.persistence.n
     past = [t for _, _, t in hist][-(n - 1):] if n > 1 else []
-    need = min(k, 1 + min(n_prior_runs, n - 1))
+    need = min(k, 1 + min(n_prior_runs, n - 1)) if warm_up else k
     return verdict.triggered and (1 + sum(past)) >= need
 
 
@@ -206,7 +210,7 @@ def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of:
 
 
 def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: PartnersConfig,
-             *, as_of: str, run_id: str, sent: str, synthetic: bool
+             *, as_of: str, run_id: str, sent: str, synthetic: bool, warm_up: bool = True
              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     time = select_month(risk)
     targets = [t for t in rules.targets if t in [str(x) for x in risk["target"].values]]
@@ -284,7 +288,8 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                 counts["ongoing"] += 1
         for a in areas:
             v = verdicts[a.key]
-            if a.key not in active and _persistent(v, prev.get(a.key, []), rules, n_prior):
+            if a.key not in active and _persistent(v, prev.get(a.key, []), rules, n_prior,
+                                                   warm_up):
                 candidates.append((score(a, rules.priority), a, v, grid))
 
     # Phase 2, all targets together: open the best candidates within partners' budgets.
