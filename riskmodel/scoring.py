@@ -34,13 +34,19 @@ def _top_drivers(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def score_target(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, month: int,
                  cells: np.ndarray) -> dict[str, np.ndarray]:
-    """Risk, interval and contributions for land `cells` at time index `month`."""
+    """Risk, interval and contributions (n_cells, n_features; log-odds) for land `cells` at
+    time index `month`, with reference-valued features set to their reference level."""
     features = model.feature_names_in_
     X = feature_matrix(cube, features, month, cells)
     for name, value in meta.get("reference_values", {}).items():
         X[:, features.index(name)] = value
     risk, lo, hi = model.predict_interval(X)
     contrib = model.predict_contrib(X)
+    # A feature held at one reference level everywhere (inspection coverage at standard
+    # detection) is not a driver of any area: its contribution is the same shift for all
+    # cells, so it is left out of the drivers and the domain sums.
+    for name in meta.get("reference_values", {}):
+        contrib[:, features.index(name)] = 0.0
     return {"risk": risk, "lo": lo, "hi": hi, "contrib": contrib}
 
 

@@ -108,3 +108,28 @@ def test_run_on_real_sources_without_labels_fails_clearly(
     err = capsys.readouterr().err
     assert "no identified-case labels" in err and "Traceback" not in err
     assert not any(tmp_path.rglob("risk.nc"))
+
+
+def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
+    import features
+    from riskmodel.config import load_config
+    from riskmodel.models.registry import load_model
+    from riskmodel.models.table import feature_matrix, land_cells
+    from riskmodel.scoring import score_target
+    from riskmodel.world import make_world
+
+    cfg = load_config(tiny_run["config"])
+    world = make_world(cfg.world, cfg.seed)
+    cube = features.build_cube(world)
+    folder = next(Path(cfg.model.registry).glob("cl-*"))
+    model, meta = load_model(folder, features=tuple(cube.data_vars))
+    cells = land_cells(world["country_id"].values)
+    month = world.sizes["time"] - 1
+    col = model.feature_names_in_.index("inspection_coverage")
+    raw = model.predict_contrib(feature_matrix(cube, model.feature_names_in_, month, cells))
+    assert np.abs(raw[:, col]).max() > 0, "the model uses coverage, so the test can fail"
+    scored = score_target(model, meta, cube, month, cells)
+    assert (scored["contrib"][:, col] == 0).all()
+    with xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as risk:
+        for var in ("driver_feature", "admin1_driver_feature"):
+            assert not (risk[var].values == col).any(), var

@@ -63,8 +63,9 @@ def write_run_report(run_dir: Path, risk: xr.Dataset, manifest: dict[str, Any],
     parts.append(f"<h1>Risk scores for {esc(str(risk.attrs.get('as_of')))}</h1>")
     parts.append("<p>Calibrated probability that at least one case is identified in the next "
                  f"{esc(str(risk.attrs.get('horizon')))} months, scored at standard detection "
-                 "(inspection coverage set to one reference level everywhere). Intervals are "
-                 "the spread of the model ensemble.</p>")
+                 "(inspection coverage set to one reference level everywhere, so it is never "
+                 "listed as a driver). Intervals: "
+                 f"{esc(str(risk['risk_lo'].attrs.get('comment', '')))}.</p>")
     facts = [("config hash", manifest.get("config_hash")), ("seed", manifest.get("seed")),
              ("code version", manifest.get("code_version"))]
     facts += [(f"{t} model", f"{m['model_id']} ({'trained now' if m['trained_now'] else 'loaded'})")
