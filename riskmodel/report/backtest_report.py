@@ -22,8 +22,8 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.backtest.runner import BacktestRun
-from riskmodel.io.atomic import write_text, write_with
-from riskmodel.report.maps import save_map
+from riskmodel.io.atomic import write_text
+from riskmodel.report.maps import save_figure, save_map
 from riskmodel.report.run_report import CSS, TARGET_NAMES
 
 COLORS = {"model": "#c0392b", "persistence": "#7f8c8d", "logistic": "#2980b9",
@@ -34,12 +34,6 @@ TABLE_METRICS = ("auc", "pr_auc", "brier", "brier_skill", "log_loss", "ece",
                  "lead_time_months")
 CURVE_POINTS = 400
 SYNTHETIC_NOTE = "SYNTHETIC WORLD - not evidence about any real place"
-
-
-def _save(fig: plt.Figure, dest: Path) -> None:
-    # No software/date metadata, so the same run gives the same PNG bytes.
-    write_with(dest, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
-    plt.close(fig)
 
 
 def plot_per_origin(doc_target: dict[str, Any], methods: list[str], dest: Path,
@@ -60,10 +54,7 @@ def plot_per_origin(doc_target: dict[str, Any], methods: list[str], dest: Path,
         ax.set_xlabel("origin")
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
-    if note:
-        fig.text(0.01, 0.005, note, fontsize=7, color="firebrick")
-    fig.tight_layout()
-    _save(fig, dest)
+    save_figure(fig, dest, note)
     return dest
 
 
@@ -85,10 +76,7 @@ def plot_reliability(doc_target: dict[str, Any], methods: list[str], dest: Path,
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if note:
-        fig.text(0.01, 0.005, note, fontsize=7, color="firebrick")
-    fig.tight_layout()
-    _save(fig, dest)
+    save_figure(fig, dest, note)
     return dest
 
 
@@ -120,10 +108,7 @@ def plot_pr_curves(y: np.ndarray, preds: dict[str, np.ndarray], dest: Path, titl
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if note:
-        fig.text(0.01, 0.005, note, fontsize=7, color="firebrick")
-    fig.tight_layout()
-    _save(fig, dest)
+    save_figure(fig, dest, note)
     return dest
 
 
@@ -136,10 +121,7 @@ def plot_importance(importance: dict[str, Any], dest: Path, title: str,
     ax.barh(names, [domains[d] for d in names], color="#c0392b")
     ax.set_xlabel("mean |log-odds contribution| (pred_contrib), summed per domain")
     ax.set_title(title, fontsize=11)
-    if note:
-        fig.text(0.01, 0.005, note, fontsize=7, color="firebrick")
-    fig.tight_layout()
-    _save(fig, dest)
+    save_figure(fig, dest, note)
     return dest
 
 

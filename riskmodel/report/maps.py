@@ -7,11 +7,21 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-from riskmodel.io.atomic import write_with  # noqa: E402
+from riskmodel.io.atomic import write_with
+
+
+def save_figure(fig: plt.Figure, dest: Path, note: str | None = None) -> None:
+    """Stamp `note` (e.g. the synthetic-world marking) in the corner, lay out, write the PNG
+    atomically and close the figure. No software/date metadata: same figure, same bytes."""
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=7, color="firebrick")
+    fig.tight_layout()
+    write_with(dest, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
+    plt.close(fig)
 
 
 def save_map(field: xr.DataArray, dest: Path | str, *, title: str, label: str,
@@ -33,10 +43,6 @@ def save_map(field: xr.DataArray, dest: Path | str, *, title: str, label: str,
     ax.set_ylabel("latitude (degrees north)")
     ax.set_aspect("equal")
     fig.colorbar(mesh, ax=ax, label=label, shrink=0.85)
-    if note:
-        fig.text(0.01, 0.01, note, fontsize=7, color="firebrick")
-    fig.tight_layout()
     dest = Path(dest)
-    write_with(dest, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
-    plt.close(fig)
+    save_figure(fig, dest, note)
     return dest
