@@ -25,15 +25,14 @@ from riskmodel.alerts.publish import publish_alerts
 from riskmodel.checks import CheckReport, run_checks
 from riskmodel.checks.reader import open_inputs
 from riskmodel.config import RunConfig, config_hash
-from riskmodel.errors import InputError, ModelError
+from riskmodel.errors import InputError
 from riskmodel.io.atomic import json_text, write_json, write_with
-from riskmodel.models.registry import load_model, model_dir
 from riskmodel.ops.backfill import months_to_backfill
 from riskmodel.ops.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scoring import score_month
 from riskmodel.sources import load_inputs
-from riskmodel.training import ensure_model, model_id
+from riskmodel.training import ensure_model
 from riskmodel.world import SYNTHETIC_NOTE, make_world
 
 
@@ -108,20 +107,8 @@ def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = 
     assert ctx.inputs is not None and ctx.cube is not None
     with ctx.progress.stage("models"):
         for target in ctx.cfg.targets:
-            if not train_missing:
-                names = tuple(ctx.cube.data_vars)
-                folder = model_dir(ctx.cfg.model.registry, target,
-                                   model_id(ctx.cfg, target, names))
-                if not folder.exists():
-                    raise ModelError(f"no {target} model registered for this config in "
-                                     f"{folder.parent}/ (expected {folder.name}); run "
-                                     f"`riskmodel train --config {ctx.config_path}` first")
-                ctx.models[target] = load_model(folder, features=names,
-                                                threads=ctx.cfg.model.threads)
-                ctx.trained[target] = False
-                continue
             model, meta, trained = ensure_model(
-                ctx.cfg, ctx.inputs, ctx.cube, target, retrain=retrain,
+                ctx.cfg, ctx.inputs, ctx.cube, target, retrain=retrain, train=train_missing,
                 time_label=lambda i: month_label(ctx.inputs, i))
             ctx.models[target] = (model, meta)
             ctx.trained[target] = trained
@@ -194,8 +181,9 @@ def run_dir_for(ctx: RunContext, as_of: str) -> Path:
     return ctx.out_root / ctx.cfg.name / as_of
 
 
-def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> Path:
-    """`manifest.json`: config, hashes, seed, code version, models, timings, peak memory."""
+def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> dict[str, Any]:
+    """Write `manifest.json` (config, hashes, seed, code version, models, timings, peak
+    memory) and return what was written."""
     assert ctx.inputs is not None
     manifest = {
         "status": status,
@@ -225,7 +213,7 @@ def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> P
         kill_point(f"write:manifest.json:{status}")  # test hook: written, not yet renamed
 
     write_with(run_dir / "manifest.json", write)
-    return run_dir / "manifest.json"
+    return manifest
 
 
 def backfill_alerts(ctx: RunContext, run_dir: Path, month: int) -> list[str]:

@@ -20,6 +20,7 @@ from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.config import RunConfig
 from riskmodel.checks.drift import KEY, feature_distribution
+from riskmodel.errors import ModelError
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.folds import time_folds
 from riskmodel.models.labels import future_sum
@@ -107,12 +108,14 @@ def reference_values(cfg: RunConfig, table: Table) -> dict[str, float]:
 
 
 def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
-                 *, retrain: bool = False, time_label: Callable[[int], str] = str,
+                 *, retrain: bool = False, train: bool = True,
+                 time_label: Callable[[int], str] = str,
                  progress: Callable[[int, int], None] | None = None
                  ) -> tuple[RiskModel, dict[str, Any], bool]:
     """Load the registered model for this config and target, or train and register it.
 
-    Returns (model, metadata, trained) where `trained` says whether it was fitted now.
+    With `train=False` a missing model is a `ModelError` (scoring never trains). Returns
+    (model, metadata, trained) where `trained` says whether it was fitted now.
     """
     features = tuple(str(n) for n in cube.data_vars)
     mid = model_id(cfg, target, features)
@@ -120,6 +123,10 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
     if folder.exists() and not retrain:
         model, meta = load_model(folder, features=features, threads=cfg.model.threads)
         return model, meta, False
+    if not train:
+        raise ModelError(f"no {target} model registered for this config in {folder.parent}/ "
+                         f"(expected {folder.name}); run `riskmodel train` with this config "
+                         f"first")
     months = training_months(inputs.sizes["time"], cfg.model.horizon)
     table = training_table(cfg, inputs, cube, target, features, months)
     model = fit_model(cfg, table, target, progress)

@@ -4,7 +4,6 @@ registered for the config), as one locked and recorded session with input checks
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,8 +71,7 @@ def _stages(ctx: RunContext, as_of: str | None, *, train_missing: bool, retrain:
         ctx.outputs.update(targeting_json="targeting.json", targeting_html="targeting.html")
     with ctx.progress.stage("report"):
         ctx.outputs["report"] = "report.html"
-        manifest_path = write_manifest(ctx, run_dir, month, status="running")
-        manifest = json.loads(manifest_path.read_text())
+        manifest = write_manifest(ctx, run_dir, month, status="running")
         write_run_report(run_dir, risk, manifest, alerts, targeting_html)
     write_manifest(ctx, run_dir, month, status="ok")
     return run_dir
