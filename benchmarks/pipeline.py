@@ -24,45 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
+
+from riskmodel.config import redirected_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = re.compile(r"stage=(?P<name>.+?) status=done seconds=(?P<s>[\d.]+) "
                    r"peak_rss_mib=(?P<m>[\d.]+)")
 CONFIGS = {"full": ("configs/demo.toml", "configs/backtest.toml"),
            "quick": ("configs/tiny.toml", "configs/backtest-tiny.toml")}
-
-
-def toml_dumps(data: dict[str, Any], prefix: str = "") -> str:
-    """Minimal TOML writer for the redirected config copies (tables, scalars, lists)."""
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-
-    lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines += [f"\n[{prefix}{k}]", toml_dumps(v, f"{prefix}{k}.")]
-    return "\n".join(lines) + "\n"
-
-
-def redirected(config: str, folder: Path) -> Path:
-    """A copy of `config` whose outputs all land in `folder`."""
-    data = tomllib.loads((ROOT / config).read_text())
-    data["out"] = str(folder / "runs")
-    data.setdefault("model", {})["registry"] = str(folder / "models")
-    if "alerts" in data or "backtest" not in data:
-        data.setdefault("alerts", {})["store"] = str(folder / "alerts.sqlite")
-    path = folder / Path(config).name
-    path.write_text(toml_dumps(data))
-    return path
 
 
 def timed(argv: list[str]) -> dict[str, Any]:
@@ -98,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-") as tmp:
         folder = Path(tmp)
-        run_cfg = redirected(run_config, folder)
+        run_cfg = redirected_config(ROOT / run_config, folder)
         results["run"] = {"config": run_config,
                           **timed(["run", "--config", str(run_cfg)])}
-        bt_cfg = redirected(backtest_config, folder)
+        bt_cfg = redirected_config(ROOT / backtest_config, folder)
         results["backtest"] = {"config": backtest_config,
                                **timed(["backtest", "--config", str(bt_cfg),
                                         "--json", str(folder / "backtest.json"),

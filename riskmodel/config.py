@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -305,3 +306,48 @@ def config_hash(model: BaseModel) -> str:
     """sha256 (hex, first 16) of the resolved config as canonical JSON."""
     text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def toml_text(data: Mapping[str, Any], prefix: str = "") -> str:
+    """`data` (tables, strings, numbers, booleans, lists) as TOML text that `read_toml`
+    parses back to the same values; strings are written as JSON strings, valid in TOML."""
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            lines += [f"\n[{prefix}{k}]", toml_text(v, f"{prefix}{k}.")]
+    return "\n".join(lines) + "\n"
+
+
+def redirected_config(config: Path | str, folder: Path | str,
+                      overrides: Mapping[str, Any] | None = None) -> Path:
+    """Write a copy of run config `config` into `folder` whose run folders, model registry
+    and alert store all lie inside `folder` (rule and partner files made absolute), with
+    `overrides` merged per section; return its path. For trial runs, tests and benchmarks
+    that must not touch the working tree."""
+    folder = Path(folder)
+    data = read_toml(config)
+    data["out"] = str(folder / "runs")
+    data.setdefault("model", {})["registry"] = str(folder / "models")
+    alerts = data.setdefault("alerts", {})
+    alerts["store"] = str(folder / "alerts.sqlite")
+    for key in ("rules", "partners"):  # cwd-relative, like every path of a run config
+        if key in alerts:
+            alerts[key] = str(Path(alerts[key]).resolve())
+    for section, values in (overrides or {}).items():
+        if isinstance(values, Mapping):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    path = folder / Path(config).name
+    path.write_text(toml_text(data), encoding="utf-8")
+    return path
+

@@ -9,53 +9,25 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+
+from riskmodel.config import redirected_config, toml_text
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-def toml_dumps(data: dict, prefix: str = "") -> str:
-    """Minimal TOML writer for test configs (tables, strings, numbers, bools, lists)."""
-    def value(v: object) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-
-    lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines.append(f"\n[{prefix}{k}]")
-            lines.append(toml_dumps(v, prefix=f"{prefix}{k}."))
-    return "\n".join(lines) + "\n"
+def toml_dumps(data: dict) -> str:
+    """TOML text of `data` (the project's writer; tests build malformed configs with it)."""
+    return toml_text(data)
 
 
 def write_tiny_config(folder: Path, **overrides: dict) -> Path:
     """Copy configs/tiny.toml into `folder` with every output path inside `folder`."""
-    data = tomllib.loads((ROOT / "configs" / "tiny.toml").read_text())
-    data["out"] = str(folder / "runs")
-    data.setdefault("model", {})["registry"] = str(folder / "models")
-    alerts = data.setdefault("alerts", {})
-    alerts["store"] = str(folder / "alerts.sqlite")
-    for key in ("rules", "partners"):  # repo-relative in the config; absolute in tmp copies
-        if key in alerts:
-            alerts[key] = str(ROOT / alerts[key])
-    for section, values in overrides.items():
-        if isinstance(values, dict):
-            data.setdefault(section, {}).update(values)
-        else:
-            data[section] = values
-    path = folder / "tiny.toml"
-    path.write_text(toml_dumps(data))
-    return path
+    return redirected_config(ROOT / "configs" / "tiny.toml", folder, overrides)
 
 
 @pytest.fixture

@@ -64,3 +64,24 @@ def test_hash_changes_with_content(tmp_path: Path) -> None:
     b = a.model_copy(update={"seed": a.seed + 1})
     assert config_hash(a) == config_hash(load_config(ROOT / "configs" / "tiny.toml"))
     assert config_hash(a) != config_hash(b)
+
+
+def test_toml_text_round_trips(tmp_path: Path) -> None:
+    from riskmodel.config import read_toml, toml_text
+
+    data = {"name": "q\"uote\\d é", "n": 3, "x": 0.25, "flag": False, "list": ["a", 1],
+            "model": {"horizon": 2, "inner": {"deep": "yes"}}}
+    path = tmp_path / "c.toml"
+    path.write_text(toml_text(data), encoding="utf-8")
+    assert read_toml(path) == data
+
+
+def test_redirected_config_keeps_outputs_in_folder(tmp_path: Path) -> None:
+    from riskmodel.config import redirected_config
+
+    path = redirected_config(ROOT / "configs" / "tiny.toml", tmp_path, {"model": {"ensemble": 2}})
+    cfg = load_config(path)
+    for p in (cfg.out, cfg.model.registry, cfg.alerts.store):
+        assert Path(p).is_relative_to(tmp_path), p
+    assert Path(cfg.alerts.rules).is_absolute() and Path(cfg.alerts.rules).is_file()
+    assert cfg.model.ensemble == 2 and cfg.world == load_config(ROOT / "configs/tiny.toml").world

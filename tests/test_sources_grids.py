@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from riskmodel.cli import main
-from riskmodel.config import RunConfig, SourcesConfig, VariableMap
+from riskmodel.config import RunConfig, SourcesConfig, VariableMap, toml_text
 from riskmodel.errors import InputError
 from riskmodel.sources import load_inputs
 from riskmodel.sources.boundaries import rasterize, read_geojson
@@ -225,20 +225,7 @@ def test_grid_mode_cube_via_cli(tmp_path: Path) -> None:
 
 def _toml(spec: dict) -> str:
     RunConfig.model_validate({"sources": spec})  # the spec is a valid config
-    lines = ['name = "grid"', "[sources]"]
-    for k in ("mode", "start_year", "end_year", "boundaries"):
-        lines.append(f"{k} = {json.dumps(spec[k])}")
-    lines.append("[sources.grid]")
-    lines += [f"{k} = {json.dumps(v)}" for k, v in spec["grid"].items()]
-    for name, src in spec["inputs"].items():
-        lines.append(f"[sources.inputs.{name}]")
-        for k, v in src.items():
-            if k != "variables":
-                lines.append(f"{k} = {json.dumps(v)}")
-        for var, m in src.get("variables", {}).items():
-            inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in m.items())
-            lines.append(f"[sources.inputs.{name}.variables]\n{var} = {{ {inner} }}")
-    return "\n".join(lines) + "\n"
+    return toml_text({"name": "grid", "sources": spec})
 
 
 def test_region_mode_reduces_a_grid_series_to_countries(tmp_path: Path) -> None:
