@@ -133,3 +133,16 @@ def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
     with xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as risk:
         for var in ("driver_feature", "admin1_driver_feature"):
             assert not (risk[var].values == col).any(), var
+
+
+def test_train_out_is_the_registry(tiny_config: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture) -> None:
+    registry = tmp_path / "elsewhere"
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--config", str(tiny_config), "--out", str(registry), "--quiet"])
+    assert info.value.code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"fl", "cl"}
+    for entry in printed.values():
+        assert Path(entry["folder"]).parent == registry
+        assert (Path(entry["folder"]) / "model.json").is_file()

@@ -21,8 +21,8 @@ from riskmodel.pipeline import build_features, get_models, load_world
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
     if args.out:
-        ctx = ctx.__class__(**{**ctx.__dict__, "cfg": ctx.cfg.model_copy(
-            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})})
+        ctx.cfg = ctx.cfg.model_copy(
+            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})
     check_config_paths(ctx.cfg, ctx.config_path)
     family = Path(ctx.cfg.out) / ctx.cfg.name
     with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
