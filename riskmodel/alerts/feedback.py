@@ -19,12 +19,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from riskmodel.alerts.partners import PartnersConfig
+from riskmodel.alerts.partners import PARTNER_ID, PartnersConfig
 from riskmodel.alerts.store import AlertStore
 from riskmodel.errors import InputError
 
 OUTCOMES = ("confirmed", "not_found", "not_visited")
 _ID_RE = re.compile(r"^(.*)\.\d+$")  # a CAP identifier is "<alert_id>.<seq>"
+_PARTNER_RE = re.compile(PARTNER_ID)
 
 
 @dataclass
@@ -90,6 +91,10 @@ def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersCo
                 res.errors.append((line, f"observed_on {observed!r} is not YYYY-MM-DD"))
                 continue
         partner = r.get("partner") or default_partner or ""
+        if partner and not _PARTNER_RE.match(partner):
+            res.errors.append((line, f"partner {partner!r} is not a partner id "
+                                     f"(lower-case letters, digits, '_' or '-')"))
+            continue
         if partners is not None and partners.partner:
             known = {q.id: q for q in partners.partner}
             if partner not in known:

@@ -41,10 +41,14 @@ class Channel(Strict):
         return self
 
 
+# A partner id names folders, outbox rows and feedback rows: lower-case, no spaces.
+PARTNER_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
 class Partner(Strict):
     """One national partner."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    id: str = Field(pattern=PARTNER_ID)
     name: str
     countries: tuple[str, ...] = Field(min_length=1)
     admin1: tuple[str, ...] = ()
