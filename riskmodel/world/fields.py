@@ -16,6 +16,21 @@ STREAMS = {
 }
 
 
+def field_sigmas(ny: int, nx: int) -> dict[str, float]:
+    """Length scale (cells) of every smooth random field of the world, by name.
+
+    One table for both generators: `make_world` smooths white noise on the grid with these
+    scales, the tiled generator (`riskmodel.world.tiled`) on a coarser lattice.
+    """
+    return {"elevation": max(ny, nx) / 10, "t_base": ny / 6, "t_anom": ny / 12,
+            "p_base": ny / 5, "p_anom": ny / 12, "crop": 8, "logpop": ny / 15,
+            "child": 6, "young": 6, "base_mig": 10, "local_fl": 6, "local_cl": 6}
+
+
+# AR(1) coefficients of the monthly anomaly fields.
+ANOMALY_RHO = {"t_anom": 0.6, "p_anom": 0.5}
+
+
 def rng_for(seed: int, stream: str) -> np.random.Generator:
     """An independent Generator per world component, so changing one leaves the others."""
     return np.random.default_rng([seed, STREAMS[stream]])
@@ -51,7 +66,20 @@ def ar1_series(rng: np.random.Generator, n_time: int, n: int, rho: float) -> np.
     return ar1_along_time(rng.standard_normal((n_time, n)), rho)
 
 
+def moments(vals: np.ndarray) -> tuple[float, float]:
+    """(mean, sd) of `vals` ignoring NaN: the constants a z-score divides by.
+
+    Kept apart from `standardise` so a tiled world can take them from a sample of the
+    whole grid and apply them to every tile alike (`riskmodel.world.tiled`).
+    """
+    return float(np.nanmean(vals)), float(np.nanstd(vals))
+
+
+def standardise(a: np.ndarray, norm: tuple[float, float]) -> np.ndarray:
+    """(a - mean) / sd with `norm` = (mean, sd) from `moments`."""
+    return (a - norm[0]) / (norm[1] + 1e-12)
+
+
 def zscore(a: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Standardise `a` over the cells where `mask` is true (all cells when None)."""
-    vals = a[..., mask] if mask is not None else a
-    return (a - np.nanmean(vals)) / (np.nanstd(vals) + 1e-12)
+    return standardise(a, moments(a[..., mask] if mask is not None else a))

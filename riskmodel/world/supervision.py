@@ -16,7 +16,7 @@ import numpy as np
 
 from riskmodel.config import WorldConfig
 from riskmodel.world.fields import rng_for
-from riskmodel.world.geography import Geography
+from riskmodel.world.geography import Geography, Regions
 
 CONVENTIONS = ("C029", "C105", "P029", "C138", "C182")
 FL_INSTRUMENTS = ("C029", "C105", "P029")
@@ -35,7 +35,7 @@ class Supervision:
     programmes: list[tuple[str, str, int, int, str, str]]  # id, focus, factors...
 
 
-def make_supervision(geo: Geography, cfg: WorldConfig, seed: int, poverty: np.ndarray,
+def make_supervision(geo: Geography | Regions, cfg: WorldConfig, seed: int, poverty: np.ndarray,
                      gdp: np.ndarray) -> Supervision:
     """Draw ratifications, observations, direct requests, CAS cases, TA requests, TIP
     watch-list years, programmes and admin-1 inspection coverage for every country-year."""

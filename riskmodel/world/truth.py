@@ -23,10 +23,12 @@ evaluation only and never offered as a feature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from kernels import broadcast_regions, move_mean
-from riskmodel.world.fields import rng_for, smooth_field, zscore
+from riskmodel.world.fields import field_sigmas, moments, rng_for, smooth_field, standardise
 
 TRUE_RISK = {
     "fl": {"offset": -4.0, "poverty": 0.9, "migrant": 0.5, "displaced": 0.5,
@@ -82,23 +84,36 @@ def _solve_scale(base: np.ndarray, detect: np.ndarray, target_rate: float,
     return float(np.exp(u))
 
 
-def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
-               drivers: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
-    """True prevalence, expected and realised incidence, detection and identified cases.
+def truth_norms(land: np.ndarray, country_id: np.ndarray,
+                drivers: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """(mean, sd) of the drivers the true risk takes standardised: poverty painted on the
+    grid, migrant and displaced shares over land cell-months, child shares over land."""
+    poverty = broadcast_regions(drivers["poverty_rate"].astype(np.float64), country_id)
+    return {"poverty": moments(poverty),
+            "migrant": moments(drivers["migrant_share"].astype(np.float64)),
+            "displaced": moments(drivers["displaced_share"].astype(np.float64)),
+            "child": moments(drivers["child_share"].astype(np.float64)[land]),
+            "young": moments(drivers["young_child_share"].astype(np.float64)[land])}
 
-    `drivers` holds the world's driver arrays (see `riskmodel.world.generate`). Returns
-    float32 arrays on (time, y, x) (`true_*`, `detection_prob`) and int32 counts
-    (`incidence_*`, `identified_*`), NaN / 0 at sea.
+
+def latent_risk(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
+                drivers: dict[str, np.ndarray], norms: dict[str, tuple[float, float]],
+                local: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The latent index eta per target (time, y, x), detection probability and exposure.
+
+    `drivers` as in `make_truth` on the cells of `land` (y, x); `norms` from `truth_norms`
+    (of the whole world, so a tile is standardised like the grid); `local` the standardised
+    local-effect fields per target (y, x). Returns `eta_fl`, `eta_cl`, `detect` (0 at sea),
+    `pop` (persons) and `kids` (children 5-17), float64.
     """
-    rng = rng_for(seed, "truth")
     nt = drivers["precipitation"].shape[0]
     moy = np.arange(nt) % 12
 
     def grid(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return broadcast_regions(table.astype(np.float64), labels)
 
-    poverty = zscore(grid(drivers["poverty_rate"], country_id), None)
-    poverty = np.nan_to_num(poverty)
+    poverty = np.nan_to_num(standardise(grid(drivers["poverty_rate"], country_id),
+                                        norms["poverty"]))
     coverage = grid(drivers["inspection_coverage"], admin1_id)
     detect = np.where(land[None], detection_probability(np.nan_to_num(coverage)), 0.0)
     crop = np.nan_to_num(drivers["crop_share"]).astype(np.float64)[None]
@@ -110,8 +125,10 @@ def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
     slump = np.zeros(nt)
     slump[12:] = np.maximum(0.0, -np.log(price[12:] / price[:-12]))  # year-on-year fall
     slump = (slump / (slump.std() + 1e-12))[:, None, None]
-    migrant = np.nan_to_num(zscore(drivers["migrant_share"].astype(np.float64), None))
-    displaced = np.nan_to_num(zscore(drivers["displaced_share"].astype(np.float64), None))
+    migrant = np.nan_to_num(standardise(drivers["migrant_share"].astype(np.float64),
+                                        norms["migrant"]))
+    displaced = np.nan_to_num(standardise(drivers["displaced_share"].astype(np.float64),
+                                          norms["displaced"]))
     crisis = grid(drivers["crisis"], admin1_id)
     tip = grid(drivers["tip_watchlist"], country_id)
     # Programmes act after a year in place (12-month lag).
@@ -123,60 +140,110 @@ def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
         prog[t] = grid(lagged, country_id)
     no_p029 = 1.0 - grid(drivers["ratified_P029"], country_id)
     no_c138 = 1.0 - grid(drivers["ratified_C138"], country_id)
-    child = np.nan_to_num(zscore(drivers["child_share"].astype(np.float64), land))[None]
-    young = np.nan_to_num(zscore(drivers["young_child_share"].astype(np.float64), land))[None]
+    child = np.nan_to_num(standardise(drivers["child_share"].astype(np.float64),
+                                      norms["child"]))[None]
+    young = np.nan_to_num(standardise(drivers["young_child_share"].astype(np.float64),
+                                      norms["young"]))[None]
     harvest = np.isin(moy, HARVEST_MONTHS).astype(np.float64)[:, None, None]
     pop = np.nan_to_num(drivers["population"].astype(np.float64))
     kids = pop * np.nan_to_num(drivers["child_share"].astype(np.float64))
-    shape = land.shape
 
     c = TRUE_RISK["fl"]
     eta_fl = (c["offset"] + c["poverty"] * poverty + c["migrant"] * migrant
               + c["displaced"] * displaced + c["drought_x_crop"] * drought * crop
               + c["poverty_x_slump"] * np.maximum(poverty, 0) * slump + c["tip"] * tip
               + c["no_p029_x_low_coverage"] * no_p029 * (np.nan_to_num(coverage) < 0.3)
-              + c["programme"] * prog["fl"] + c["local"] * smooth_field(rng, shape, 6)[None])
+              + c["programme"] * prog["fl"] + c["local"] * local["fl"][None])
     c = TRUE_RISK["cl"]
     eta_cl = (c["offset"] + c["poverty"] * poverty + c["child_share"] * child
               + c["young_share"] * young + c["harvest_x_crop"] * harvest * crop
               + c["drought_x_crop"] * drought * crop + c["slump_x_crop"] * slump * crop
               + c["crisis"] * crisis + c["displaced"] * displaced + c["no_c138"] * no_c138
-              + c["programme"] * prog["cl"] + c["local"] * smooth_field(rng, shape, 6)[None])
+              + c["programme"] * prog["cl"] + c["local"] * local["cl"][None])
+    return {"eta_fl": eta_fl, "eta_cl": eta_cl, "detect": detect, "pop": pop, "kids": kids}
 
+
+def expected_cases(land: np.ndarray, eta: np.ndarray,
+                   exposed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True prevalence (0 at sea) and the unscaled expected cases exposed^0.6 x prevalence,
+    both (time, y, x) float64; the label-rate `scale` multiplies the second."""
+    prevalence = np.where(land[None], _sigmoid(eta), 0.0)
+    return prevalence, (exposed ** 0.6)[None] * prevalence
+
+
+def draw_cases(rng: np.random.Generator, lam: np.ndarray,
+               detect: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True incidence ~ Poisson(lam) and identified ~ Binomial(incidence, detect), int32."""
+    incidence = rng.poisson(lam)
+    identified = rng.binomial(incidence, detect)
+    return incidence.astype(np.int32), identified.astype(np.int32)
+
+
+def truth_arrays(land: np.ndarray, detect: np.ndarray, prevalence: dict[str, np.ndarray],
+                 lam: dict[str, np.ndarray], cases: dict[str, tuple[np.ndarray, np.ndarray]]
+                 ) -> dict[str, np.ndarray]:
+    """The stored truth and label variables per target, float32 (NaN at sea) and int32."""
     out: dict[str, np.ndarray] = {"detection_prob": np.where(land[None], detect, np.nan)}
-    for t, eta, exposed in (("fl", eta_fl, pop), ("cl", eta_cl, kids)):
-        prevalence = np.where(land[None], _sigmoid(eta), 0.0)
-        base = (exposed ** 0.6)[None] * prevalence
-        scale = _solve_scale(base, detect, LABEL_RATE[t], land)
-        lam = scale * base
-        incidence = rng.poisson(lam)
-        identified = rng.binomial(incidence, detect)
-        out[f"true_prevalence_{t}"] = np.where(land[None], prevalence, np.nan)
-        out[f"true_rate_{t}"] = np.where(land[None], lam, np.nan)
-        out[f"incidence_{t}"] = incidence.astype(np.int32)
-        out[f"identified_{t}"] = identified.astype(np.int32)
+    for t in ("fl", "cl"):
+        out[f"true_prevalence_{t}"] = np.where(land[None], prevalence[t], np.nan)
+        out[f"true_rate_{t}"] = np.where(land[None], lam[t], np.nan)
+        out[f"incidence_{t}"], out[f"identified_{t}"] = cases[t]
     return {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in out.items()}
 
 
-def make_surveys(admin1_country: np.ndarray, prevalence_cl: np.ndarray, children: np.ndarray,
-                 admin1_id: np.ndarray, n_admin: int, seed: int) -> np.ndarray:
+def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
+               drivers: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """True prevalence, expected and realised incidence, detection and identified cases.
+
+    `drivers` holds the world's driver arrays (see `riskmodel.world.generate`). Returns
+    float32 arrays on (time, y, x) (`true_*`, `detection_prob`) and int32 counts
+    (`incidence_*`, `identified_*`), NaN / 0 at sea.
+    """
+    rng = rng_for(seed, "truth")
+    shape = land.shape
+    sigma = field_sigmas(*shape)
+    local = {t: smooth_field(rng, shape, sigma[f"local_{t}"]) for t in ("fl", "cl")}
+    latent = latent_risk(land, country_id, admin1_id, drivers,
+                         truth_norms(land, country_id, drivers), local)
+    detect = latent["detect"]
+    prevalence, lam, cases = {}, {}, {}
+    for t, exposed in (("fl", latent["pop"]), ("cl", latent["kids"])):
+        prevalence[t], base = expected_cases(land, latent[f"eta_{t}"], exposed)
+        lam[t] = _solve_scale(base, detect, LABEL_RATE[t], land) * base
+        cases[t] = draw_cases(rng, lam[t], detect)
+    return truth_arrays(land, detect, prevalence, lam, cases)
+
+
+def draw_surveys(rng: np.random.Generator, admin1_country: np.ndarray, n_months: int,
+                 mean_prevalence: Callable[[int, int], float]) -> np.ndarray:
     """Sparse admin-1 child-labour survey prevalence (fraction of children), (time, admin1).
 
-    Each country runs a survey every 4-6 years in a random month; the value is the
-    child-weighted mean true prevalence of the admin-1 unit with binomial sampling noise
-    (about 400 children per unit). NaN where no survey took place.
+    Each country runs a survey every 4-6 years in a random month; the value is
+    `mean_prevalence(t, a)`, the child-weighted mean true prevalence of admin-1 unit `a` in
+    month `t`, with binomial sampling noise (about 400 children per unit). NaN where no
+    survey took place.
     """
-    rng = rng_for(seed, "survey")
-    nt = prevalence_cl.shape[0]
-    out = np.full((nt, n_admin), np.nan, dtype=np.float32)
-    w = np.nan_to_num(children)
+    out = np.full((n_months, len(admin1_country)), np.nan, dtype=np.float32)
     for c in np.unique(admin1_country):
         t = int(rng.integers(0, 48))
         units = np.flatnonzero(admin1_country == c)
-        while t < nt:
+        while t < n_months:
             for a in units:
-                m = admin1_id == a
-                p = float((prevalence_cl[t][m] * w[m]).sum() / max(w[m].sum(), 1e-9))
+                p = mean_prevalence(t, int(a))
                 out[t, a] = rng.binomial(400, min(max(p, 0.0), 1.0)) / 400.0
             t += int(rng.integers(48, 73))
     return out
+
+
+def make_surveys(admin1_country: np.ndarray, prevalence_cl: np.ndarray, children: np.ndarray,
+                 admin1_id: np.ndarray, seed: int) -> np.ndarray:
+    """`draw_surveys` of the whole world: `prevalence_cl` (time, y, x), `children` (y, x)
+    persons 5-17 (NaN at sea) and the `admin1_id` raster give the unit means."""
+    w = np.nan_to_num(children)
+
+    def mean_prevalence(t: int, a: int) -> float:
+        m = admin1_id == a
+        return float((prevalence_cl[t][m] * w[m]).sum() / max(w[m].sum(), 1e-9))
+
+    return draw_surveys(rng_for(seed, "survey"), admin1_country, prevalence_cl.shape[0],
+                        mean_prevalence)
