@@ -278,6 +278,25 @@ class ScaleConfig(Strict):
                                                  "chunked over space (None: in memory)")
     block: int = Field(256, ge=8, le=8000, description="edge of a spatial scoring block, "
                                                        "cells (memory per block)")
+    models_from: str | None = Field(
+        None, description="run config whose registered models score this one (same "
+                          "feature list, checked); for worlds too short to train their own, "
+                          "such as the 36-month global one. Such a run never trains")
+
+
+class DriversConfig(Strict):
+    """Which cells get TreeSHAP drivers (riskmodel.scoring.DriverRule; docs/scale.md).
+
+    Contributions cost about 30 times a risk score, so a night computes them only for the
+    cells that can alert and for a sample of cells per admin-1 unit (admin-1 drivers).
+    """
+
+    min_risk: float | None = Field(
+        None, ge=0, le=1, description="cells with risk at or above this get drivers (None: "
+                                      "the lowest risk at which an enabled alert rule can "
+                                      "hold an area; 0: every cell)")
+    admin1_sample: int | None = Field(
+        32, ge=1, description="cells sampled per admin-1 unit for its drivers (None: all)")
 
 
 class RunConfig(Strict):
@@ -295,6 +314,7 @@ class RunConfig(Strict):
     checks: ChecksConfig = ChecksConfig()
     sources: SourcesConfig | None = None
     scale: ScaleConfig = ScaleConfig()
+    drivers: DriversConfig = DriversConfig()
 
 
 def load_config(path: Path | str) -> RunConfig:

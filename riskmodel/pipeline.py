@@ -4,6 +4,13 @@ alerts -> targeting -> report, into one run folder with a manifest.
 Every stage composes functions of `features`, `riskmodel.models`, `riskmodel.alerts` and
 `riskmodel.targeting`; nothing here computes a feature or a kernel. Files are written
 atomically; the same inputs, config and model give a byte-identical `risk.nc`.
+
+Two ways to score, one output: in memory (the whole feature cube, for worlds that fit) or
+block-wise (`riskmodel.scale`), when the config names a Zarr store in `[scale] inputs` or
+a Dask client is given. Block-wise, the features exist only inside each spatial block, so
+the scores of every month a run needs (as-of and alert backfill) are computed in one pass
+over the blocks, and the feature checks (coverage, drift) read the as-of month's features
+the blocks hand back; nothing is written before the checks pass, as in memory.
 """
 
 from __future__ import annotations
@@ -22,15 +29,22 @@ import features
 from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.alerts.publish import publish_alerts
+from riskmodel.alerts.rules import RulesConfig, load_rules
 from riskmodel.checks import CheckReport, run_checks
+from riskmodel.checks.coverage import check_coverage
+from riskmodel.checks.drift import KEY, check_drift
 from riskmodel.checks.reader import open_inputs
-from riskmodel.config import RunConfig, config_hash
-from riskmodel.errors import InputError
+from riskmodel.config import RunConfig, config_hash, load_config
+from riskmodel.errors import InputError, ModelError
 from riskmodel.io.atomic import json_text, write_json, write_with
+from riskmodel.models.registry import model_dir
+from riskmodel.models.table import land_cells
 from riskmodel.ops.backfill import months_to_backfill
 from riskmodel.ops.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
-from riskmodel.scoring import score_month
+from riskmodel.scale import store
+from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks
+from riskmodel.scoring import DriverRule, score_month
 from riskmodel.sources import load_inputs
 from riskmodel.training import ensure_model
 from riskmodel.world import SYNTHETIC_NOTE, make_world
@@ -55,6 +69,21 @@ class RunContext:
     as_of: str | None = None
     checks: CheckReport | None = None
     backfilled: list[str] = field(default_factory=list)
+    # `--dask` (local or tcp://HOST:PORT) and its client, set while a run holds it; with
+    # either, blocks run as Dask tasks (None: in this process)
+    dask: str | None = None
+    client: Any = None
+    # registry folder of each target's model (what Dask workers load)
+    model_folders: dict[str, str] = field(default_factory=dict)
+    # block-wise only: risk datasets scored ahead, and the as-of month's raw features of
+    # the land cells (for the feature checks), by time index
+    scored: dict[int, xr.Dataset] = field(default_factory=dict)
+    month_features: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def blockwise(self) -> bool:
+        """Score in spatial blocks: inputs in a Zarr store, or a Dask cluster to use."""
+        return bool(self.cfg.scale.inputs) or self.dask is not None
 
 
 def month_label(inputs: xr.Dataset, index: int) -> str:
@@ -79,6 +108,13 @@ def load_world(ctx: RunContext) -> xr.Dataset:
     with ctx.progress.stage("world"):
         if ctx.inputs_path is not None:
             ctx.inputs = open_inputs(ctx.inputs_path)
+        elif ctx.cfg.scale.inputs:
+            path = Path(ctx.cfg.scale.inputs)
+            if not (path / ".zmetadata").is_file():
+                raise InputError(f"{ctx.config_path}: [scale] inputs {path}: no Zarr store "
+                                 f"there; write it with `python -m riskmodel.scale store "
+                                 f"--config {ctx.config_path}`")
+            ctx.inputs = store.open_inputs(path)  # lazy: blocks read their own chunks
         elif ctx.cfg.sources is not None:
             ctx.inputs = load_inputs(ctx.cfg)
             missing = [f"identified_{t}" for t in ctx.cfg.targets
@@ -94,33 +130,99 @@ def load_world(ctx: RunContext) -> xr.Dataset:
     return ctx.inputs
 
 
-def build_features(ctx: RunContext) -> xr.Dataset:
-    """Stage `features`: the feature cube from the catalogue."""
+def build_features(ctx: RunContext) -> xr.Dataset | None:
+    """Stage `features`: the feature cube from the catalogue (block-wise: none; each block
+    builds its own)."""
     assert ctx.inputs is not None
+    if ctx.blockwise:
+        return None
     with ctx.progress.stage("features"):
         ctx.cube = features.build_cube(ctx.inputs)
     return ctx.cube
 
 
+def model_config(ctx: RunContext) -> RunConfig:
+    """The config whose registered models score this run: `[scale] models_from`, else the
+    run's own."""
+    source = ctx.cfg.scale.models_from
+    return load_config(source) if source else ctx.cfg
+
+
 def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = True) -> None:
-    """Stage `models`: load the registered model per target, or train it."""
-    assert ctx.inputs is not None and ctx.cube is not None
+    """Stage `models`: load the registered model per target, or train it.
+
+    With `[scale] models_from` the models of that config are loaded (their feature list
+    must equal this world's) and nothing is trained. Block-wise, the whole feature cube is
+    built only when a model has to be trained.
+    """
+    assert ctx.inputs is not None
+    owner = model_config(ctx)
+    borrowed = owner is not ctx.cfg
+    if borrowed and retrain:
+        raise ModelError(f"{ctx.config_path}: --retrain with [scale] models_from = "
+                         f"{ctx.cfg.scale.models_from!r}: the models belong to that config; "
+                         f"train them there")
+    if ctx.cube is None and (retrain or (train_missing and not borrowed
+                                         and not _registered(ctx, owner))):
+        with ctx.progress.stage("features"):
+            ctx.cube = features.build_cube(ctx.inputs)
+    # Finding a registered model needs only the feature names, not their values.
+    cube = ctx.cube if ctx.cube is not None else _names_only(ctx.inputs)
     with ctx.progress.stage("models"):
         for target in ctx.cfg.targets:
             model, meta, trained = ensure_model(
-                ctx.cfg, ctx.inputs, ctx.cube, target, retrain=retrain, train=train_missing,
+                owner, ctx.inputs, cube, target, retrain=retrain,
+                train=train_missing and not borrowed,
                 time_label=lambda i: month_label(ctx.inputs, i))
             ctx.models[target] = (model, meta)
             ctx.trained[target] = trained
+            ctx.model_folders[target] = str(model_dir(owner.model.registry, target,
+                                                      meta["model_id"]))
             verb = "trained" if trained else "loaded"
-            ctx.progress.note(f"{verb} {target} model {meta['model_id']}")
+            source = f" (registered for {ctx.cfg.scale.models_from})" if borrowed else ""
+            ctx.progress.note(f"{verb} {target} model {meta['model_id']}{source}")
 
 
-def risk_for(ctx: RunContext, month: int) -> xr.Dataset:
-    """The risk dataset of time index `month` with provenance attrs (nothing written)."""
-    assert ctx.inputs is not None and ctx.cube is not None
+def _names_only(inputs: xr.Dataset) -> xr.Dataset:
+    """A cube holding only the names of the features the inputs allow (scalar NaNs)."""
+    names, _ = features.plan_features(inputs)
+    return xr.Dataset({n: ((), np.float32(np.nan)) for n in names})
+
+
+def _registered(ctx: RunContext, owner: RunConfig) -> bool:
+    """Whether every target's model is in the registry of `owner` for these inputs."""
+    from riskmodel.training import model_id
+
+    names = tuple(str(n) for n in _names_only(ctx.inputs).data_vars)
+    return all(model_dir(owner.model.registry, t, model_id(owner, t, names)).exists()
+               for t in ctx.cfg.targets)
+
+
+def alert_floor(rules: RulesConfig, threshold: float) -> float:
+    """The lowest risk at which an enabled alert rule can hold an area (threshold `leave`,
+    percentile and rise `min_risk`); `threshold` when no rule is enabled."""
+    levels = [r for on, r in ((rules.threshold.enabled, rules.threshold.leave),
+                              (rules.percentile.enabled, rules.percentile.min_risk),
+                              (rules.rise.enabled, rules.rise.min_risk)) if on]
+    return float(min(levels)) if levels else float(threshold)
+
+
+def driver_rule(cfg: RunConfig) -> DriverRule:
+    """The config's driver rule: `[drivers] min_risk`, else the alert rules' floor, so
+    every cell that can reach an alert has its drivers; `admin1_sample` cells per unit."""
+    min_risk = cfg.drivers.min_risk
+    if min_risk is None:
+        min_risk = alert_floor(load_rules(cfg.alerts.rules, cfg.alerts.threshold),
+                               cfg.alerts.threshold)
+    return DriverRule(min_risk=min_risk, admin1_sample=cfg.drivers.admin1_sample,
+                      seed=cfg.seed)
+
+
+def risk_attrs(ctx: RunContext, month: int) -> dict[str, Any]:
+    """Provenance attrs of the risk dataset of time index `month`."""
+    assert ctx.inputs is not None
     cfg = ctx.cfg
-    attrs = {
+    return {
         "synthetic": int(ctx.inputs.attrs.get("synthetic", 0)),
         "comment": SYNTHETIC_NOTE if ctx.inputs.attrs.get("synthetic") else "",
         "as_of": month_label(ctx.inputs, month), "horizon": cfg.model.horizon,
@@ -128,7 +230,47 @@ def risk_for(ctx: RunContext, month: int) -> xr.Dataset:
         "source": "riskmodel " + __version__,
         **{f"model_id_{t}": m[1]["model_id"] for t, m in ctx.models.items()},
     }
-    return score_month(ctx.models, ctx.inputs, ctx.cube, month, attrs)
+
+
+def risk_for(ctx: RunContext, month: int) -> xr.Dataset:
+    """The risk dataset of time index `month` with provenance attrs (nothing written):
+    from the cube in memory, or block-wise (scored ahead by `score_blocks`, else now)."""
+    assert ctx.inputs is not None
+    if ctx.blockwise:
+        if month not in ctx.scored:
+            score_blocks(ctx, [month])
+        return ctx.scored.pop(month)
+    assert ctx.cube is not None
+    return score_month(ctx.models, ctx.inputs, ctx.cube, month, risk_attrs(ctx, month),
+                       driver_rule(ctx.cfg))
+
+
+def score_blocks(ctx: RunContext, months: list[int]) -> None:
+    """Score time indices `months` block-wise in one pass (each block's features built
+    once), on `ctx.client` when set; keep the risk datasets in `ctx.scored` and the last
+    month's raw land-cell features in `ctx.month_features` for the feature checks."""
+    assert ctx.inputs is not None
+    cfg = ctx.cfg
+    rule = driver_rule(cfg)
+    results = list(iter_block_scores(
+        ctx.models, ctx.inputs, months, rule=rule, block=cfg.scale.block, client=ctx.client,
+        folders=ctx.model_folders, inference=cfg.scale.inference,
+        cache_dir=cfg.scale.compiled_cache, keep_features=True))
+    land = land_cells(ctx.inputs["country_id"].values)
+    for month in months:
+        ctx.scored[month] = assemble(ctx.models, ctx.inputs, month, risk_attrs(ctx, month),
+                                     results, rule)
+    _, ctx.month_features[months[-1]] = merge_blocks(results, land, months[-1])
+
+
+def months_needed(ctx: RunContext, month: int) -> list[int]:
+    """Time indices a run scores: the alert backfill's (oldest first), then `month`."""
+    assert ctx.inputs is not None
+    if not ctx.cfg.alerts.enabled:
+        return [month]
+    labels = [month_label(ctx.inputs, i) for i in range(ctx.inputs.sizes["time"])]
+    return months_to_backfill(ctx.cfg.alerts, labels, month,
+                              first_usable=WARMUP_MONTHS) + [month]
 
 
 def score(ctx: RunContext, run_dir: Path, month: int) -> xr.Dataset:
@@ -152,14 +294,22 @@ def check_inputs(ctx: RunContext, run_dir: Path, month: int,
     Writes `checks.json` in the run folder either way; raises the matching error (exit
     code 2, 3 or 4) when a check fails that no override in `overrides` lets through.
     """
-    assert ctx.inputs is not None and ctx.cube is not None
+    assert ctx.inputs is not None
     inputs = ctx.inputs
+    if ctx.blockwise and month not in ctx.month_features:
+        with ctx.progress.stage("score"):
+            score_blocks(ctx, months_needed(ctx, month))
     with ctx.progress.stage("checks"):
         if ctx.cfg.checks.enabled:
             report = run_checks(inputs, ctx.cube, month, month_label(inputs, month),
                                 ctx.cfg.checks, metas=[m[1] for m in ctx.models.values()],
                                 time_label=lambda i: month_label(inputs, i),
                                 overrides=overrides)
+            if ctx.cube is None and not report.failures():
+                _feature_checks(report, ctx.month_features.pop(month),
+                                [m[1] for m in ctx.models.values()],
+                                next(iter(ctx.models.values()))[0].feature_names_in_,
+                                ctx.cfg)
         else:
             report = CheckReport(as_of=month_label(inputs, month), overrides=list(overrides),
                                  notes=["input checks disabled by [checks] enabled = false"])
@@ -174,6 +324,27 @@ def check_inputs(ctx: RunContext, run_dir: Path, month: int,
                                status=f.status, message=f.message)
         report.raise_for(str(run_dir / "checks.json"))
     return report
+
+
+def _feature_checks(report: CheckReport, values: np.ndarray, metas: list[dict[str, Any]],
+                    names: tuple[str, ...], cfg: RunConfig) -> None:
+    """Coverage and drift of the as-of month's features when they were built block by
+    block: `values` (land cells, F) raw features, checked as a one-month cube whose
+    cells are all land, against the training distribution saved with the model."""
+    ref = next((m[KEY] for m in metas if KEY in m), None)
+    if ref is None:
+        report.notes.append(f"training distribution: none in the model metadata ({KEY}); "
+                            f"feature coverage and drift not checked block-wise")
+        return
+    report.notes.append("training distribution: saved with the model")
+    cube = xr.Dataset({n: (("time", "lat", "lon"), values[None, None, :, j])
+                       for j, n in enumerate(names)})
+    land = np.zeros((1, len(values)), np.int32)  # every row is a land cell
+    report.add("coverage", *check_coverage(xr.Dataset({"country_id": (("lat", "lon"), land)}),
+                                           cube, [], 0, cfg.checks.max_missing_share, ref))
+    n, found, psi = check_drift(cube, 0, land, ref, cfg.checks)
+    report.add("drift", n, found)
+    report.psi = psi
 
 
 def run_dir_for(ctx: RunContext, as_of: str) -> Path:

@@ -10,6 +10,7 @@ risk at standard detection, not "where inspectors already go".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,63 @@ from riskmodel.models.estimator import RiskModel
 from riskmodel.models.table import feature_matrix, land_cells
 
 N_DRIVERS = 3
+# driver_feature value of a cell whose contributions the driver rule did not compute
+# (-1 stays "computed, but no feature raises risk").
+NOT_COMPUTED = -2
+
+
+@dataclass(frozen=True)
+class DriverRule:
+    """Which land cells get TreeSHAP contributions (the expensive part of a night's score).
+
+    A cell is explained when its risk is at least `min_risk` (the pipeline sets it to the
+    lowest risk at which an enabled alert rule can hold an area, so every cell that can
+    reach an alert has its drivers), or when it is among the `admin1_sample` cells drawn
+    per admin-1 unit (seeded by `seed`; every cell of a smaller unit), from which the
+    admin-1 drivers are computed. `min_risk = 0` and `admin1_sample = None` explain every
+    cell, the rule `score_month` uses when given none.
+    """
+
+    min_risk: float = 0.0
+    admin1_sample: int | None = None
+    seed: int = 0
+
+    def attrs(self) -> dict[str, Any]:
+        """The rule as attrs of the driver variables (CF `comment` plus its parameters)."""
+        sample = "every cell" if self.admin1_sample is None else \
+            f"a seeded sample of {self.admin1_sample} cells"
+        return {"comment": f"contributions computed only for land cells with risk >= "
+                           f"{self.min_risk:g} and for {sample} per admin-1 unit "
+                           f"(docs/scale.md, driver rule); other land cells hold "
+                           f"{NOT_COMPUTED} in driver_feature and NaN in driver_contrib "
+                           f"and domain_contrib",
+                "drivers_min_risk": float(self.min_risk),
+                "drivers_admin1_sample": -1 if self.admin1_sample is None
+                else int(self.admin1_sample)}
+
+
+# The rule of `score_month` when given none: contributions for every land cell.
+EVERY_CELL = DriverRule()
+
+
+def admin1_sample(admin1_id: np.ndarray, rule: DriverRule) -> np.ndarray:
+    """Flat boolean mask over the (lat, lon) grid of the cells the rule samples per admin-1
+    unit: the `rule.admin1_sample` cells of each unit with the smallest seeded random key
+    (all of a unit's cells when it has fewer; all land cells when the sample is None).
+
+    The key is drawn for the whole grid at once, so the sample does not depend on how the
+    grid is cut into blocks.
+    """
+    labels = np.asarray(admin1_id).ravel()
+    if rule.admin1_sample is None:
+        return labels >= 0
+    key = np.random.default_rng(rule.seed).random(labels.size)
+    order = np.lexsort((key, labels))
+    ranked = labels[order]
+    rank = np.arange(labels.size) - np.searchsorted(ranked, ranked, side="left")
+    mask = np.zeros(labels.size, dtype=bool)
+    mask[order[(rank < rule.admin1_sample) & (ranked >= 0)]] = True
+    return mask
 
 
 def _top_drivers(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,22 +90,52 @@ def _top_drivers(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.where(vals > 0, vals, np.nan).astype(np.float32)
 
 
-def score_target(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, month: int,
-                 cells: np.ndarray) -> dict[str, np.ndarray]:
-    """Risk, interval and contributions (n_cells, n_features; log-odds) for land `cells` at
-    time index `month`, with reference-valued features set to their reference level."""
+def scoring_matrix(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, month: int,
+                   cells: np.ndarray) -> np.ndarray:
+    """(len(cells), F) float32 features of land `cells` at time index `month`, in the
+    model's order, with reference-valued features (inspection coverage) set to their
+    reference level so the score is risk at standard detection."""
     features = model.feature_names_in_
     X = feature_matrix(cube, features, month, cells)
     for name, value in meta.get("reference_values", {}).items():
         X[:, features.index(name)] = value
-    risk, lo, hi = model.predict_interval(X)
-    contrib = model.predict_contrib(X)
+    return X
+
+
+def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: np.ndarray,
+               rule: DriverRule, interval: tuple[np.ndarray, ...] | None = None
+               ) -> dict[str, np.ndarray]:
+    """Risk, interval and the rule's contributions for the rows of `X` (from
+    `scoring_matrix`); `sampled` (n,) marks rows in the admin-1 sample.
+
+    Returns `risk`, `lo`, `hi` (n,), `explained` (n,) bool and `contrib` (explained rows,
+    F; log-odds, float64). `interval` passes (risk, lo, hi) computed elsewhere (compiled
+    inference) instead of `predict_interval`.
+    """
+    if len(X) == 0:  # a block of sea: LightGBM refuses empty input
+        empty = np.empty(0)
+        return {"risk": empty, "lo": empty, "hi": empty, "explained": np.zeros(0, bool),
+                "contrib": np.empty((0, X.shape[1]))}
+    risk, lo, hi = model.predict_interval(X) if interval is None else interval
+    explained = np.asarray(sampled, bool) | (risk >= rule.min_risk)
+    contrib = model.predict_contrib(X[explained]) if explained.any() else \
+        np.empty((0, X.shape[1]))
     # A feature held at one reference level everywhere (inspection coverage at standard
     # detection) is not a driver of any area: its contribution is the same shift for all
     # cells, so it is left out of the drivers and the domain sums.
     for name in meta.get("reference_values", {}):
-        contrib[:, features.index(name)] = 0.0
-    return {"risk": risk, "lo": lo, "hi": hi, "contrib": contrib}
+        contrib[:, model.feature_names_in_.index(name)] = 0.0
+    return {"risk": risk, "lo": lo, "hi": hi, "explained": explained, "contrib": contrib}
+
+
+def score_target(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, month: int,
+                 cells: np.ndarray, sampled: np.ndarray | None = None,
+                 rule: DriverRule = EVERY_CELL) -> dict[str, np.ndarray]:
+    """`score_rows` for land `cells` of `cube` at time index `month` (every row sampled
+    when `sampled` is None)."""
+    X = scoring_matrix(model, meta, cube, month, cells)
+    sampled = np.ones(len(cells), bool) if sampled is None else sampled
+    return score_rows(model, meta, X, sampled, rule)
 
 
 def _grid(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int],
@@ -91,13 +179,39 @@ def _context(inputs: xr.Dataset, month: int) -> dict[str, tuple]:
     return ctx
 
 
-def score_month(models: dict[str, tuple[RiskModel, dict[str, Any]]], inputs: xr.Dataset,
-                cube: xr.Dataset, month: int, attrs: dict[str, Any]) -> xr.Dataset:
-    """The risk dataset for time index `month` and every target in `models`."""
+Models = dict[str, tuple[RiskModel, dict[str, Any]]]
+
+
+def compute_scores(models: Models, cube: xr.Dataset, month: int, cells: np.ndarray,
+                   sampled: np.ndarray, rule: DriverRule) -> dict[str, dict[str, np.ndarray]]:
+    """Per target, `score_target` of land `cells` (flat (lat, lon) indices, ascending) at
+    time index `month`; `sampled` (len(cells),) marks the rule's admin-1 sample."""
+    return {t: score_target(m, meta, cube, month, cells, sampled, rule)
+            for t, (m, meta) in models.items()}
+
+
+def score_month(models: Models, inputs: xr.Dataset, cube: xr.Dataset, month: int,
+                attrs: dict[str, Any], rule: DriverRule = EVERY_CELL) -> xr.Dataset:
+    """The risk dataset for time index `month` and every target in `models`: per-cell
+    scores from the in-memory `cube` (`compute_scores`), then `assemble_risk`."""
+    cells = land_cells(inputs["country_id"].values)
+    sampled = admin1_sample(inputs["admin1_id"].values, rule)[cells]
+    scores = compute_scores(models, cube, month, cells, sampled, rule)
+    return assemble_risk(models, inputs, month, attrs, cells, sampled, scores, rule)
+
+
+def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, Any],
+                  cells: np.ndarray, sampled: np.ndarray,
+                  scores: dict[str, dict[str, np.ndarray]], rule: DriverRule) -> xr.Dataset:
+    """The risk dataset (docs/architecture.md, risk contract) from per-cell scores.
+
+    `cells` are the flat land-cell indices the scores are in the order of, `sampled` the
+    rule's admin-1 sample among them, `scores` per target as `score_rows` returns them.
+    Top drivers and domain sums are set for explained cells; admin-1 drivers are the
+    population-weighted mean contribution of each unit's sampled cells.
+    """
     shape = (inputs.sizes["lat"], inputs.sizes["lon"])
-    country_id = inputs["country_id"].values
     admin1_id = inputs["admin1_id"].values
-    cells = land_cells(country_id)
     targets = list(models)
     first_model = next(iter(models.values()))[0]
     features = list(first_model.feature_names_in_)
@@ -107,25 +221,36 @@ def score_month(models: dict[str, tuple[RiskModel, dict[str, Any]]], inputs: xr.
 
     risk, lo, hi, dfeat, dcontrib, dom, a_feat, a_contrib = ([] for _ in range(8))
     for target in targets:
-        model, meta = models[target]
+        model, _ = models[target]
         if list(model.feature_names_in_) != features:
             raise ValueError("all targets must use the same feature list")
-        s = score_target(model, meta, cube, month, cells)
+        s = scores[target]
         risk.append(_grid(s["risk"], cells, shape))
         lo.append(_grid(s["lo"], cells, shape))
         hi.append(_grid(s["hi"], cells, shape))
+        expl = cells[s["explained"]]
+        land_grid = _grid(np.full(len(cells), NOT_COMPUTED, np.int16), cells, shape, -1,
+                          np.int16)
         idx, val = _top_drivers(s["contrib"], N_DRIVERS)
-        dfeat.append(np.stack([_grid(idx[:, r], cells, shape, -1, np.int16)
-                               for r in range(idx.shape[1])]))
-        dcontrib.append(np.stack([_grid(val[:, r], cells, shape) for r in range(val.shape[1])]))
-        dom.append(np.stack([_grid(s["contrib"][:, domain_of == d].sum(1), cells, shape)
+        ranks = []
+        for r in range(idx.shape[1]):
+            g = land_grid.copy().ravel()
+            g[expl] = idx[:, r]
+            ranks.append(g.reshape(shape))
+        dfeat.append(np.stack(ranks))
+        dcontrib.append(np.stack([_grid(val[:, r], expl, shape) for r in range(val.shape[1])]))
+        dom.append(np.stack([_grid(s["contrib"][:, domain_of == d].sum(1), expl, shape)
                              for d in DOMAINS]))
-        # Admin-1 drivers: population-weighted mean contribution of the unit's cells.
-        contrib_grid = np.full((len(features), *shape), np.nan, dtype=np.float64)
-        contrib_grid.reshape(len(features), -1)[:, cells] = s["contrib"].T
-        weights = _grid(pop_cells, cells, shape, 0.0, np.float64)
-        per_admin = kernels.zonal_stats(contrib_grid, admin1_id, n_admin, stat="weighted_mean",
-                                        weights=weights)  # (feature, admin1)
+        # Admin-1 drivers: population-weighted mean contribution of the unit's sampled
+        # cells (every cell of a unit smaller than the sample).
+        rows = sampled[s["explained"]]
+        units = admin1_id.ravel()[expl[rows]]
+        if rows.any():
+            per_admin = kernels.zonal_stats(s["contrib"][rows].T[:, None, :], units[None, :],
+                                            n_admin, stat="weighted_mean",
+                                            weights=pop_cells[s["explained"]][rows][None, :])
+        else:
+            per_admin = np.full((len(features), n_admin), np.nan)
         ai, av = _top_drivers(np.nan_to_num(per_admin.T, nan=-np.inf), N_DRIVERS)
         a_feat.append(ai)
         a_contrib.append(av)
@@ -138,6 +263,7 @@ def score_month(models: dict[str, tuple[RiskModel, dict[str, Any]]], inputs: xr.
             "comment": "band for the cell's true risk, calibrated at observed inspection "
                        "coverage; the extrapolation to the reference coverage is not "
                        "included (docs/models.md)"}
+    explain = rule.attrs()
     ds = xr.Dataset(
         {
             "risk": (g4, np.stack(risk)[:, None], {
@@ -151,23 +277,30 @@ def score_month(models: dict[str, tuple[RiskModel, dict[str, Any]]], inputs: xr.
             "driver_feature": (("target", "time", "rank", "lat", "lon"),
                                np.stack(dfeat)[:, None],
                                {"long_name": "index into `feature` of the rank-th driver "
-                                             "raising risk (-1: none)"}),
+                                             f"raising risk (-1: none; {NOT_COMPUTED}: not "
+                                             "computed by the driver rule)",
+                                "flag_values": np.array([NOT_COMPUTED, -1], np.int16),
+                                "flag_meanings": "not_computed no_driver", **explain}),
             "driver_contrib": (("target", "time", "rank", "lat", "lon"),
                                np.stack(dcontrib)[:, None],
                                {"units": "1", "long_name": "log-odds contribution of the "
-                                                          "driver (LightGBM pred_contrib)"}),
+                                                          "driver (LightGBM pred_contrib)",
+                                **explain}),
             "domain_contrib": (("target", "time", "domain", "lat", "lon"),
                                np.stack(dom)[:, None].astype(np.float32),
                                {"units": "1", "long_name": "summed log-odds contribution of "
-                                                          "the domain's features"}),
+                                                          "the domain's features", **explain}),
             "admin1_driver_feature": (("target", "time", "rank", "admin1"),
                                       np.stack([a.T for a in a_feat])[:, None],
                                       {"long_name": "index into `feature` of the admin-1 "
-                                                    "unit's rank-th driver (-1: none)"}),
+                                                    "unit's rank-th driver (-1: none)",
+                                                    **explain}),
             "admin1_driver_contrib": (("target", "time", "rank", "admin1"),
                                       np.stack([a.T for a in a_contrib])[:, None],
                                       {"units": "1", "long_name": "population-weighted mean "
-                                                                  "log-odds contribution"}),
+                                                                  "log-odds contribution of the "
+                                                                  "unit's sampled cells",
+                                                     **explain}),
             "feature_domain": (("feature",), np.array([str(d) for d in domain_of], dtype=object)),
             "country_id": inputs["country_id"].variable,
             "admin1_id": inputs["admin1_id"].variable,

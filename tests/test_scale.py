@@ -3,6 +3,7 @@ compared with the plain in-memory `score_month` on the tiny world."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
 from riskmodel.scale.score import score_month_blocks
 from riskmodel.scale.store import open_inputs, write_inputs
-from riskmodel.scoring import score_month
+from riskmodel.scoring import NOT_COMPUTED, DriverRule, admin1_sample, score_month
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
@@ -127,29 +128,80 @@ def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
         np.testing.assert_array_equal(stored[name].values, var.values, err_msg=name)
 
 
-def test_cli_on_local_cluster_from_store_equals_in_process(tiny: dict, tmp_path: Path) -> None:
-    # `python -m riskmodel.scale score --dask local` as it runs at scale: the workers read
-    # their blocks from the Zarr store and load the models from the registry themselves.
-    from riskmodel.pipeline import month_label
-    from riskmodel.scale.cli import main
-
-    store = tmp_path / "in.zarr"
-    write_inputs(tiny["inputs"], store, chunk=12)
-    # Its own registry is empty: the models come from the tiny run's (--models-from).
-    config = write_tiny_config(tmp_path, scale={"inputs": str(store), "block": 12})
-    as_of = month_label(tiny["inputs"], tiny["month"])
-    assert main(["score", "--config", str(config), "--as-of", as_of, "--dask", "local",
-                 "--models-from", str(tiny["config"]), "--quiet"]) == 0
-    with xr.open_dataset(tmp_path / "runs" / "tiny" / as_of / "risk.nc") as got:
-        for name in ("risk", "risk_lo", "risk_hi", "driver_feature", "domain_contrib",
-                     "admin1_driver_feature", "admin1_driver_contrib"):
-            np.testing.assert_array_equal(got[name].values, tiny["expected"][name].values,
-                                          err_msg=name)
-
-
 def test_block_scores_reject_gaps(tiny: dict) -> None:
     from riskmodel.scale.score import assemble, iter_block_scores
 
-    results = list(iter_block_scores(tiny["models"], tiny["inputs"], tiny["month"], block=16))
+    results = list(iter_block_scores(tiny["models"], tiny["inputs"], [tiny["month"]],
+                                     block=16))
     with pytest.raises(ValueError, match="exactly once"):
         assemble(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, results[1:])
+
+
+def test_driver_rule_explains_cells_above_the_cut(tiny: dict) -> None:
+    # Cells at or above the cut get the drivers full contributions give them; cells below
+    # (outside the admin-1 sample) are marked not computed, in memory and block-wise.
+    expected = tiny["expected"]
+    risk = expected["risk"].values
+    cut = float(np.nanquantile(risk, 0.8))
+    rule = DriverRule(min_risk=cut, admin1_sample=5, seed=1)
+    cube = features.build_cube(tiny["inputs"])
+    got = score_month(tiny["models"], tiny["inputs"], cube, tiny["month"], ATTRS, rule)
+    blocks = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, rule,
+                                block=12)
+    xr.testing.assert_identical(blocks, got)
+    sample = admin1_sample(tiny["inputs"]["admin1_id"].values, rule).reshape(risk.shape[-2:])
+    land = np.isfinite(risk)
+    above = land & (risk >= cut)
+    below = land & ~above & ~sample[None, None]
+    assert above.sum() and below.sum() and (sample & land[0, 0]).sum() <= 5 * 12
+    feat = got["driver_feature"].values.transpose(0, 1, 3, 4, 2)  # rank last
+    want = expected["driver_feature"].values.transpose(0, 1, 3, 4, 2)
+    np.testing.assert_array_equal(feat[above], want[above])
+    contrib = got["driver_contrib"].values.transpose(0, 1, 3, 4, 2)
+    np.testing.assert_array_equal(contrib[above],
+                                  expected["driver_contrib"].values.transpose(0, 1, 3, 4, 2)[above])
+    assert (feat[below] == NOT_COMPUTED).all()
+    assert np.isnan(got["domain_contrib"].values.transpose(0, 1, 3, 4, 2)[below]).all()
+    for name in ("risk", "risk_lo", "risk_hi"):
+        xr.testing.assert_identical(got[name], expected[name])
+    assert "risk >= " in got["driver_feature"].attrs["comment"]
+
+
+def test_admin1_sample_is_per_unit_and_seeded(tiny: dict) -> None:
+    admin1_id = tiny["inputs"]["admin1_id"].values
+    rule = DriverRule(admin1_sample=7, seed=3)
+    mask = admin1_sample(admin1_id, rule)
+    units, counts = np.unique(admin1_id.ravel()[mask], return_counts=True)
+    sizes = np.bincount(admin1_id.ravel()[admin1_id.ravel() >= 0])
+    np.testing.assert_array_equal(counts, np.minimum(sizes[units], 7))
+    assert (admin1_id.ravel()[mask] >= 0).all()
+    np.testing.assert_array_equal(mask, admin1_sample(admin1_id, rule))
+    assert not np.array_equal(mask, admin1_sample(admin1_id, DriverRule(admin1_sample=7,
+                                                                         seed=4)))
+
+
+def test_score_command_on_local_cluster_equals_in_memory_run(tiny_run: dict,
+                                                              tmp_path: Path) -> None:
+    # `riskmodel score --dask local` as it runs at scale: inputs from a Zarr store, blocks
+    # as tasks on worker processes that read their own chunks and load the models of
+    # another config's registry ([scale] models_from). Its risk.nc must equal the tiny
+    # run's, scored in memory, variable for variable.
+    from riskmodel.cli import main
+
+    cfg = load_config(tiny_run["config"])
+    store = write_inputs(make_world(cfg.world, cfg.seed), tmp_path / "in.zarr", chunk=12)
+    config = write_tiny_config(tmp_path, scale={"inputs": str(store), "block": 12,
+                                                "models_from": str(tiny_run["config"])})
+    as_of = tiny_run["run_dir"].name
+    with pytest.raises(SystemExit) as info:
+        main(["score", "--config", str(config), "--as-of", as_of, "--dask", "local",
+              "--quiet"])
+    assert info.value.code == 0
+    run_dir = tmp_path / "runs" / "tiny" / as_of
+    assert (run_dir / "alerts.geojson").is_file() and (run_dir / "checks.json").is_file()
+    with xr.open_dataset(run_dir / "risk.nc") as got, \
+            xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as want:
+        for name in want.data_vars:
+            np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)
+    checks = json.loads((run_dir / "checks.json").read_text())
+    assert checks["checked"].get("drift", 0) > 0, "feature drift is checked block-wise too"

@@ -39,6 +39,14 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
                        help=meaning)
 
 
+def add_dask_arg(p: argparse.ArgumentParser) -> None:
+    """`--dask local|tcp://HOST:PORT`: score in spatial blocks on a Dask cluster."""
+    p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                   help="score in spatial blocks as Dask tasks: on a LocalCluster of this "
+                        "machine's cores, or on the scheduler at this address (README: "
+                        "Running on a Dask cluster)")
+
+
 def overrides(args: argparse.Namespace) -> tuple[str, ...]:
     """The override names given on the command line."""
     return tuple(n for n in CHECK_OVERRIDES if getattr(args, n, False))
@@ -51,5 +59,6 @@ def context(args: argparse.Namespace) -> RunContext:
     inputs = getattr(args, "inputs", None)
     return RunContext(cfg=cfg, config_path=str(args.config), out_root=out,
                       inputs_path=Path(inputs) if inputs else None,
+                      dask=getattr(args, "dask", None),
                       progress=Progress(quiet=getattr(args, "quiet", False),
                                         json_lines=getattr(args, "log_json", False)))

@@ -9,12 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from riskmodel.alerts.publish import publish_alerts
-from riskmodel.commands._common import add_check_args, add_config_args, context, overrides
+from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg, context,
+                                        overrides)
 from riskmodel.ops.session import nightly_session
 from riskmodel.pipeline import (RunContext, backfill_alerts, build_features, check_inputs,
                                 get_models, load_world, month_index, month_label,
                                 risk_summary, run_dir_for, score, write_manifest)
 from riskmodel.report.run_report import write_run_report
+from riskmodel.scale.cluster import dask_client
 from riskmodel.targeting import run_targeting
 from riskmodel.world import SYNTHETIC_NOTE
 from riskmodel.world.tables import write_tables
@@ -31,7 +33,8 @@ def execute(ctx: RunContext, as_of: str | None, *, train_missing: bool,
     `riskmodel.ops.session`); `allow` names the check overrides in force (allow_stale,
     allow_missing, allow_drift). Nothing is published when a check fails.
     """
-    with nightly_session(ctx, command):
+    with nightly_session(ctx, command), dask_client(ctx.dask) as client:
+        ctx.client = client
         return _stages(ctx, as_of, train_missing=train_missing, retrain=retrain, allow=allow)
 
 
@@ -99,4 +102,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retrain", action="store_true",
                    help="train new models even if matching ones are registered")
     add_check_args(p)
+    add_dask_arg(p)
     p.set_defaults(handler=handle)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from riskmodel.commands._common import add_check_args, add_config_args, context, overrides
+from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg, context,
+                                        overrides)
 from riskmodel.commands.run import execute
 
 
@@ -21,8 +22,12 @@ def handle(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score one month with the registered models",
                        description="Score the month given by --as-of with the models "
-                                   "registered for this config; fails if none is.")
+                                   "registered for this config (or for [scale] "
+                                   "models_from); fails if none is. Block-wise from the "
+                                   "[scale] inputs Zarr store when the config names one, "
+                                   "on a Dask cluster with --dask.")
     add_config_args(p, out_help="parent folder of run folders (default: the config's `out`)")
     p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
     add_check_args(p)
+    add_dask_arg(p)
     p.set_defaults(handler=handle)

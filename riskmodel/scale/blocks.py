@@ -21,7 +21,7 @@ import features
 from features import CATALOGUE
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scale.inference import CompiledBooster, interval_from_logits, member_logits
-from riskmodel.scoring import score_target
+from riskmodel.scoring import DriverRule, score_rows, scoring_matrix
 
 # Region rasters and lookups every block needs besides the features' declared inputs.
 REGION_LAYERS = ("country_id", "admin1_id", "admin1_country", "land")
@@ -65,21 +65,27 @@ def block_inputs(inputs: xr.Dataset, block: Block, halo: int) -> tuple[xr.Datase
 @dataclass(frozen=True)
 class BlockScores:
     """Scores of one block: `cells` are flat indices into the whole (lat, lon) grid;
-    per target, `risk`, `lo`, `hi` (n,) and `contrib` (n, F) as in `score_target`."""
+    `scores[month][target]` as `riskmodel.scoring.score_rows` returns them (risk, lo, hi,
+    explained, contrib of the explained rows); `features[month]` the raw (n, F) float32
+    feature values of the cells (for the input checks), when asked for."""
 
     cells: np.ndarray
-    scores: dict[str, dict[str, np.ndarray]]
+    scores: dict[int, dict[str, dict[str, np.ndarray]]]
+    features: dict[int, np.ndarray]
 
 
 def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, inner: Block,
-                block: Block, nx: int, month: int,
-                compiled: dict[str, list[CompiledBooster]] | None = None) -> BlockScores:
-    """Score the land cells of `block` at time index `month`.
+                block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
+                rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
+                keep_features: bool = False) -> BlockScores:
+    """Score the land cells of `block` at each time index of `months`.
 
     `sub` are the block's bordered inputs and `inner` the block's place in them (from
-    `block_inputs`); `nx` is the width of the whole grid. `compiled` optionally holds each
-    target's compiled members (`riskmodel.scale.inference`), used for risk and interval;
-    contributions always come from LightGBM's TreeSHAP.
+    `block_inputs`); `nx` is the width of the whole grid; `sampled` the driver rule's
+    admin-1 sample over the block's cells (flat, block-shaped). The features are built once
+    for all `months`. `compiled` optionally holds each target's compiled members
+    (`riskmodel.scale.inference`), used for risk and interval; contributions always come
+    from LightGBM's TreeSHAP.
     """
     names = next(iter(models.values()))[0].feature_names_in_
     # Read only what the features declare (the catalogue enforces it) and the region
@@ -92,26 +98,17 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     local = land_cells(sub["country_id"].values[core])
     width = block.x1 - block.x0
     cells = (block.y0 + local // width) * nx + block.x0 + local % width
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for target, (model, meta) in models.items():
-        if len(local) == 0:
-            out[target] = {k: np.empty(0) for k in ("risk", "lo", "hi")}
-            out[target]["contrib"] = np.empty((0, len(names)))
-        elif compiled and target in compiled:
-            X = _block_matrix(cube, model, meta, month, local)
-            risk, lo, hi = interval_from_logits(model, member_logits(compiled[target], X))
-            out[target] = {"risk": risk, "lo": lo, "hi": hi,
-                           "contrib": model.predict_contrib(X)}
-        else:
-            out[target] = score_target(model, meta, cube, month, local)
-    return BlockScores(cells.astype(np.int64), out)
-
-
-def _block_matrix(cube: xr.Dataset, model: Any, meta: dict[str, Any], month: int,
-                  cells: np.ndarray) -> np.ndarray:
-    """The scoring matrix of `score_target` (reference values applied) for compiled use."""
-    names = model.feature_names_in_
-    X = feature_matrix(cube, names, month, cells)
-    for name, value in meta.get("reference_values", {}).items():
-        X[:, names.index(name)] = value
-    return X
+    picked = np.asarray(sampled, bool).ravel()[local]
+    scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+    kept: dict[int, np.ndarray] = {}
+    for month in months:
+        scores[month] = {}
+        if keep_features:
+            kept[month] = feature_matrix(cube, names, month, local)
+        for target, (model, meta) in models.items():
+            X = scoring_matrix(model, meta, cube, month, local)
+            interval = None
+            if compiled and target in compiled and len(local):
+                interval = interval_from_logits(model, member_logits(compiled[target], X))
+            scores[month][target] = score_rows(model, meta, X, picked, rule, interval)
+    return BlockScores(cells.astype(np.int64), scores, kept)

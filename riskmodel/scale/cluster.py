@@ -9,6 +9,8 @@ LightGBM's thread pools never fight over the cores (STYLE.md, pitfalls).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Set in every worker process (one level of parallelism: processes, not threads).
@@ -35,3 +37,20 @@ def connect(spec: str, *, n_workers: int | None = None, threads_per_worker: int 
         return Client(spec)
     raise ValueError(f"--dask {spec!r}: expected 'local' or a scheduler address "
                      f"tcp://HOST:PORT")
+
+
+@contextmanager
+def dask_client(spec: str | None) -> Iterator[Any]:
+    """`connect(spec)` for the duration of a `with` block (None: no client, yields None);
+    a LocalCluster started here is shut down on the way out."""
+    if spec is None:
+        yield None
+        return
+    client = connect(spec)
+    try:
+        yield client
+    finally:
+        cluster = client.cluster if spec == "local" else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
