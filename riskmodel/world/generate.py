@@ -105,18 +105,22 @@ def make_world(cfg: WorldConfig, seed: int) -> xr.Dataset:
     return world_dataset(arrays, geo, geo.lat, geo.lon, cfg, seed, supervision)
 
 
+_GRID3, _GRID2 = ("time", "lat", "lon"), ("lat", "lon")
+# Dimensions of the variables whose shape does not say them; other 3-d arrays are on
+# (time, lat, lon), 2-d ones on (time, country).
+_DIMS = {
+    "temperature": _GRID3, "precipitation": _GRID3, "migrant_share": _GRID3,
+    "displaced_share": _GRID3, "commodity_price": ("time",), "crop_share": _GRID2,
+    "population": _GRID2, "child_share": _GRID2, "young_child_share": _GRID2,
+    "crisis": ("time", "admin1"), "inspection_coverage": ("time", "admin1"),
+    "survey_cl_prevalence": ("time", "admin1"), "land": _GRID2, "country_id": _GRID2,
+    "admin1_id": _GRID2,
+}
+
+
 def variable_dims(name: str, ndim: int) -> tuple[str, ...]:
     """The dimensions of world variable `name` whose array has `ndim` dimensions."""
-    grid3, grid2 = ("time", "lat", "lon"), ("lat", "lon")
-    dims = {
-        "temperature": grid3, "precipitation": grid3, "migrant_share": grid3,
-        "displaced_share": grid3, "commodity_price": ("time",), "crop_share": grid2,
-        "population": grid2, "child_share": grid2, "young_child_share": grid2,
-        "crisis": ("time", "admin1"), "inspection_coverage": ("time", "admin1"),
-        "survey_cl_prevalence": ("time", "admin1"), "land": grid2, "country_id": grid2,
-        "admin1_id": grid2,
-    }
-    return dims.get(name, grid3 if ndim == 3 else ("time", "country"))
+    return _DIMS.get(name, _GRID3 if ndim == 3 else ("time", "country"))
 
 
 def world_dataset(arrays: Mapping[str, Any], names: Geography | Regions, lat: np.ndarray,
@@ -132,12 +136,11 @@ def world_dataset(arrays: Mapping[str, Any], names: Geography | Regions, lat: np
             attrs["standard_name"] = STANDARD_NAMES[name]
         data_vars[name] = (variable_dims(name, arrays[name].ndim), arrays[name], attrs)
     region = {"role": "region", "flag_values": -1, "comment": "-1 marks sea / no data"}
-    grid2 = ("lat", "lon")
-    data_vars["land"] = (grid2, arrays["land"], {"units": "1", "role": "region",
+    data_vars["land"] = (_GRID2, arrays["land"], {"units": "1", "role": "region",
                                                  "long_name": "land mask (0/1)"})
-    data_vars["country_id"] = (grid2, arrays["country_id"],
+    data_vars["country_id"] = (_GRID2, arrays["country_id"],
                                {**region, "long_name": "index into the country coordinate"})
-    data_vars["admin1_id"] = (grid2, arrays["admin1_id"],
+    data_vars["admin1_id"] = (_GRID2, arrays["admin1_id"],
                               {**region, "long_name": "index into the admin1 coordinate"})
     data_vars["admin1_country"] = (("admin1",), names.admin1_country,
                                    {"role": "region", "long_name": "country index of admin-1"})
