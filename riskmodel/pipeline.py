@@ -163,7 +163,7 @@ def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = 
                          f"{ctx.cfg.scale.models_from!r}: the models belong to that config; "
                          f"train them there")
     if ctx.cube is None and (retrain or (train_missing and not borrowed
-                                         and not _registered(ctx, owner))):
+                                         and not models_registered(ctx, owner))):
         with ctx.progress.stage("features"):
             ctx.cube = features.build_cube(ctx.inputs)
     # Finding a registered model needs only the feature names, not their values.
@@ -189,7 +189,7 @@ def _names_only(inputs: xr.Dataset) -> xr.Dataset:
     return xr.Dataset({n: ((), np.float32(np.nan)) for n in names})
 
 
-def _registered(ctx: RunContext, owner: RunConfig) -> bool:
+def models_registered(ctx: RunContext, owner: RunConfig) -> bool:
     """Whether every target's model is in the registry of `owner` for these inputs."""
     from riskmodel.training import model_id
 
@@ -297,7 +297,7 @@ def check_inputs(ctx: RunContext, run_dir: Path, month: int,
     assert ctx.inputs is not None
     inputs = ctx.inputs
     if ctx.blockwise and month not in ctx.month_features:
-        with ctx.progress.stage("score"):
+        with ctx.progress.stage("blocks"):  # features and scores, block by block
             score_blocks(ctx, months_needed(ctx, month))
     with ctx.progress.stage("checks"):
         if ctx.cfg.checks.enabled:

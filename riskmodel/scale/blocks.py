@@ -88,19 +88,28 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     from LightGBM's TreeSHAP.
     """
     names = next(iter(models.values()))[0].feature_names_in_
-    # Read only what the features declare (the catalogue enforces it) and the region
-    # layers: a stored world also holds labels and truth that scoring never touches.
-    needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS)
-    sub = sub[[v for v in sub.data_vars if v in needed]].load()
-    cube = features.build_cube(sub, names)
     core = slice(inner.y0, inner.y1), slice(inner.x0, inner.x1)
-    cube = cube.isel(lat=core[0], lon=core[1])
     local = land_cells(sub["country_id"].values[core])
     width = block.x1 - block.x0
     cells = (block.y0 + local // width) * nx + block.x0 + local % width
     picked = np.asarray(sampled, bool).ravel()[local]
     scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
     kept: dict[int, np.ndarray] = {}
+    if len(local) == 0:
+        # Open sea (most of a global grid): nothing to score, so no inputs read and no
+        # features built.
+        empty = np.empty((0, len(names)), np.float32)
+        for month in months:
+            scores[month] = {t: score_rows(m, meta, empty, np.zeros(0, bool), rule)
+                             for t, (m, meta) in models.items()}
+            if keep_features:
+                kept[month] = empty
+        return BlockScores(cells.astype(np.int64), scores, kept)
+    # Read only what the features declare (the catalogue enforces it) and the region
+    # layers: a stored world also holds labels and truth that scoring never touches.
+    needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS)
+    sub = sub[[v for v in sub.data_vars if v in needed]].load()
+    cube = features.build_cube(sub, names).isel(lat=core[0], lon=core[1])
     for month in months:
         scores[month] = {}
         if keep_features:
@@ -108,7 +117,7 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
         for target, (model, meta) in models.items():
             X = scoring_matrix(model, meta, cube, month, local)
             interval = None
-            if compiled and target in compiled and len(local):
+            if compiled and target in compiled:
                 interval = interval_from_logits(model, member_logits(compiled[target], X))
             scores[month][target] = score_rows(model, meta, X, picked, rule, interval)
     return BlockScores(cells.astype(np.int64), scores, kept)
