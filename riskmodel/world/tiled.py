@@ -28,6 +28,7 @@ import numpy as np
 from riskmodel.config import WorldConfig
 from riskmodel.world.drivers import (
     ANOMALY_RHO,
+    cell_area_factor,
     climate_from,
     crop_share_from,
     demography_from,
@@ -121,7 +122,11 @@ def plan_world(cfg: WorldConfig, seed: int, noise_tile: int = NOISE_TILE,
     fields["crop"] = lattice_field(economy_rng, (ny, nx), sig["crop"])
     demo_rng = rng_for(seed, "demography")
     fields["logpop"] = lattice_field(demo_rng, (ny, nx), sig["logpop"])
-    towns = draw_towns(demo_rng, n_towns(ny, nx), land_y, land_x, cfg.resolution)
+    # Towns may sit on any cell of the sample's land blocks (not only on sample cells),
+    # so they coincide no more often than on the whole grid.
+    town_y, town_x = _block_cells(land_y, land_x, int(rows[1] - rows[0]) if len(rows) > 1
+                                  else 1, ny, nx)
+    towns = draw_towns(demo_rng, n_towns(ny, nx), town_y, town_x, cfg.resolution)
     for name in ("child", "young", "base_mig"):
         fields[name] = lattice_field(demo_rng, (ny, nx), sig[name])
     tables["crisis"] = draw_crises(demo_rng, nt, len(regions.admin1_codes))
@@ -136,6 +141,17 @@ def plan_world(cfg: WorldConfig, seed: int, noise_tile: int = NOISE_TILE,
                        regions=regions, droughts=droughts, towns=towns, tables=tables,
                        supervision=supervision, noise_tile=noise_tile)
     return _with_constants(world, rows, cols)
+
+
+def _block_cells(ys: np.ndarray, xs: np.ndarray, stride: int, ny: int,
+                 nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell of the `stride` x `stride` blocks around the sample cells (`ys`, `xs`)
+    (each sample cell sits at offset stride // 2 of its block), inside the grid."""
+    off = np.arange(stride) - stride // 2
+    yy = (ys[:, None, None] + off[None, :, None] + 0 * off[None, None, :]).ravel()
+    xx = (xs[:, None, None] + 0 * off[None, :, None] + off[None, None, :]).ravel()
+    keep = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
+    return yy[keep], xx[keep]
 
 
 def _with_constants(world: TiledWorld, rows: np.ndarray, cols: np.ndarray) -> TiledWorld:
@@ -198,7 +214,7 @@ def _drivers(world: TiledWorld, rows: np.ndarray, cols: np.ndarray, land: np.nda
     demography = demography_from(
         land, country_id, admin1_id, logpop, world.tables["gdp_per_capita"], world.norms,
         {k: at(k) for k in ("child", "young", "base_mig")}, climate["_precip_anomaly"],
-        world.tables["crisis"], world.cfg.resolution)
+        world.tables["crisis"], cell_area_factor(world.cfg.resolution))
     return {**world.tables, **climate, **demography,
             "crop_share": crop_share_from(at("crop"), land)}
 
