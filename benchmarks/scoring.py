@@ -196,6 +196,19 @@ def prepare(config: str) -> dict:
     return out
 
 
+def peer_gib(config: str) -> float:
+    """Memory the peer needs at least (GiB): every input loaded, plus the whole feature
+    cube (features x time x lat x lon float32)."""
+    import features
+    from riskmodel.config import load_config
+    from riskmodel.scale.store import open_inputs
+
+    inputs = open_inputs(load_config(config).scale.inputs)
+    cells = inputs.sizes["time"] * inputs.sizes["lat"] * inputs.sizes["lon"]
+    loaded = sum(v.size * v.dtype.itemsize for v in inputs.variables.values())
+    return (loaded + len(features.plan_features(inputs)[0]) * cells * 4) / 1024.0 ** 3
+
+
 def child(role: str, config: str, as_of: str, out: Path, dask: str | None) -> dict:
     """Run `role` in a fresh process so each peak RSS is its own."""
     cmd = [sys.executable, __file__, "--config", config, "--role", role, "--out", str(out),
@@ -214,6 +227,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--dask", metavar="local|tcp://HOST:PORT",
                     help="run ours with `riskmodel score --dask` (the peer stays in-process)")
+    ap.add_argument("--peer-max-gib", type=float, default=8.0,
+                    help="skip the peer when it needs more memory than this (default 8)")
     ap.add_argument("--role", choices=("ours", "peer"), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -228,20 +243,30 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         record["load_before"] = os.getloadavg()
         ours = child("ours", args.config, as_of, Path(tmp), args.dask)
-        peer = child("peer", args.config, as_of, Path(tmp), None)
-        record["load_after"] = os.getloadavg()
-        a, b = np.load(Path(tmp) / "ours.npy"), np.load(Path(tmp) / "peer.npy")
-    diff = np.abs(a - b)
+        record["load_after_ours"] = os.getloadavg()
+        need = peer_gib(args.config)
+        peer = None
+        if need <= args.peer_max_gib:
+            peer = child("peer", args.config, as_of, Path(tmp), None)
+            record["load_after_peer"] = os.getloadavg()
+            a, b = np.load(Path(tmp) / "ours.npy"), np.load(Path(tmp) / "peer.npy")
     record.update({
         "as_of": as_of, "wall_s": ours["wall_s"], "peak_rss_gib": ours["peak_rss_gib"],
-        "peer_wall_s": peer["wall_s"], "peer_peak_rss_gib": peer["peak_rss_gib"],
-        "peer_over_ours": round(peer["wall_s"] / ours["wall_s"], 2),
-        "cells_explained": ours["cells_explained"],
-        "stages": {"ours": ours["stages"], "peer": peer["stages"]},
-        "max_abs_risk_diff": float(np.nanmax(diff)),
-        "share_cells_diff_gt_1e-6": float(np.mean(diff[np.isfinite(diff)] > 1e-6)),
-        "same_land_cells": bool(np.array_equal(np.isnan(a), np.isnan(b))),
-    })
+        "cells_explained": ours["cells_explained"], "stages": {"ours": ours["stages"]},
+        "peer_wall_s": None, "peer_peak_rss_gib": None, "peer_min_gib": round(need, 1)})
+    if peer is None:
+        record["peer_skipped"] = (f"the peer holds every input and the whole feature cube "
+                                  f"in memory, at least {need:.1f} GiB, above "
+                                  f"--peer-max-gib {args.peer_max_gib:g}")
+    else:
+        diff = np.abs(a - b)
+        record.update({
+            "peer_wall_s": peer["wall_s"], "peer_peak_rss_gib": peer["peak_rss_gib"],
+            "peer_over_ours": round(peer["wall_s"] / ours["wall_s"], 2),
+            "max_abs_risk_diff": float(np.nanmax(diff)),
+            "share_cells_diff_gt_1e-6": float(np.mean(diff[np.isfinite(diff)] > 1e-6)),
+            "same_land_cells": bool(np.array_equal(np.isnan(a), np.isnan(b)))})
+        record["stages"]["peer"] = peer["stages"]
     print(json.dumps(record, indent=2))
     if args.json:
         args.json.write_text(json.dumps(record, indent=2) + "\n")
