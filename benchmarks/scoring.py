@@ -102,9 +102,11 @@ def run_ours(config: str, as_of: str, out: Path, dask: str | None) -> dict:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     with xr.open_dataset(run_dir / "risk.nc") as risk:
         np.save(out / "ours.npy", risk["risk"].values[:, 0])
-        explained = int((risk["driver_feature"].values[:, 0, 0] >= -1).sum())
+        land = np.isfinite(risk["risk"].values[:, 0])
+        explained = int(((risk["driver_feature"].values[:, 0, 0] >= -1) & land).sum())
     return {"wall_s": round(wall, 2), "peak_rss_gib": round(_peak_gib(), 3),
-            "stages": manifest["timings_s"], "cells_explained": explained}
+            "stages": manifest["timings_s"], "peak_mib_by_stage":
+            manifest["peak_rss_mib_by_stage"], "explained_share": round(explained / land.sum(), 4)}
 
 
 def run_peer(config: str, as_of: str, out: Path) -> dict:
@@ -252,7 +254,8 @@ def main() -> int:
             a, b = np.load(Path(tmp) / "ours.npy"), np.load(Path(tmp) / "peer.npy")
     record.update({
         "as_of": as_of, "wall_s": ours["wall_s"], "peak_rss_gib": ours["peak_rss_gib"],
-        "cells_explained": ours["cells_explained"], "stages": {"ours": ours["stages"]},
+        "explained_share": ours["explained_share"], "stages": {"ours": ours["stages"]},
+        "peak_mib_by_stage": ours["peak_mib_by_stage"],
         "peer_wall_s": None, "peer_peak_rss_gib": None, "peer_min_gib": round(need, 1)})
     if peer is None:
         record["peer_skipped"] = (f"the peer holds every input and the whole feature cube "
