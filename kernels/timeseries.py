@@ -102,49 +102,150 @@ def move_mean(a: np.ndarray, window: int, *, min_count: int | None = None) -> np
     return from_time_cells(_move_sum_mean(a2, window, min_count, True, np.empty_like(a2)), shape)
 
 
+def _consts(a: np.ndarray, *values: float) -> np.ndarray:
+    """`values` as a 1-D array in the dtype of `a`: typed constants for a compiled loop.
+
+    Numba types a float literal as float64; mixing one into float32 arithmetic would widen
+    the whole vectorised loop to float64 (half the SIMD lanes).
+    """
+    return np.array(values, a.dtype)
+
+
+#: float32 holds every integer up to 2**24 exactly: counts and time indices that the kernels
+#: keep in the input dtype are exact for series up to this many time steps.
+_F32_EXACT = 2**24
+
+
+def _exact_counts(a2: np.ndarray) -> np.ndarray:
+    """`a2` (time, cells), or a float64 copy if float32 could not count its time steps exactly.
+
+    Callers cast the result back to the input dtype (a no-op in the usual case).
+    """
+    if a2.dtype == np.float32 and a2.shape[0] > _F32_EXACT:
+        return a2.astype(np.float64)
+    return a2
+
+
 # --------------------------------------------------------------------------- moving std
+#: Cells per work item of the moving std/min/max and event-decay kernels: long contiguous row
+#: segments (16 KB of float32) stream from memory at close to copy speed, where 256-cell
+#: segments measured ~2x slower; their per-cell state then sits in L2 instead of L1.
+_WBLOCK = 4096
+#: The moving std re-centres its shifted sums exactly at least this often (time steps).
+_RECENTRE = 64
+#: ... and at once where a window mean sits further than sqrt(_OFF_CENTRE) standard
+#: deviations from the shift: k*s2 - s1**2 then keeps all but ~log10(_OFF_CENTRE) digits.
+_OFF_CENTRE = 1e4
+#: Above this, the squared-deviation sum may not fit a float32 output: redo the row in float64.
+_F32_SAFE = 1e37
+
+
+@njit(cache=True)
+def _std_parts(k, x1, x2, minc, fd):  # pragma: no cover - compiled, inlined by LLVM
+    # From count k and shifted sums x1, x2 of one window: (k * squared deviations, or NaN
+    # where the window does not qualify; its divisor k * (k - ddof), or 1; 1 if the first is
+    # too large for a float32 output, else 0; 1 if the shift is too far off the mean, else 0).
+    q = k * x2 - x1 * x1
+    q = q if q > 0.0 else 0.0
+    dn = k * (k - fd)
+    good = (k >= minc) & (dn > 0.0)
+    over = 1 if q > _F32_SAFE else 0
+    off = 1 if x1 * x1 > _OFF_CENTRE * q else 0
+    return (q if good else np.nan), (dn if good else 1.0), over, off
+
+
 @njit(cache=True, parallel=True)
-def _move_std(a, window, min_count, ddof, out):  # pragma: no cover - compiled
-    # Welford's running mean / sum of squared deviations with removal: no sum-of-squares
-    # cancellation, state bounded by the window. Branch-free (selects) for vectorisation.
+def _move_std(a, window, min_count, ddof, consts, out):  # pragma: no cover - compiled
+    # Shifted sums: per cell s1 = sum(x - K), s2 = sum((x - K)**2) over the valid values of the
+    # window, with K near the window mean, so k*s2 - s1**2 suffers no cancellation from a
+    # large offset. K starts at the cell's first valid value. After a row where some window
+    # mean has moved far from K (a drifting level, a series resuming after a gap at another
+    # level), and anyway every `recentre` steps (flushing the add/remove rounding drift), K
+    # moves to the window mean and s1, s2 are recomputed exactly from the window's rows, which
+    # are still in cache. The hot loop has no division; the final divide and sqrt run in the
+    # output dtype (float32: twice the SIMD lanes of float64 and a much cheaper sqrt), the
+    # subtraction stays in float64. K and the count are kept in the input dtype (consts =
+    # (1, 0) in it) to halve their cache traffic.
     T, n = a.shape
+    one = consts[0]
+    zero = consts[1]
     minc = float(min_count)
     fd = float(ddof)
-    nblocks = (n + BLOCK - 1) // BLOCK
+    recentre = max(window, _RECENTRE)
+    nblocks = (n + _WBLOCK - 1) // _WBLOCK
     for b in prange(nblocks):
-        j0 = b * BLOCK
-        m = min(n, j0 + BLOCK) - j0
-        mu = np.zeros(m, np.float64)
-        m2 = np.zeros(m, np.float64)
-        c = np.zeros(m, np.float64)
+        j0 = b * _WBLOCK
+        m = min(n, j0 + _WBLOCK) - j0
+        K = np.zeros(m, a.dtype)
+        c = np.zeros(m, a.dtype)
+        s1 = np.zeros(m, np.float64)
+        s2 = np.zeros(m, np.float64)
+        den = np.empty(m, a.dtype)
+        for t in range(T):  # K = first valid value (c is a 'found' flag here)
+            row = a[t, j0 : j0 + m]
+            todo = 0  # integer reductions vectorise; float ones would need fastmath
+            for jj in range(m):
+                v = row[jj]
+                take = (v == v) & (c[jj] == zero)
+                K[jj] = v if take else K[jj]
+                c[jj] = one if take else c[jj]
+                todo += 1 if c[jj] == zero else 0
+            if todo == 0:
+                break
+        c[:] = zero
         for t in range(T):
             row = a[t, j0 : j0 + m]
             o = out[t, j0 : j0 + m]
+            has_old = t >= window
+            old = a[t - window if has_old else t, j0 : j0 + m]
+            big = 0
+            offc = 0
             for jj in range(m):
                 v = row[jj]
+                u = old[jj]
                 ok = v == v
-                k = c[jj] + (1.0 if ok else 0.0)
-                d = v - mu[jj] if ok else 0.0
-                mn = mu[jj] + (d / k if ok else 0.0)
-                m2[jj] += d * (v - mn) if ok else 0.0
-                mu[jj] = mn
+                uk = has_old & (u == u)
+                kj = np.float64(K[jj])
+                d = v - kj if ok else 0.0
+                e = u - kj if uk else 0.0
+                k = c[jj] + (one if ok else zero) - (one if uk else zero)
+                x1 = s1[jj] + d - e
+                x2 = s2[jj] + d * d - e * e
+                x1 = x1 if k > zero else 0.0  # an empty window holds exactly nothing
+                x2 = x2 if k > zero else 0.0
                 c[jj] = k
-            if t >= window:
-                old = a[t - window, j0 : j0 + m]
+                s1[jj] = x1
+                s2[jj] = x2
+                q, dn, over, off = _std_parts(k, x1, x2, minc, fd)
+                o[jj] = q
+                den[jj] = dn
+                big += over
+                offc += off
+            if offc > 0 or t % recentre == recentre - 1:
                 for jj in range(m):
-                    u = old[jj]
-                    uk = u == u
-                    k = c[jj] - (1.0 if uk else 0.0)
-                    d = u - mu[jj] if uk else 0.0
-                    mn = mu[jj] - (d / k if k > 0.0 else 0.0)
-                    q = m2[jj] - (d * (u - mn) if uk else 0.0)
-                    m2[jj] = max(q, 0.0) if k > 0.0 else 0.0
-                    mu[jj] = mn if k > 0.0 else 0.0
-                    c[jj] = k
+                    k = c[jj]
+                    K[jj] = K[jj] + (s1[jj] / k if k > zero else 0.0)
+                    s1[jj] = 0.0
+                    s2[jj] = 0.0
+                for r in range(max(0, t - window + 1), t + 1):
+                    rr = a[r, j0 : j0 + m]
+                    for jj in range(m):
+                        v = rr[jj]
+                        d = v - np.float64(K[jj]) if v == v else 0.0
+                        s1[jj] += d
+                        s2[jj] += d * d
+                big = 0
+                for jj in range(m):
+                    q, dn, over, off = _std_parts(c[jj], s1[jj], s2[jj], minc, fd)
+                    o[jj] = q
+                    den[jj] = dn
+                    big += over
             for jj in range(m):
-                k = c[jj]
-                den = k - fd
-                o[jj] = np.sqrt(m2[jj] / den) if (k >= minc and den > 0.0) else np.nan
+                o[jj] = np.sqrt(o[jj] / den[jj])
+            if big > 0:  # k * variance overflows float32: divide and sqrt in float64 instead
+                for jj in range(m):
+                    q, dn, over, off = _std_parts(c[jj], s1[jj], s2[jj], minc, fd)
+                    o[jj] = np.sqrt(q / dn)
     return out
 
 
@@ -157,72 +258,90 @@ def move_std(
     (float32 or float64; other dtypes become float64), in the units of `a`. out[t] is the
     standard deviation with `ddof` delta degrees of freedom of the valid values in
     a[t-window+1 .. t]; NaN where fewer than `min_count` (default `window`) are valid or where
-    count - ddof <= 0. Running Welford update in float64.
+    count - ddof <= 0. Shifted running sums in float64, re-centred on the window mean
+    whenever it drifts away and at least every 64 steps (no cancellation from a large offset,
+    a drifting level or a jump).
     """
     window, min_count = check_window(window, min_count)
     if int(ddof) != ddof or ddof < 0:
         raise ValueError(f"ddof must be an integer >= 0, got {ddof!r}")
     a2, shape = to_time_cells(a)
-    return from_time_cells(_move_std(a2, window, min_count, int(ddof), np.empty_like(a2)), shape)
+    x = _exact_counts(a2)
+    out = _move_std(x, window, min_count, int(ddof), _consts(x, 1.0, 0.0), np.empty_like(x))
+    return from_time_cells(out.astype(a2.dtype, copy=False), shape)
 
 
 # --------------------------------------------------------------------------- moving min/max
-_XBLOCK = 128  # smaller block: the kernel keeps a (time, block) suffix buffer in cache
-
-
 @njit(cache=True, parallel=True)
-def _move_extreme(a, window, min_count, is_max, out):  # pragma: no cover - compiled
+def _move_extreme(a, window, consts, out):  # pragma: no cover - compiled
     # van Herk / Gil-Werman: split time into blocks of `window` rows; a trailing window is the
-    # union of the suffix of one block and the prefix of the next, so each output costs one
-    # comparison whatever the window. Values are sign-flipped for the minimum. NaN never wins
-    # a comparison, so it is skipped; a separate running count applies min_count.
+    # union of a suffix of the previous block and a prefix of the current one, so each output
+    # costs one comparison whatever the window. The forward pass over a block keeps the
+    # running prefix maximum and combines it with the suffix maxima of the previous block;
+    # then a backward pass over the same rows (still in cache) stores this block's suffix
+    # maxima for the next one. Values are multiplied by consts[0] (+1 max, -1 min) so one
+    # loop does both; consts holds (sign, 1, 0, -inf, NaN, min_count) in the input dtype, so
+    # nothing is widened to float64. NaN never wins a comparison, so it is skipped; a running
+    # count of valid values (exact: see `_exact_counts`) applies min_count.
     T, n = a.shape
-    minc = float(min_count)
-    sign = 1.0 if is_max else -1.0
-    nblocks = (n + _XBLOCK - 1) // _XBLOCK
+    sg = consts[0]
+    one = consts[1]
+    zero = consts[2]
+    ninf = consts[3]
+    nan = consts[4]
+    minc = consts[5]
+    w = window
+    nblocks = (n + _WBLOCK - 1) // _WBLOCK
     for b in prange(nblocks):
-        j0 = b * _XBLOCK
-        m = min(n, j0 + _XBLOCK) - j0
-        suffix = np.empty((T, m), a.dtype)  # signed max of a[t .. end of t's time block]
-        c = np.zeros(m, np.float64)
-        run = np.empty(m, np.float64)
-        tb = 0
-        while tb < T:
-            te = min(T, tb + window)
-            run[:] = -np.inf
-            for t in range(te - 1, tb - 1, -1):
+        j0 = b * _WBLOCK
+        m = min(n, j0 + _WBLOCK) - j0
+        suffix = np.empty((min(w, T), m), a.dtype)  # signed max of a[s .. end of s's block]
+        run = np.empty(m, a.dtype)
+        c = np.zeros(m, a.dtype)
+        for tb in range(0, T, w):
+            te = min(T, tb + w)
+            run[:] = ninf
+            for t in range(tb, te):
                 row = a[t, j0 : j0 + m]
-                sf = suffix[t]
+                o = out[t, j0 : j0 + m]
+                has_old = t >= w
+                old = a[t - w if has_old else t, j0 : j0 + m]
+                # window start t-w+1 lies in the previous block unless this row ends the block
+                use_sf = tb > 0 and t < tb + w - 1
+                sf = suffix[t + 1 - tb if use_sf else 0]
                 for jj in range(m):
-                    v = sign * row[jj]
-                    r = v if v > run[jj] else run[jj]
-                    run[jj] = r
-                    sf[jj] = r
-            tb = te
-        for t in range(T):
-            start = t - window + 1
-            if t % window == 0:
-                run[:] = -np.inf
-            row = a[t, j0 : j0 + m]
-            o = out[t, j0 : j0 + m]
-            for jj in range(m):
-                v = sign * row[jj]
-                run[jj] = v if v > run[jj] else run[jj]
-                c[jj] += 1.0 if v == v else 0.0
-            if start > 0:
-                old = a[start - 1, j0 : j0 + m]
-                for jj in range(m):
+                    v = sg * row[jj]
                     u = old[jj]
-                    c[jj] -= 1.0 if u == u else 0.0
-            if start > 0 and start % window != 0:
-                sf = suffix[start]
-                for jj in range(m):
-                    best = sf[jj] if sf[jj] > run[jj] else run[jj]
-                    o[jj] = sign * best if c[jj] >= minc else np.nan
-            else:
-                for jj in range(m):
-                    o[jj] = sign * run[jj] if c[jj] >= minc else np.nan
+                    r = run[jj]
+                    r = v if v > r else r
+                    run[jj] = r
+                    k = c[jj] + (one if v == v else zero) - (one if has_old & (u == u) else zero)
+                    c[jj] = k
+                    x = sf[jj]
+                    best = x if use_sf & (x > r) else r
+                    o[jj] = sg * best if k >= minc else nan
+            if te < T:  # suffix maxima of this block, for the next
+                run[:] = ninf
+                for t in range(te - 1, tb - 1, -1):
+                    row = a[t, j0 : j0 + m]
+                    sf = suffix[t - tb]
+                    for jj in range(m):
+                        v = sg * row[jj]
+                        r = run[jj]
+                        r = v if v > r else r
+                        run[jj] = r
+                        sf[jj] = r
     return out
+
+
+def _moving_extreme(a: np.ndarray, window: int, min_count: int | None, sign: float) -> np.ndarray:
+    """Shared body of `move_min` (sign -1) and `move_max` (sign +1)."""
+    window, min_count = check_window(window, min_count)
+    a2, shape = to_time_cells(a)
+    x = _exact_counts(a2)
+    consts = _consts(x, sign, 1.0, 0.0, -np.inf, np.nan, min_count)
+    out = _move_extreme(x, window, consts, np.empty_like(x))
+    return from_time_cells(out.astype(a2.dtype, copy=False), shape)
 
 
 def move_min(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.ndarray:
@@ -233,9 +352,7 @@ def move_min(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.
     values in a[t-window+1 .. t], NaN where fewer than `min_count` (default `window`) are
     valid. Cost per element does not depend on the window (van Herk / Gil-Werman).
     """
-    window, min_count = check_window(window, min_count)
-    a2, shape = to_time_cells(a)
-    return from_time_cells(_move_extreme(a2, window, min_count, False, np.empty_like(a2)), shape)
+    return _moving_extreme(a, window, min_count, -1.0)
 
 
 def move_max(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.ndarray:
@@ -246,9 +363,7 @@ def move_max(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.
     values in a[t-window+1 .. t], NaN where fewer than `min_count` (default `window`) are
     valid. Cost per element does not depend on the window (van Herk / Gil-Werman).
     """
-    window, min_count = check_window(window, min_count)
-    a2, shape = to_time_cells(a)
-    return from_time_cells(_move_extreme(a2, window, min_count, True, np.empty_like(a2)), shape)
+    return _moving_extreme(a, window, min_count, 1.0)
 
 
 # --------------------------------------------------------------------------- EWM
@@ -467,19 +582,25 @@ def standardized_anomaly(
 
 # --------------------------------------------------------------------------- event decay
 @njit(cache=True, parallel=True)
-def _event_decay(e, factor, decayed, since):  # pragma: no cover - compiled
+def _event_decay(e, factor, consts, decayed, since):  # pragma: no cover - compiled
+    # The decayed sum is accumulated in float64; the time of the last event and the step
+    # counter are kept in the input dtype (consts = (1, NaN) in it; exact: see
+    # `_exact_counts`), so the months-since loop does not widen float32 to float64.
     T, n = e.shape
-    nblocks = (n + BLOCK - 1) // BLOCK
+    one = consts[0]
+    nan = consts[1]
+    nblocks = (n + _WBLOCK - 1) // _WBLOCK
     for b in prange(nblocks):
-        j0 = b * BLOCK
-        m = min(n, j0 + BLOCK) - j0
+        j0 = b * _WBLOCK
+        m = min(n, j0 + _WBLOCK) - j0
         d = np.zeros(m, np.float64)
-        last = np.full(m, np.nan)  # time of the last event, NaN before the first
+        last = np.full(m, nan)  # time of the last event, NaN before the first
+        ft = -one  # the step counter t in the input dtype (float32 * int would be float64)
         for t in range(T):
+            ft += one
             row = e[t, j0 : j0 + m]
             od = decayed[t, j0 : j0 + m]
             os = since[t, j0 : j0 + m]
-            ft = float(t)
             for jj in range(m):
                 v = row[jj]
                 dj = d[jj] * factor + (v if v == v else 0.0)
@@ -504,6 +625,12 @@ def event_decay(events: np.ndarray, half_life: float) -> tuple[np.ndarray, np.nd
     if not float(half_life) > 0:
         raise ValueError(f"half_life must be > 0, got {half_life!r}")
     e2, shape = to_time_cells(events, "events")
+    x = _exact_counts(e2)
     factor = 0.5 ** (1.0 / float(half_life))
-    decayed, since = _event_decay(e2, factor, np.empty_like(e2), np.empty_like(e2))
-    return from_time_cells(decayed, shape), from_time_cells(since, shape)
+    decayed, since = _event_decay(
+        x, factor, _consts(x, 1.0, np.nan), np.empty_like(x), np.empty_like(x)
+    )
+    return (
+        from_time_cells(decayed.astype(e2.dtype, copy=False), shape),
+        from_time_cells(since.astype(e2.dtype, copy=False), shape),
+    )

@@ -86,6 +86,64 @@ def test_move_std_is_stable_for_large_offsets():
     )
 
 
+def test_move_std_is_stable_for_drifting_levels():
+    """Long series whose level drifts far from where it started, with an all-NaN gap after
+    which the series resumes 1e9 higher: sums shifted by a fixed first value (or plain
+    sums) lose most digits here; the re-centred shifted sums must not."""
+    rng = np.random.default_rng(1)
+    t = np.arange(3000, dtype=np.float64)[:, None]
+    a = 1e6 + 1e3 * t + rng.normal(scale=[0.5, 50.0], size=(3000, 2))
+    a[1500:1600, 0] = np.nan
+    a[1600:, 0] += 1e9
+    a[rng.random(a.shape) < 0.1] = np.nan
+    for window, ddof in ((12, 1), (100, 0)):
+        np.testing.assert_allclose(
+            kernels.move_std(a, window, min_count=2, ddof=ddof),
+            ref.move_std(a, window, min_count=2, ddof=ddof),
+            rtol=1e-9,
+        )
+
+
+def test_move_std_float32_beyond_float32_squares():
+    """float32 values whose squared deviations overflow float32: computed in float64."""
+    rng = np.random.default_rng(2)
+    a = (rng.normal(size=(40, 3)) * 1e20).astype(np.float32)
+    got = kernels.move_std(a, 6, min_count=2)
+    assert np.isfinite(got[1:]).all()
+    assert_same(got, ref.move_std(a, 6, min_count=2))
+
+
+@pytest.mark.parametrize("name", ["move_std", "move_min", "move_max", "move_mean"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window", [1, 5, 64, 100])
+def test_long_series_match_reference(name, dtype, window):
+    """Series much longer than the window (the hypothesis cases are short): many van Herk
+    blocks for min/max, several re-centrings of the moving std, an all-NaN stretch."""
+    rng = np.random.default_rng(window)
+    a = rng.normal(loc=3.0, size=(300, 3)).astype(dtype)
+    a[rng.random(a.shape) < 0.2] = np.nan
+    a[100:180, 1] = np.nan
+    for min_count in (1, max(1, window // 2)):
+        got = getattr(kernels, name)(a, window, min_count=min_count)
+        assert_same(got, getattr(ref, name)(a, window, min_count=min_count))
+
+
+def test_float32_time_counts_fall_back_to_float64(monkeypatch):
+    """Kernels that count time steps in the input dtype switch to float64 when float32
+    could not count them exactly (past 2**24 steps; lowered here to 3 to run small)."""
+    from kernels import timeseries
+
+    monkeypatch.setattr(timeseries, "_F32_EXACT", 3)
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(20, 4)).astype(np.float32)
+    a[rng.random(a.shape) < 0.2] = np.nan
+    assert timeseries._exact_counts(a).dtype == np.float64
+    assert_same(kernels.move_std(a, 4, min_count=2), ref.move_std(a, 4, min_count=2))
+    assert_same(kernels.move_min(a, 4, min_count=1), ref.move_min(a, 4, min_count=1))
+    e = (np.nan_to_num(a) > 1.0).astype(np.float32)
+    assert_same(kernels.event_decay(e, 2.0), ref.event_decay(e, 2.0))
+
+
 @SETTINGS
 @given(a=time_arrays(), alpha=st.sampled_from([0.1, 0.5, 0.9, 1.0]), k=st.integers(1, 3))
 def test_ewm_mean_matches_reference(a, alpha, k):
