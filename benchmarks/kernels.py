@@ -14,7 +14,10 @@ Data: float32, 10% NaN, (time=240, y=720, x=1440) unless a case says otherwise (
 peers run on a smaller array, stated in the shape). Numba threads = cores.
 
 Output: a list of records {"kernel", "shape", "ours_s", "peer", "peer_s", "floor_s",
-"compile_s"}; `peer_s / ours_s` is the speed-up, `ours_s / floor_s` the distance to the floor.
+"compile_s", "cached_s", "load1"}; `peer_s / ours_s` is the speed-up, `ours_s / floor_s` the
+distance to the floor. `cached_s` is the same tiny first call in a fresh process that finds
+the cache this run filled (a cache load, not a compile); `load1` the 1-minute load average
+when the case finished (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -143,6 +147,41 @@ try:
     from scipy import ndimage
 except ImportError:  # pragma: no cover
     ndimage = None
+
+
+def _climate_indices() -> Any:
+    """climate_indices' SPI entry points, or None; its per-call structlog INFO lines and
+    calibration-length warnings are silenced so they do not drown the benchmark's output."""
+    try:
+        import logging
+        import warnings
+
+        import structlog
+        from climate_indices import compute, indices
+    except Exception:  # noqa: BLE001 - optional peer
+        return None
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    warnings.filterwarnings("ignore", module="climate_indices")
+    return indices, compute
+
+
+climate = _climate_indices()
+
+
+def climate_indices_spi(p: np.ndarray, scale: int) -> np.ndarray:
+    """climate-indices' vectorised SPI (gamma, monthly, calibrated on the whole record)."""
+    indices, compute = climate
+    years = p.shape[0] // 12
+    return indices.spi(
+        p,
+        scale,
+        indices.Distribution.gamma,
+        2000,
+        2000,
+        2000 + years - 1,
+        compute.Periodicity.monthly,
+        spatial_time_major=True,
+    )
 
 
 def _xr_rolling(method: str, window: int) -> Callable[[np.ndarray], Any]:
@@ -282,6 +321,7 @@ def build_cases(full: tuple[int, int, int], quick: bool) -> list[Case]:
     T, Y, X = full
     small = (T, max(Y // 4, 8), max(X // 4, 8))
     spi_shape = (T, 10, 20) if not quick else (T, 3, 4)
+    spi_large = (T, Y // 16, X // 16) if not quick else (T, 6, 8)
     W = 12
     cases = [
         Case(
@@ -382,16 +422,28 @@ def build_cases(full: tuple[int, int, int], quick: bool) -> list[Case]:
         Case(
             "spi scale=3",
             spi_shape,
-            lambda p: K.spi(p, 3, slice(0, 240), min_count=10),
+            lambda p: K.spi(p, 3, slice(0, T), min_count=10),
             {
                 "scipy.stats (kernels.reference.spi)": lambda p: R.spi(
-                    p, 3, slice(0, 240), min_count=10
+                    p, 3, slice(0, T), min_count=10
                 ),
+                **({"climate-indices": lambda p: climate_indices_spi(p, 3)} if climate else {}),
             },
             data="precip",
             note="small grid: the scipy peer fits 12 gammas per cell",
         ),
     ]
+    if climate:
+        cases.append(
+            Case(
+                "spi scale=3 vs climate-indices",
+                spi_large,
+                lambda p: K.spi(p, 3, slice(0, T), min_count=10),
+                {"climate-indices": lambda p: climate_indices_spi(p, 3)},
+                data="precip",
+                note="vectorised peer: a larger grid than the scipy case",
+            )
+        )
     for r in (1, 10):
         cases.append(
             Case(
@@ -570,6 +622,45 @@ def environment() -> dict[str, Any]:
     }
 
 
+def cache_probe(names: list[str], quick: bool) -> dict[str, float]:
+    """Seconds of each case's tiny first call in a fresh process that finds this run's cache.
+
+    Runs this script with `--probe-cache` in a subprocess sharing NUMBA_CACHE_DIR; returns {}
+    (and says why on stderr) if that fails.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--keep-cache"]
+    cmd += ["--quick"] * quick + ["--probe-cache", "|".join(names)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
+    if res.returncode != 0 or not res.stdout.strip():
+        print(f"warning: cache probe failed: {res.stderr.strip()[-500:]}", file=sys.stderr)
+        return {}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run_probe(cases: list[Case], names: str) -> int:
+    """The `--probe-cache` mode: print {case: first-call seconds} as one JSON line."""
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def start_threads(x: np.ndarray) -> float:  # numba's one-off thread start, not timed
+        s = 0.0
+        for i in prange(x.size):
+            s += x[i]
+        return s
+
+    start_threads(np.ones(4))
+    wanted = names.split("|")
+    out = {}
+    for case in cases:
+        if case.kernel in wanted:
+            arg = case.tiny() if case.tiny else tiny_input(case)
+            t0 = time.perf_counter()
+            case.ours(arg)
+            out[case.kernel] = round(time.perf_counter() - t0, 4)
+    print(json.dumps(out))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the records here")
@@ -578,11 +669,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small shapes (smoke test)")
     ap.add_argument("--keep-cache", action="store_true", help="use NUMBA_CACHE_DIR as set")
     ap.add_argument("--all-peers", action="store_true", help="also the slow flox engines")
+    ap.add_argument("--probe-cache", default="", help=argparse.SUPPRESS)  # see cache_probe
     args = ap.parse_args(argv)
 
     numba.set_num_threads(os.cpu_count() or 1)
     full = (24, 72, 144) if args.quick else FULL
     cases = build_cases(full, args.quick)
+    if args.probe_cache:
+        return run_probe(cases, args.probe_cache)
     if args.only:
         prefixes = [p.strip() for p in args.only.split(",") if p.strip()]
         cases = [c for c in cases if any(c.kernel.startswith(p) for p in prefixes)]
@@ -633,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
             "peer_s": round(best_s, 5) if best_name else None,
             "floor_s": round(floor_s, 5),
             "compile_s": round(compile_s, 3),
+            "cached_s": None,
+            "load1": round(os.getloadavg()[0], 2),
         }
         records.append(rec)
         speed = f"x{best_s / ours_s:.2f} vs {best_name}" if best_name else "no peer"
@@ -642,6 +738,10 @@ def main(argv: list[str] | None = None) -> int:
             f"({time.perf_counter() - t0:.0f} s)",
             flush=True,
         )
+    cached = cache_probe([r["kernel"] for r in records], args.quick) if records else {}
+    for rec in records:
+        rec["cached_s"] = cached.get(rec["kernel"])
+        print(f"{rec['kernel']:28s} first call from cache {rec['cached_s']} s", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")

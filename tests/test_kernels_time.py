@@ -356,3 +356,25 @@ def test_bad_arguments_raise(call):
 def test_baseline_must_be_a_slice():
     with pytest.raises(TypeError):
         kernels.standardized_anomaly(np.ones((4, 2)), (0, 2))  # type: ignore[arg-type]
+
+
+def test_one_compilation_per_dtype():
+    """N-D, Fortran-ordered and integer inputs reach the compiled loops as C-contiguous 2-D
+    float32 or float64: at most one specialisation per float dtype (cache=True then serves
+    every later process from NUMBA_CACHE_DIR)."""
+    from kernels import timeseries
+
+    rng = np.random.default_rng(4)
+    for a in (
+        rng.random(10).astype(np.float32),
+        rng.random((10, 3, 2)).astype(np.float32),
+        np.asfortranarray(rng.random((10, 4))),
+        np.arange(20).reshape(10, 2),
+    ):
+        kernels.move_std(a, 3, ddof=1)
+        kernels.move_min(a, 3)
+        kernels.move_max(a, 3)
+        kernels.event_decay(a, 2.0)
+    for func in (timeseries._move_std, timeseries._move_extreme, timeseries._event_decay):
+        dtypes = [sig[0].dtype for sig in func.signatures]
+        assert len(dtypes) == len(set(dtypes)) <= 2, func.signatures  # no layout variants
