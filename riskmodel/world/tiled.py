@@ -147,9 +147,10 @@ def _block_cells(ys: np.ndarray, xs: np.ndarray, stride: int, ny: int,
                  nx: int) -> tuple[np.ndarray, np.ndarray]:
     """Every cell of the `stride` x `stride` blocks around the sample cells (`ys`, `xs`)
     (each sample cell sits at offset stride // 2 of its block), inside the grid."""
-    off = np.arange(stride) - stride // 2
-    yy = (ys[:, None, None] + off[None, :, None] + 0 * off[None, None, :]).ravel()
-    xx = (xs[:, None, None] + 0 * off[None, :, None] + off[None, None, :]).ravel()
+    dy, dx = np.meshgrid(np.arange(stride) - stride // 2, np.arange(stride) - stride // 2,
+                         indexing="ij")
+    yy = (ys[:, None] + dy.ravel()[None]).ravel()
+    xx = (xs[:, None] + dx.ravel()[None]).ravel()
     keep = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
     return yy[keep], xx[keep]
 
