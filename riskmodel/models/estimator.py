@@ -8,7 +8,8 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
   (row subsample of `bagging_fraction` per iteration) and feature-fraction seeds,
   early-stopped on the early-stopping fold.
 - Calibration: isotonic regression of the members' mean logit on the calibration fold
-  (weighted), stored as thresholds and applied by linear interpolation.
+  (weighted), stored as thresholds and applied by linear interpolation, mixed with a
+  `TIE_BREAK` share of the sigmoid so the model's ranking survives inside each step.
 - Interval: a log-normal band of the true risk around the score whose width combines the
   members' spread with the residual error measured on the calibration fold from the
   overdispersion of identified counts (`riskmodel.models.interval`; docs/models.md says
@@ -28,6 +29,10 @@ from sklearn.isotonic import IsotonicRegression
 from riskmodel.models import metrics
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import IntervalCalibration, fit_interval, predict_band
+
+
+# Far below any precision a score is read at, far above float64 resolution near p = 1.
+TIE_BREAK = 1e-6
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -118,6 +123,7 @@ class RiskModel:
         iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
         self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
         self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        self.tie_break_ = TIE_BREAK
         cal_risk = self._calibrate(raw.mean(0))
         self.interval_: IntervalCalibration = fit_interval(
             cal_risk, raw.std(0), count[cal_rows], w[cal_rows], self.interval)
@@ -139,7 +145,20 @@ class RiskModel:
                                    num_threads=self.threads) for b in self.boosters_])
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
-        return np.interp(logits, self.calibration_x_, self.calibration_y_)
+        """Calibrated probability (n,) of mean member log-odds `logits` (n,): the isotonic
+        map mixed with a `tie_break_` share (`TIE_BREAK` when fitted now; 0 for models
+        registered before it existed) of sigmoid(logits), so that it is strictly increasing.
+
+        Isotonic regression is a step function: the rows of one step (at the top, every row
+        beyond the last threshold) would tie, and a budget of the top k areas would pick
+        among them arbitrarily, blind to what the model ranks above what. The tie-break
+        orders them by the model's log-odds, keeps every value inside [0, 1] and moves
+        none by more than the share.
+        """
+        logits = np.asarray(logits, dtype=np.float64)
+        p = np.interp(logits, self.calibration_x_, self.calibration_y_)
+        share = self.tie_break_
+        return (1.0 - share) * p + share * 0.5 * (1.0 + np.tanh(0.5 * logits))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(n, 2) calibrated probabilities [P(no case), P(case identified within H)]."""

@@ -61,8 +61,10 @@ def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Pa
             "seed")},
         "lightgbm_params": model.lgb_params(0),
         "folds": model.folds_.as_dict(),
-        "calibration": {"method": "isotonic on mean member logit",
-                        "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist()},
+        "calibration": {"method": "isotonic on mean member logit, mixed with a tie_break "
+                                  "share of sigmoid(logit) to keep the ranking within steps",
+                        "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist(),
+                        "tie_break": model.tie_break_},
         "interval": model.interval_.as_dict(),
         "members": members,
         **meta,
@@ -123,6 +125,8 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
     model.best_iterations_ = [int(m["best_iteration"]) for m in meta["members"]]
     model.calibration_x_ = np.asarray(meta["calibration"]["x"], dtype=np.float64)
     model.calibration_y_ = np.asarray(meta["calibration"]["y"], dtype=np.float64)
+    # Models registered before the tie-break existed score exactly as they did.
+    model.tie_break_ = float(meta["calibration"].get("tie_break", 0.0))
     model.interval_ = IntervalCalibration.from_dict(meta["interval"])
     model.feature_names_in_ = tuple(meta["features"])
     model.n_features_in_ = len(model.feature_names_in_)
