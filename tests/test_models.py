@@ -12,6 +12,7 @@ import pytest
 import features
 from riskmodel.config import load_config
 from riskmodel.errors import ModelError
+from riskmodel.models.estimator import TIE_BREAK
 from riskmodel.models.evaluate import holdout_split
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import (
@@ -23,7 +24,7 @@ from riskmodel.models.interval import (
 )
 from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import load_model, model_dir
-from riskmodel.models.table import land_cells
+from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scoring import score_month
 from riskmodel.training import (
     ensure_model,
@@ -193,3 +194,34 @@ def test_same_data_config_seed_give_identical_files_and_scores(tiny_world: dict,
     land = np.isfinite(r)
     assert (lo[land] <= r[land]).all() and (hi[land] >= r[land]).all()
     assert (hi[land] - lo[land]).max() < 0.9, "the interval must not become [0, 1]"
+
+
+def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
+                                                             tmp_path: Path) -> None:
+    """Scores are strictly increasing in the members' mean log-odds (no ties for a budget
+    to break at random), within TIE_BREAK of the isotonic map; the share is saved, and
+    a model registered without it scores exactly by the isotonic map."""
+    cfg = tiny_world["cfg"].model_copy(update={"model": tiny_world["cfg"].model.model_copy(
+        update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
+    inputs, cube = tiny_world["inputs"], tiny_world["cube"]
+    model, meta, _ = ensure_model(cfg, inputs, cube, "fl")
+    names = tuple(cube.data_vars)
+    cells = land_cells(inputs["country_id"].values)
+    X = feature_matrix(cube, names, inputs.sizes["time"] - 1, cells)
+    logits = model._member_logits(X).mean(0)
+    risk = model.predict_proba(X)[:, 1]
+    step = np.interp(logits, model.calibration_x_, model.calibration_y_)
+    order = np.argsort(logits, kind="stable")
+    distinct = np.diff(logits[order]) > 0
+    assert distinct.sum() > 10
+    assert len(np.unique(step)) < len(np.unique(logits)), "the isotonic map has steps"
+    assert (np.diff(risk[order])[distinct] > 0).all()
+    assert np.abs(risk - step).max() <= TIE_BREAK
+    assert meta["calibration"]["tie_break"] == TIE_BREAK
+
+    folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
+    saved = json.loads((folder / "model.json").read_text())
+    del saved["calibration"]["tie_break"]
+    (folder / "model.json").write_text(json.dumps(saved))
+    old, _ = load_model(folder, features=names)
+    assert np.array_equal(old.predict_proba(X)[:, 1], step)

@@ -30,7 +30,6 @@ from riskmodel.models import metrics
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import IntervalCalibration, fit_interval, predict_band
 
-
 # Far below any precision a score is read at, far above float64 resolution near p = 1.
 TIE_BREAK = 1e-6
 
