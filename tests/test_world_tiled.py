@@ -119,6 +119,8 @@ def test_failed_write_leaves_the_old_store(world, tmp_path: Path,  # type: ignor
         write_tiled_world(world, path, chunk=20)
     xr.testing.assert_identical(open_inputs(path).load(), before)
     assert [p.name for p in tmp_path.iterdir()] == ["w.zarr"]  # no temporary left
+    with pytest.raises(ValueError, match="chunk must be at least 1"):
+        write_tiled_world(world, path, chunk=0)
 
 
 def test_numbers_resemble_make_world(stored: Path) -> None:
