@@ -129,13 +129,14 @@ def world_dataset(arrays: Mapping[str, Any], names: Geography | Regions, lat: np
     """The world as one CF-annotated Dataset: every `VARIABLES` entry plus `land`,
     `country_id` and `admin1_id` from `arrays` (numpy, or dask for a lazy template), codes
     and names from `names`, the event and programme tables of `supervision` as attrs."""
-    data_vars = {}
+    data_vars: dict[str, tuple[Any, ...]] = {}
     for name, (units, long_name, role) in VARIABLES.items():
         attrs = {"units": units, "long_name": long_name, "role": role}
         if name in STANDARD_NAMES:
             attrs["standard_name"] = STANDARD_NAMES[name]
         data_vars[name] = (variable_dims(name, arrays[name].ndim), arrays[name], attrs)
-    region = {"role": "region", "flag_values": -1, "comment": "-1 marks sea / no data"}
+    region: dict[str, Any] = {"role": "region", "flag_values": -1,
+                              "comment": "-1 marks sea / no data"}
     data_vars["land"] = (_GRID2, arrays["land"], {"units": "1", "role": "region",
                                                  "long_name": "land mask (0/1)"})
     data_vars["country_id"] = (_GRID2, arrays["country_id"],
