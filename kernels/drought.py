@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._util import BLOCK, from_time_cells, to_time_cells
+from ._util import from_time_cells, to_time_cells
 
 __all__ = ["spi", "SPI_CLIP"]
 
@@ -159,13 +159,19 @@ def _gamma_shape(a_stat):  # pragma: no cover - compiled
     return alpha
 
 
+#: Cells per work item of `_spi`: it is compute-bound (a gamma fit per cell and slot, an
+#: incomplete gamma and a normal quantile per value), so small blocks that give every thread
+#: work on small grids matter more than long streams.
+_SPI_BLOCK = 16
+
+
 @njit(cache=True, parallel=True)
 def _spi(p, scale, b0, b1, bstep, period, phase, min_count, clip, out):  # pragma: no cover
     T, n = p.shape
-    nblocks = (n + BLOCK - 1) // BLOCK
+    nblocks = (n + _SPI_BLOCK - 1) // _SPI_BLOCK
     for b in prange(nblocks):
-        j0 = b * BLOCK
-        m = min(n, j0 + BLOCK) - j0
+        j0 = b * _SPI_BLOCK
+        m = min(n, j0 + _SPI_BLOCK) - j0
         acc = np.empty((T, m), np.float64)
         tot = np.zeros(m, np.float64)
         bad = np.zeros(m, np.bool_)

@@ -20,6 +20,10 @@ __all__ = ["zonal_stats", "broadcast_regions", "ZONAL_STATS"]
 ZONAL_STATS = ("sum", "mean", "weighted_mean", "max", "count")
 
 _RUNS = 1 << 12  # label runs per work item (zonal_stats)
+_CELLS = 1 << 16  # cells per work item (broadcast_regions by gather)
+#: broadcast_regions paints whole runs when labels run this long on average, else gathers
+#: per cell: a noisy coastline makes runs of 1-3 cells, where the per-run loop costs more.
+_MIN_MEAN_RUN = 8.0
 
 
 @njit(cache=True, parallel=True)
@@ -186,6 +190,23 @@ def _broadcast(table, rstart, rstop, rzone, fill, out):  # pragma: no cover - co
     return out
 
 
+@njit(cache=True, parallel=True)
+def _broadcast_gather(ext, lab1, out):  # pragma: no cover - compiled
+    # out[t, i] = ext[t, lab1[i]]: ext is the zone table with the fill value in column 0 and
+    # lab1 the labels + 1, so unlabelled cells need no branch; ext's row sits in L1.
+    T = ext.shape[0]
+    n = lab1.shape[0]
+    nchunks = max(1, (n + _CELLS - 1) // _CELLS)
+    for item in prange(T * nchunks):
+        t = item // nchunks
+        k = item % nchunks
+        o = out[t]
+        e = ext[t]
+        for i in range(k * _CELLS, min(n, (k + 1) * _CELLS)):
+            o[i] = e[lab1[i]]
+    return out
+
+
 def broadcast_regions(table: np.ndarray, labels: np.ndarray, *, fill: float = np.nan) -> np.ndarray:
     """Paint per-zone values onto the grid: the inverse of `zonal_stats`.
 
@@ -202,6 +223,14 @@ def broadcast_regions(table: np.ndarray, labels: np.ndarray, *, fill: float = np
         raise ValueError(f"labels must be a 2-D (y, x) raster, got shape {lab.shape}")
     lab = _check_labels(lab, tab.shape[-1], lab.shape)
     t2 = np.ascontiguousarray(tab.reshape(tab.shape[0] if tab.ndim == 2 else 1, tab.shape[-1]))
-    rstart, rstop, rzone = _runs(lab.ravel(), keep_unlabelled=True)
-    out = _broadcast(t2, rstart, rstop, rzone, fill, np.empty((t2.shape[0], lab.size), t2.dtype))
+    flat = lab.ravel()
+    out = np.empty((t2.shape[0], lab.size), t2.dtype)
+    rstart, rstop, rzone = _runs(flat, keep_unlabelled=True)
+    if rstart.size and flat.size / rstart.size >= _MIN_MEAN_RUN:
+        out = _broadcast(t2, rstart, rstop, rzone, fill, out)
+    else:
+        ext = np.empty((t2.shape[0], t2.shape[1] + 1), t2.dtype)
+        ext[:, 0] = fill
+        ext[:, 1:] = t2
+        out = _broadcast_gather(ext, (flat + 1).astype(np.int32), out)
     return out.reshape(((tab.shape[0],) if tab.ndim == 2 else ()) + lab.shape)

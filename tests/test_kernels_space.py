@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import kernels
 from kernels import reference as ref
+from kernels import zonal
 
 VALUES = [np.nan, -2.5, -1.0, -0.25, 0.0, 0.25, 1.0, 1.75, 3.0, 10.0]
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -132,6 +133,21 @@ def test_broadcast_regions_matches_reference(case, fill, with_time):
     want = ref.broadcast_regions(table, labels, fill=fill)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("blocky", [True, False])
+def test_broadcast_regions_long_and_short_label_runs(blocky):
+    """Both strategies: painting whole runs (blocky zones) and a per-cell gather (noisy)."""
+    rng = np.random.default_rng(5)
+    if blocky:
+        labels = np.repeat(np.repeat(rng.integers(-1, 4, (4, 3)), 8, axis=0), 16, axis=1)
+    else:
+        labels = rng.integers(-1, 4, (32, 48))
+    runs = np.count_nonzero(np.diff(labels.ravel())) + 1
+    assert (labels.size / runs >= zonal._MIN_MEAN_RUN) == blocky
+    table = rng.normal(size=(3, 4)).astype(np.float32)
+    got = kernels.broadcast_regions(table, labels, fill=-9.0)
+    np.testing.assert_array_equal(got, ref.broadcast_regions(table, labels, fill=-9.0))
 
 
 def test_zonal_round_trip():
