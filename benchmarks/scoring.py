@@ -61,6 +61,16 @@ def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 ** 2
 
 
+def _store(config: str) -> str:
+    """The config's [scale] inputs store; the benchmark needs one."""
+    from riskmodel.config import load_config
+
+    path = load_config(config).scale.inputs
+    if not path:
+        raise SystemExit(f"{config}: the benchmark needs a [scale] inputs store")
+    return path
+
+
 def _as_of(config: str, as_of: str | None) -> str:
     """`as_of`, else the config's, else the store's latest month (YYYY-MM)."""
     from riskmodel.config import load_config
@@ -68,7 +78,7 @@ def _as_of(config: str, as_of: str | None) -> str:
     from riskmodel.scale.store import open_inputs
 
     cfg = load_config(config)
-    inputs = open_inputs(cfg.scale.inputs)
+    inputs = open_inputs(_store(config))
     return month_label(inputs, month_index(inputs, as_of or cfg.as_of))
 
 
@@ -78,7 +88,7 @@ def _run_config(config: str, out: Path) -> Path:
     from riskmodel.config import load_config, redirected_config
 
     cfg = load_config(config)
-    scale = {"inputs": str(Path(cfg.scale.inputs).resolve())}
+    scale = {"inputs": str(Path(_store(config)).resolve())}
     if cfg.scale.models_from:
         scale["models_from"] = str(Path(cfg.scale.models_from).resolve())
     return redirected_config(config, out, {"model": {"registry": str(
@@ -134,13 +144,13 @@ def run_peer(config: str, as_of: str, out: Path) -> dict:
                                     out_root=out))
     stages = {}
     t0 = t = time.perf_counter()
-    inputs = open_inputs(cfg.scale.inputs).load()
+    inputs = open_inputs(_store(config)).load()
     stages["load"] = time.perf_counter() - t
     t = time.perf_counter()
     cube = features.build_cube(inputs)
     stages["features"] = time.perf_counter() - t
     month = month_index(inputs, as_of)
-    names = tuple(cube.data_vars)
+    names = tuple(str(n) for n in cube.data_vars)
     t = time.perf_counter()
     frame = (cube.isel(time=month).assign(country_id=inputs["country_id"],
                                           admin1_id=inputs["admin1_id"]).to_dataframe())
@@ -175,15 +185,14 @@ def prepare(config: str) -> dict:
     from riskmodel.scale.store import open_inputs
 
     cfg = load_config(config)
-    if not cfg.scale.inputs:
-        raise SystemExit(f"{config}: the benchmark needs a [scale] inputs store")
+    store = _store(config)
     out: dict = {}
-    if not Path(cfg.scale.inputs).exists():
+    if not Path(store).exists():
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "riskmodel.scale", "store", "--config", config],
                        check=True)
         out["generation_s"] = round(time.perf_counter() - t, 1)
-    inputs = open_inputs(cfg.scale.inputs)
+    inputs = open_inputs(store)
     ctx = RunContext(cfg=cfg, config_path=config, progress=Progress(quiet=True),
                      out_root=Path(cfg.out), inputs=inputs)
     owner = model_config(ctx)
@@ -202,10 +211,9 @@ def peer_gib(config: str) -> float:
     """Memory the peer needs at least (GiB): every input loaded, plus the whole feature
     cube (features x time x lat x lon float32)."""
     import features
-    from riskmodel.config import load_config
     from riskmodel.scale.store import open_inputs
 
-    inputs = open_inputs(load_config(config).scale.inputs)
+    inputs = open_inputs(_store(config))
     cells = inputs.sizes["time"] * inputs.sizes["lat"] * inputs.sizes["lon"]
     loaded = sum(v.size * v.dtype.itemsize for v in inputs.variables.values())
     return (loaded + len(features.plan_features(inputs)[0]) * cells * 4) / 1024.0 ** 3

@@ -46,7 +46,7 @@ from riskmodel.scale import store
 from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks
 from riskmodel.scoring import DriverRule, score_month
 from riskmodel.sources import load_inputs
-from riskmodel.training import ensure_model
+from riskmodel.training import ensure_model, model_id
 from riskmodel.world import SYNTHETIC_NOTE, make_world
 
 
@@ -130,12 +130,10 @@ def load_world(ctx: RunContext) -> xr.Dataset:
     return ctx.inputs
 
 
-def build_features(ctx: RunContext) -> xr.Dataset | None:
-    """Stage `features`: the feature cube from the catalogue (block-wise: none; each block
-    builds its own)."""
+def build_features(ctx: RunContext) -> xr.Dataset:
+    """Stage `features`: the whole feature cube from the catalogue, in memory (a block-wise
+    run skips it: each block builds its own)."""
     assert ctx.inputs is not None
-    if ctx.blockwise:
-        return None
     with ctx.progress.stage("features"):
         ctx.cube = features.build_cube(ctx.inputs)
     return ctx.cube
@@ -155,7 +153,8 @@ def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = 
     must equal this world's) and nothing is trained. Block-wise, the whole feature cube is
     built only when a model has to be trained.
     """
-    assert ctx.inputs is not None
+    inputs = ctx.inputs
+    assert inputs is not None
     owner = model_config(ctx)
     borrowed = owner is not ctx.cfg
     if borrowed and retrain:
@@ -165,15 +164,15 @@ def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = 
     if ctx.cube is None and (retrain or (train_missing and not borrowed
                                          and not models_registered(ctx, owner))):
         with ctx.progress.stage("features"):
-            ctx.cube = features.build_cube(ctx.inputs)
+            ctx.cube = features.build_cube(inputs)
     # Finding a registered model needs only the feature names, not their values.
-    cube = ctx.cube if ctx.cube is not None else _names_only(ctx.inputs)
+    cube = ctx.cube if ctx.cube is not None else _names_only(inputs)
     with ctx.progress.stage("models"):
         for target in ctx.cfg.targets:
             model, meta, trained = ensure_model(
-                owner, ctx.inputs, cube, target, retrain=retrain,
+                owner, inputs, cube, target, retrain=retrain,
                 train=train_missing and not borrowed,
-                time_label=lambda i: month_label(ctx.inputs, i))
+                time_label=lambda i: month_label(inputs, i))
             ctx.models[target] = (model, meta)
             ctx.trained[target] = trained
             ctx.model_folders[target] = str(model_dir(owner.model.registry, target,
@@ -191,8 +190,7 @@ def _names_only(inputs: xr.Dataset) -> xr.Dataset:
 
 def models_registered(ctx: RunContext, owner: RunConfig) -> bool:
     """Whether every target's model is in the registry of `owner` for these inputs."""
-    from riskmodel.training import model_id
-
+    assert ctx.inputs is not None
     names = tuple(str(n) for n in _names_only(ctx.inputs).data_vars)
     return all(model_dir(owner.model.registry, t, model_id(owner, t, names)).exists()
                for t in ctx.cfg.targets)
@@ -260,7 +258,9 @@ def score_blocks(ctx: RunContext, months: list[int]) -> None:
     for month in months:
         ctx.scored[month] = assemble(ctx.models, ctx.inputs, month, risk_attrs(ctx, month),
                                      results, rule)
-    _, ctx.month_features[months[-1]] = merge_blocks(results, land, months[-1])
+    _, values = merge_blocks(results, land, months[-1])
+    assert values is not None  # the blocks were asked to keep them
+    ctx.month_features[months[-1]] = values
 
 
 def months_needed(ctx: RunContext, month: int) -> list[int]:

@@ -41,7 +41,8 @@ def execute(ctx: RunContext, as_of: str | None, *, train_missing: bool,
 def _stages(ctx: RunContext, as_of: str | None, *, train_missing: bool, retrain: bool,
             allow: tuple[str, ...]) -> Path:
     inputs = load_world(ctx)
-    build_features(ctx)
+    if not ctx.blockwise:
+        build_features(ctx)
     get_models(ctx, retrain=retrain, train_missing=train_missing)
     month = month_index(inputs, as_of or ctx.cfg.as_of)
     label = month_label(inputs, month)
