@@ -23,7 +23,7 @@ from riskmodel.models.interval import (
     probability,
 )
 from riskmodel.models.labels import future_label, future_sum
-from riskmodel.models.registry import load_model, model_dir
+from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scoring import score_month
 from riskmodel.training import (
@@ -149,7 +149,7 @@ def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: 
     assert trained
     folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
     saved = json.loads((folder / "model.json").read_text())
-    assert saved["features"] == list(names) and saved["format_version"] == 2
+    assert saved["features"] == list(names) and saved["format_version"] == FORMAT_VERSION == 3
     assert saved["interval"]["nominal"] == cfg.model.interval
     assert len(saved["members"]) == 2 and all(len(m["sha256"]) == 64 for m in saved["members"])
     assert saved["reference_values"]["inspection_coverage"] > 0
@@ -200,7 +200,7 @@ def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
                                                              tmp_path: Path) -> None:
     """Scores are strictly increasing in the members' mean log-odds (no ties for a budget
     to break at random), within TIE_BREAK of the isotonic map; the share is saved, and
-    a model registered without it scores exactly by the isotonic map."""
+    a model of the registry format before it is refused."""
     cfg = tiny_world["cfg"].model_copy(update={"model": tiny_world["cfg"].model.model_copy(
         update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
     inputs, cube = tiny_world["inputs"], tiny_world["cube"]
@@ -219,9 +219,10 @@ def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
     assert np.abs(risk - step).max() <= TIE_BREAK
     assert meta["calibration"]["tie_break"] == TIE_BREAK
 
+    # Models of the registry format before the tie-break are refused, not scored differently.
     folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
     saved = json.loads((folder / "model.json").read_text())
-    del saved["calibration"]["tie_break"]
+    saved["format_version"] = 2
     (folder / "model.json").write_text(json.dumps(saved))
-    old, _ = load_model(folder, features=names)
-    assert np.array_equal(old.predict_proba(X)[:, 1], step)
+    with pytest.raises(ModelError, match="format_version 2 is not 3; retrain"):
+        load_model(folder, features=names)

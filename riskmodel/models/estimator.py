@@ -145,8 +145,7 @@ class RiskModel:
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probability (n,) of mean member log-odds `logits` (n,): the isotonic
-        map mixed with a `tie_break_` share (`TIE_BREAK` when fitted now; 0 for models
-        registered before it existed) of sigmoid(logits), so that it is strictly increasing.
+        map mixed with a `tie_break_` share (`TIE_BREAK`, saved in the model's metadata) of sigmoid(logits), so that it is strictly increasing.
 
         Isotonic regression is a step function: the rows of one step (at the top, every row
         beyond the last threshold) would tie, and a budget of the top k areas would pick

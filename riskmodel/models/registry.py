@@ -26,7 +26,8 @@ from riskmodel.models.folds import TimeFolds
 from riskmodel.models.interval import IntervalCalibration
 
 METADATA = "model.json"
-FORMAT_VERSION = 2
+# 3: calibration carries a tie_break share; one model id scores one way.
+FORMAT_VERSION = 3
 
 
 def model_dir(registry: Path | str, target: str, model_id: str) -> Path:
@@ -126,7 +127,7 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
     model.calibration_x_ = np.asarray(meta["calibration"]["x"], dtype=np.float64)
     model.calibration_y_ = np.asarray(meta["calibration"]["y"], dtype=np.float64)
     # Models registered before the tie-break existed score exactly as they did.
-    model.tie_break_ = float(meta["calibration"].get("tie_break", 0.0))
+    model.tie_break_ = float(meta["calibration"]["tie_break"])
     model.interval_ = IntervalCalibration.from_dict(meta["interval"])
     model.feature_names_in_ = tuple(meta["features"])
     model.n_features_in_ = len(model.feature_names_in_)
