@@ -180,6 +180,62 @@ def test_trend_of_a_line_is_its_slope():
     np.testing.assert_allclose(out[5:], np.broadcast_to([3.0, -0.5], (25, 2)), rtol=1e-12)
 
 
+def test_trend_is_stable_for_large_levels_and_long_series():
+    """A long series (odd length) on a steep trend far from zero, one cell resuming 1e9
+    higher after an all-NaN gap, one dropping by 1e12: running sums against the absolute
+    time index lost ~3 digits here (relative error 2e-3 at window 12); sums of ages within
+    the window and of values re-centred on the window mean must not."""
+    rng = np.random.default_rng(5)
+    t = np.arange(4001, dtype=np.float64)[:, None]
+    a = 1e6 + 1e3 * t + rng.normal(scale=[0.5, 50.0, 1.0], size=(4001, 3))
+    a[2000:2100, 0] = np.nan
+    a[2100:, 0] += 1e9
+    a[3000:, 2] -= 1e12
+    a[rng.random(a.shape) < 0.1] = np.nan
+    for window in (12, 13, 100):
+        np.testing.assert_allclose(
+            kernels.trend(a, window, min_count=2),
+            ref.trend(a, window, min_count=2),
+            rtol=1e-9,
+        )
+
+
+def test_trend_very_long_series_keeps_its_digits():
+    """50 000 steps of a wandering level: the add/remove rounding of the running sums would
+    build up to ~2e-8 relative error without the periodic exact recomputation."""
+    rng = np.random.default_rng(7)
+    a = 1e3 + np.cumsum(rng.normal(size=(50_000, 2)), axis=0) * 0.01
+    a += rng.normal(size=a.shape)
+    a[rng.random(a.shape) < 0.1] = np.nan
+    np.testing.assert_allclose(
+        kernels.trend(a, 64, min_count=2), ref.trend(a, 64, min_count=2), rtol=1e-9
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window", [2, 5, 64, 100])
+@pytest.mark.parametrize("length", [300, 301])
+def test_trend_long_series_match_reference(dtype, window, length):
+    """Series much longer than the window (the hypothesis cases are short): many periodic
+    re-centrings, both parities of length (rows go two at a time), an all-NaN stretch."""
+    rng = np.random.default_rng(window + length)
+    a = rng.normal(loc=3.0, size=(length, 3)).astype(dtype)
+    a[rng.random(a.shape) < 0.2] = np.nan
+    a[100:180, 1] = np.nan
+    for min_count in (2, max(2, window // 2)):
+        got = kernels.trend(a, window, min_count=min_count)
+        assert_same(got, ref.trend(a, window, min_count=min_count))
+
+
+def test_trend_float32_beyond_float32_numerators():
+    """float32 values whose slope numerators overflow float32: divided in float64."""
+    rng = np.random.default_rng(2)
+    a = (rng.normal(size=(41, 3)) * 1e37).astype(np.float32)
+    got = kernels.trend(a, 6, min_count=2)
+    assert np.isfinite(got[1:]).all()
+    assert_same(got, ref.trend(a, 6, min_count=2))
+
+
 @SETTINGS
 @given(
     a=time_arrays(max_t=20),
