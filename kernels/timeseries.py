@@ -181,7 +181,11 @@ def _move_std(a, window, min_count, ddof, consts, out):  # pragma: no cover - co
         s1 = np.zeros(m, np.float64)
         s2 = np.zeros(m, np.float64)
         den = np.empty(m, a.dtype)
-        for t in range(T):  # K = first valid value (c is a 'found' flag here)
+        # K = first valid value (c is a 'found' flag here), looked for in the first
+        # `recentre` rows only: a cell empty that long (sea) would otherwise cost a whole
+        # extra pass; if it fills later, its K = 0 is far off its mean and the off-centre
+        # test below recentres it on that row.
+        for t in range(min(T, recentre)):
             row = a[t, j0 : j0 + m]
             todo = 0  # integer reductions vectorise; float ones would need fastmath
             for jj in range(m):

@@ -104,6 +104,19 @@ def test_move_std_is_stable_for_drifting_levels():
         )
 
 
+def test_move_std_for_cells_empty_longer_than_the_first_scan():
+    """Cells that start empty for longer than the kernel looks for a first value (sea, or a
+    series that begins late), then run at a level far from zero, next to a full cell: the
+    late cells must be re-centred when their values arrive."""
+    rng = np.random.default_rng(2)
+    a = 5e8 + rng.normal(scale=3.0, size=(400, 3))
+    a[:300, 0] = np.nan
+    a[:399, 1] = np.nan  # one value only, at the very end
+    for window in (12, 100):
+        np.testing.assert_allclose(kernels.move_std(a, window, min_count=1),
+                                   ref.move_std(a, window, min_count=1), rtol=1e-9)
+
+
 def test_move_std_float32_beyond_float32_squares():
     """float32 values whose squared deviations overflow float32: computed in float64."""
     rng = np.random.default_rng(2)
