@@ -29,7 +29,7 @@ import features
 from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.alerts.publish import publish_alerts
-from riskmodel.alerts.rules import RulesConfig, load_rules
+from riskmodel.alerts.rules import load_rules
 from riskmodel.checks import CheckReport, run_checks
 from riskmodel.checks.coverage import check_coverage
 from riskmodel.checks.drift import KEY, check_drift
@@ -79,6 +79,8 @@ class RunContext:
     # the land cells (for the feature checks), by time index
     scored: dict[int, xr.Dataset] = field(default_factory=dict)
     month_features: dict[int, np.ndarray] = field(default_factory=dict)
+    # the run's driver rule, read once (it may read the alert rules file)
+    drivers: DriverRule | None = None
 
     @property
     def blockwise(self) -> bool:
@@ -196,24 +198,22 @@ def models_registered(ctx: RunContext, owner: RunConfig) -> bool:
                for t in ctx.cfg.targets)
 
 
-def alert_floor(rules: RulesConfig, threshold: float) -> float:
-    """The lowest risk at which an enabled alert rule can hold an area (threshold `leave`,
-    percentile and rise `min_risk`); `threshold` when no rule is enabled."""
-    levels = [r for on, r in ((rules.threshold.enabled, rules.threshold.leave),
-                              (rules.percentile.enabled, rules.percentile.min_risk),
-                              (rules.rise.enabled, rules.rise.min_risk)) if on]
-    return float(min(levels)) if levels else float(threshold)
-
-
 def driver_rule(cfg: RunConfig) -> DriverRule:
     """The config's driver rule: `[drivers] min_risk`, else the alert rules' floor, so
     every cell that can reach an alert has its drivers; `admin1_sample` cells per unit."""
     min_risk = cfg.drivers.min_risk
     if min_risk is None:
-        min_risk = alert_floor(load_rules(cfg.alerts.rules, cfg.alerts.threshold),
-                               cfg.alerts.threshold)
+        rules = load_rules(cfg.alerts.rules, cfg.alerts.threshold)
+        min_risk = rules.hold_floor(cfg.alerts.threshold)
     return DriverRule(min_risk=min_risk, admin1_sample=cfg.drivers.admin1_sample,
                       seed=cfg.seed)
+
+
+def run_driver_rule(ctx: RunContext) -> DriverRule:
+    """The run's driver rule (`driver_rule` of its config), built on first use."""
+    if ctx.drivers is None:
+        ctx.drivers = driver_rule(ctx.cfg)
+    return ctx.drivers
 
 
 def risk_attrs(ctx: RunContext, month: int) -> dict[str, Any]:
@@ -240,7 +240,7 @@ def risk_for(ctx: RunContext, month: int) -> xr.Dataset:
         return ctx.scored.pop(month)
     assert ctx.cube is not None
     return score_month(ctx.models, ctx.inputs, ctx.cube, month, risk_attrs(ctx, month),
-                       driver_rule(ctx.cfg))
+                       run_driver_rule(ctx))
 
 
 def score_blocks(ctx: RunContext, months: list[int]) -> None:
@@ -249,7 +249,7 @@ def score_blocks(ctx: RunContext, months: list[int]) -> None:
     month's raw land-cell features in `ctx.month_features` for the feature checks."""
     assert ctx.inputs is not None
     cfg = ctx.cfg
-    rule = driver_rule(cfg)
+    rule = run_driver_rule(ctx)
     results = list(iter_block_scores(
         ctx.models, ctx.inputs, months, rule=rule, block=cfg.scale.block, client=ctx.client,
         folders=ctx.model_folders, inference=cfg.scale.inference,

@@ -151,13 +151,12 @@ def test_train_out_is_the_registry(tiny_config: Path, tmp_path: Path,
 def test_driver_floor_is_the_lowest_enabled_alert_level() -> None:
     # The driver rule's default cut: every cell that can hold an area in alert is explained.
     from riskmodel.alerts.rules import RiseRule, RulesConfig, ThresholdRule, load_rules
-    from riskmodel.pipeline import alert_floor
 
     root = Path(__file__).resolve().parents[1]
-    assert alert_floor(load_rules(root / "configs" / "alerts.toml"), 0.5) == 0.3
-    assert alert_floor(load_rules(None, 0.5), 0.5) == 0.4  # threshold rule alone: leave
+    assert load_rules(root / "configs" / "alerts.toml").hold_floor(0.5) == 0.3
+    assert load_rules(None, 0.5).hold_floor(0.5) == 0.4  # threshold rule alone: leave
     off = RulesConfig(threshold=ThresholdRule(enabled=False), rise=RiseRule(enabled=False))
-    assert alert_floor(off, 0.45) == 0.45
+    assert off.hold_floor(0.45) == 0.45
 
 
 def test_missing_zarr_store_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

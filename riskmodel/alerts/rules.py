@@ -118,6 +118,15 @@ class RulesConfig(Strict):
     priority: PriorityWeights = PriorityWeights()
     cap: CapSpec = CapSpec()
 
+    def hold_floor(self, fallback: float) -> float:
+        """The lowest risk (probability) at which an enabled rule can hold an area in alert
+        (threshold `leave`, percentile and rise `min_risk`); `fallback` when none is
+        enabled. Scoring explains every cell at or above it (the driver rule)."""
+        levels = [r for on, r in ((self.threshold.enabled, self.threshold.leave),
+                                  (self.percentile.enabled, self.percentile.min_risk),
+                                  (self.rise.enabled, self.rise.min_risk)) if on]
+        return float(min(levels)) if levels else float(fallback)
+
 
 def load_rules(path: Path | str | None, threshold: float | None = None) -> RulesConfig:
     """Rules from `path`; without a file, defaults with the run config's `threshold`."""
