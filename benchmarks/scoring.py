@@ -169,7 +169,12 @@ def run_peer(config: str, as_of: str, out: Path) -> dict:
         for name, value in meta.get("reference_values", {}).items():
             X[:, names.index(name)] = value
         risk[k, rows] = model.predict_interval(X)[0]
-        model.predict_contrib(X[sampled | (risk[k, rows] >= rule.min_risk)])  # the drivers
+        # the drivers: LightGBM's TreeSHAP of member 0 on every explained row, as one calls
+        # it (ours asks it once per distinct path of each tree, riskmodel.models.contrib)
+        member = model.boosters_[0]
+        member.predict(X[sampled | (risk[k, rows] >= rule.min_risk)], pred_contrib=True,
+                       num_iteration=member.best_iteration or None,
+                       num_threads=cfg.model.threads)
     stages["predict"] = time.perf_counter() - t
     np.save(out / "peer.npy", risk.reshape(len(cfg.targets), ny, nx))
     return {"wall_s": round(time.perf_counter() - t0, 2), "peak_rss_gib":

@@ -14,8 +14,8 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
   members' spread with the residual error measured on the calibration fold from the
   overdispersion of identified counts (`riskmodel.models.interval`; docs/models.md says
   what it covers).
-- Explanations: LightGBM's own `pred_contrib` (log-odds contributions) of the first
-  member.
+- Explanations: LightGBM's own TreeSHAP (`pred_contrib` log-odds contributions) of the
+  first member, asked once per distinct path of each tree (`riskmodel.models.contrib`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from riskmodel.models import metrics
+from riskmodel.models.contrib import contributions, tree_splits
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import IntervalCalibration, fit_interval, predict_band
 
@@ -172,13 +173,18 @@ class RiskModel:
         return risk, lo, hi
 
     def predict_contrib(self, X: np.ndarray) -> np.ndarray:
-        """(n, F) log-odds contributions per feature (LightGBM pred_contrib) of member 0.
+        """(n, F) log-odds contributions per feature (LightGBM TreeSHAP) of member 0.
 
         TreeSHAP costs about as much per member as scoring thousands of rows, so drivers come
         from the first member only; members share data and parameters and differ only in
-        subsampling, so their drivers agree closely.
+        subsampling, so their drivers agree closely. The values are `pred_contrib`'s,
+        computed once per distinct path of each tree (`riskmodel.models.contrib`).
         """
         b = self.boosters_[0]
-        c = b.predict(np.asarray(X, np.float32), pred_contrib=True,
-                      num_iteration=b.best_iteration or None, num_threads=self.threads)
-        return np.asarray(c, dtype=np.float64)[:, : self.n_features_in_]  # last column: bias
+        k = b.best_iteration or None
+        cached = getattr(self, "_contrib_splits", None)
+        if cached is None or cached[0] is not b:
+            # the member's splits, parsed once per booster (a refit or load replaces it)
+            self._contrib_splits = (b, tree_splits(b, k))
+        return contributions(b, X, num_iteration=k, threads=self.threads,
+                             splits=self._contrib_splits[1])
