@@ -13,13 +13,30 @@ the arrays may be chunked over space.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 import kernels
+
+
+# Time indices a partial cube is built for (`features.build_cube(months=...)`); None: all.
+_MONTHS: ContextVar[tuple[int, ...] | None] = ContextVar("feature_months", default=None)
+
+
+@contextmanager
+def only_months(months: Sequence[int] | None) -> Iterator[None]:
+    """Within the block, neighbourhood kernels (`on_space`) compute only the time indices
+    `months` (all when None); see `features.build_cube`."""
+    token = _MONTHS.set(None if months is None else tuple(int(m) for m in months))
+    try:
+        yield
+    finally:
+        _MONTHS.reset(token)
 
 
 def region_unit(inputs: xr.Dataset) -> str | None:
@@ -121,7 +138,8 @@ def on_space(fn: Callable[..., np.ndarray], da: xr.DataArray, *, halo: int,
 
     With dask the chunks over space get a `halo`-cell border from their neighbours (NaN at
     the grid's edge, which the kernels skip like a clipped border), so the lazy cube equals
-    the eager one.
+    the eager one. Inside `only_months` an eager array is computed at those time indices
+    only (NaN at the others); a lazy one is computed whole.
     """
     da = da.transpose("time", "lat", "lon")
 
@@ -129,7 +147,14 @@ def on_space(fn: Callable[..., np.ndarray], da: xr.DataArray, *, halo: int,
         return np.asarray(fn(a.astype(np.float32, copy=False), **kwargs), dtype=np.float32)
 
     if da.chunks is None:
-        return da.copy(data=run(da.values))
+        months = _MONTHS.get()
+        if months is None:
+            return da.copy(data=run(da.values))
+        # A neighbourhood kernel treats each month alone, so the months a caller reads are
+        # computed exactly, at a fraction of the cost; the others are left NaN.
+        out = np.full(da.shape, np.nan, np.float32)
+        out[list(months)] = run(da.values[list(months)])
+        return da.copy(data=out)
     data = da.data.astype(np.float32).map_overlap(
         run, depth={0: 0, 1: halo, 2: halo}, boundary=np.nan, dtype=np.float32)
     return da.copy(data=data)

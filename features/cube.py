@@ -12,12 +12,12 @@ the whole time axis in each chunk (the time kernels' core dimension).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
-from features._apply import region_unit, space_dims
+from features._apply import only_months, region_unit, space_dims
 from features.catalogue import CATALOGUE
 from features.climatic import BASELINE_MONTHS
 
@@ -86,12 +86,18 @@ def build_feature(inputs: xr.Dataset, name: str) -> xr.DataArray:
 
 
 def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
-               chunks: Mapping[str, int] | None = None) -> xr.Dataset:
+               chunks: Mapping[str, int] | None = None,
+               months: Sequence[int] | None = None) -> xr.Dataset:
     """The feature cube for `names` (default: every catalogue feature the inputs allow, in
     catalogue order; the others are listed in attrs["skipped_features"] with the reason).
 
     `inputs` are canonical inputs in grid or region mode; `chunks` ({"lat": n, "lon": n} or
     {"country": n}) makes the cube lazy (dask) with the same values as the eager one.
+
+    `months` (time indices) builds a partial eager cube for a caller that reads only those
+    months (block scoring): time kernels still see the whole record, but neighbourhood
+    features are computed at `months` only and are NaN at every other month; the attr
+    `neighbourhood_months` lists them.
     """
     if names is None:
         names, skipped = plan_features(inputs)
@@ -103,9 +109,12 @@ def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
         check_inputs(inputs, names)
     if chunks:
         inputs = chunk_inputs(inputs, chunks)
-    cube = xr.Dataset({n: build_feature(inputs, n) for n in names})
+    with only_months(None if chunks else months):
+        cube = xr.Dataset({n: build_feature(inputs, n) for n in names})
     cube.attrs = {"title": "riskmodel feature cube", "Conventions": "CF-1.8",
                   "warmup_months": WARMUP_MONTHS,
                   "mode": "grid" if region_unit(inputs) is None else "region",
                   "skipped_features": json.dumps(skipped, sort_keys=True)}
+    if months is not None and not chunks:
+        cube.attrs["neighbourhood_months"] = json.dumps(sorted({int(m) for m in months}))
     return cube

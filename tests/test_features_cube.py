@@ -45,6 +45,30 @@ def test_lazy_cube_equals_eager_cube(world: xr.Dataset, cube: xr.Dataset) -> Non
         assert lazy[name].attrs == cube[name].attrs
 
 
+def test_partial_cube_equals_full_cube_at_its_months(world: xr.Dataset,
+                                                     cube: xr.Dataset) -> None:
+    """A cube built for some months (block scoring) holds every feature exactly at those
+    months; only neighbourhood features are left NaN at the others, and it says so."""
+    months = [0, 17, world.sizes["time"] - 1]
+    part = features.build_cube(world, months=months)
+    assert json.loads(part.attrs["neighbourhood_months"]) == months
+    spatial = {n for n in cube.data_vars if cube[n].attrs["kernel"] in ("spatial_lag",)}
+    assert spatial, "the catalogue should have a neighbourhood feature to test"
+    others = [t for t in range(world.sizes["time"]) if t not in months]
+    for name in cube.data_vars:
+        np.testing.assert_array_equal(part[name].values[months], cube[name].values[months],
+                                      err_msg=name)
+        if name in spatial:
+            assert np.isnan(part[name].values[others]).all(), name
+        else:
+            np.testing.assert_array_equal(part[name].values, cube[name].values, err_msg=name)
+    lazy = features.build_cube(world, ["drought_spatial_lag"], months=months,
+                               chunks={"lat": 10, "lon": 12})
+    assert "neighbourhood_months" not in lazy.attrs  # a lazy cube is computed whole
+    np.testing.assert_array_equal(lazy["drought_spatial_lag"].values,
+                                  cube["drought_spatial_lag"].values)
+
+
 def test_time_must_stay_one_chunk(world: xr.Dataset) -> None:
     with pytest.raises(ValueError, match="time"):
         features.build_cube(world, ["gdp_growth"], chunks={"time": 12})

@@ -109,7 +109,8 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     # layers: a stored world also holds labels and truth that scoring never touches.
     needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS)
     sub = sub[[v for v in sub.data_vars if v in needed]].load()
-    cube = features.build_cube(sub, names).isel(lat=core[0], lon=core[1])
+    # Neighbourhood features only at the months scored (each month is independent).
+    cube = features.build_cube(sub, names, months=months).isel(lat=core[0], lon=core[1])
     for month in months:
         scores[month] = {}
         if keep_features:
