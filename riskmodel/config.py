@@ -105,6 +105,11 @@ class ModelConfig(Strict):
     calibration_months: int = Field(24, ge=3, le=240)
     ensemble: int = Field(4, ge=1, le=50, description="bootstrap members for the interval")
     interval: float = Field(0.8, gt=0, lt=1, description="nominal coverage of risk_lo..risk_hi")
+    linear_base: bool = Field(False, description="log-odds = a logistic regression on every "
+                              "training row plus trees boosted from a fit-fold logistic "
+                              "(docs/models.md)")
+    calibration: Literal["isotonic", "platt"] = Field(
+        "isotonic", description="map from the members' mean log-odds to a probability")
     reference_coverage: float | None = Field(
         None, ge=0, le=1,
         description="inspection coverage set for every area at scoring (None: training median)")
@@ -287,8 +292,9 @@ class ScaleConfig(Strict):
 class DriversConfig(Strict):
     """Which cells get TreeSHAP drivers (riskmodel.scoring.DriverRule; docs/scale.md).
 
-    Contributions cost about 30 times a risk score, so a night computes them only for the
-    cells that can alert and for a sample of cells per admin-1 unit (admin-1 drivers).
+    Contributions cost about three times a risk score per row even when computed once per
+    distinct path (riskmodel.models.contrib), so a night computes them only for the cells
+    that can alert and for a sample of cells per admin-1 unit (admin-1 drivers).
     """
 
     min_risk: float | None = Field(
