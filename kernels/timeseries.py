@@ -438,68 +438,161 @@ def lag(a: np.ndarray, k: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- trend
+#: `trend` keeps its count and age sums in float32 for windows up to this long: the largest
+#: product of them, k * saa <= w**2 (w - 1) (2w - 1) / 6, stays below 2**24, so they and the
+#: slope's denominator k*saa - sa**2 are exact integers at half the SIMD cost of float64.
+#: Longer windows keep them in float64 (exact far beyond any window).
+_TREND_AGE32 = 84
+#: `trend`'s off-centre test sd**2 > _OFF_CENTRE * (k*sdd - sd**2), rearranged so it needs no
+#: subtraction and no clamp: sd**2 * (1 + 1/_OFF_CENTRE) > k*sdd.
+_TREND_OFF = 1.0 + 1.0 / _OFF_CENTRE
+
+
 @njit(cache=True)
-def _trend_parts(k, sa, saa, sd, sad, sdd, minc):  # pragma: no cover - compiled, inlined
+def _trend_parts(k, sa, saa, sd, sad, minc):  # pragma: no cover - compiled, inlined
     # From one window's count k and sums over its valid points of age a (0 = newest) and
     # shifted value d: (the slope's numerator against time, or NaN where the window does not
-    # qualify; its denominator, or 1; 1 if the numerator is too large for a float32 output,
-    # else 0; 1 if the window mean sits far off the shift, else 0). The slope against age is
-    # minus the slope against time, hence sa*sd - k*sad.
+    # qualify; its denominator, or 1). The slope against age is minus the slope against
+    # time, hence sa*sd - k*sad.
     num = sa * sd - k * sad
     dn = k * saa - sa * sa  # exact: integers far below 2**53
     good = (k >= minc) & (dn > 0.0)
-    q = k * sdd - sd * sd  # k**2 times the variance of d
-    q = q if q > 0.0 else 0.0
-    over = 1 if abs(num) > _F32_SAFE else 0
-    off = 1 if good & (sd * sd > _OFF_CENTRE * q) else 0
-    return (num if good else np.nan), (dn if good else 1.0), over, off
+    return (num if good else np.nan), (dn if good else 1.0)
+
+
+@njit(cache=True)
+def _trend_step(v, u, kj, k0, a0, aa0, d0, ad0, dd0, ac, w):  # pragma: no cover - inlined
+    # One time step of one cell: value v enters at age 0, u (NaN if none) leaves at age w,
+    # every other point ages by one. Count and age sums in the dtype of the scalars ac = (1,
+    # 0, w, w**2, min count) (scalars, not an array: loads the loop could not hoist), value
+    # sums in float64. Returns the new sums, the slope's numerator
+    # (float64) and denominator (1 where the window does not qualify), whether it qualifies,
+    # and whether it qualifies with its mean sqrt(_OFF_CENTRE) standard deviations or more
+    # from the shift K.
+    one = ac[0]
+    zero = ac[1]
+    ok = v == v
+    uk = u == u
+    d = v - kj if ok else 0.0
+    e = u - kj if uk else 0.0
+    k = k0 + (one if ok else zero) - (one if uk else zero)
+    x_a = a0 + k0 - (ac[2] if uk else zero)
+    x_aa = aa0 + a0 + a0 + k0 - (ac[3] if uk else zero)
+    some = k > zero  # an empty window holds exactly nothing
+    x_ad = ad0 + d0 - w * e if some else 0.0
+    x_d = d0 + (d - e) if some else 0.0
+    x_dd = dd0 + (d - e) * (d + e) if some else 0.0
+    dn = k * x_aa - x_a * x_a
+    good = (k >= ac[4]) & (dn > zero)
+    fk = np.float64(k)
+    num = np.float64(x_a) * x_d - fk * x_ad
+    off = good & (x_d * x_d * _TREND_OFF > fk * x_dd)
+    return k, x_a, x_aa, x_d, x_ad, x_dd, num, (dn if good else one), good, off
+
+
+@njit(cache=True, error_model="numpy")  # no zero-division branch: dn >= 1, and vectorised
+def _trend_put(o, jj, num, dn, good, oc):  # pragma: no cover - compiled, inlined
+    # o[jj] = num / dn, NaN where the window does not qualify, divided in the output dtype
+    # (float32: twice the SIMD lanes; the store rounds num to it; oc = (NaN, inf) in it);
+    # True if that overflowed.
+    o[jj] = num
+    q = o[jj] / dn
+    q = q if good else oc[0]
+    o[jj] = q
+    return abs(q) == oc[1]
+
+
+@njit(cache=True)
+def _trend_sums(a, r, window, j0, m, K, c, sa, saa, sd, sad, sdd, ages):  # pragma: no cover
+    # The sums of the window ending at row r, from its rows (in cache): the value sums around
+    # the current K, and the count and age sums too if `ages`.
+    lo = max(0, r - window + 1)
+    for rr in range(lo, r + 1):
+        x = a[rr, j0 : j0 + m]
+        age = float(r - rr)
+        first = rr == lo
+        if ages:
+            for jj in range(m):
+                v = x[jj]
+                ok = v == v
+                d = v - np.float64(K[jj]) if ok else 0.0
+                c[jj] = (0.0 if first else c[jj]) + (1.0 if ok else 0.0)
+                sa[jj] = (0.0 if first else sa[jj]) + (age if ok else 0.0)
+                saa[jj] = (0.0 if first else saa[jj]) + (age * age if ok else 0.0)
+                sd[jj] = (0.0 if first else sd[jj]) + d
+                sad[jj] = (0.0 if first else sad[jj]) + age * d
+                sdd[jj] = (0.0 if first else sdd[jj]) + d * d
+        else:
+            for jj in range(m):
+                v = x[jj]
+                d = v - np.float64(K[jj]) if v == v else 0.0
+                sd[jj] = (0.0 if first else sd[jj]) + d
+                sad[jj] = (0.0 if first else sad[jj]) + age * d
+                sdd[jj] = (0.0 if first else sdd[jj]) + d * d
+
+
+@njit(cache=True)
+def _trend_centre(K, c, sd):  # pragma: no cover - compiled
+    # K to the mean of the window the value sums describe
+    for jj in range(K.shape[0]):
+        k = c[jj]
+        K[jj] = K[jj] + (sd[jj] / k if k > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _trend_out(o, c, sa, saa, sd, sad, minc):  # pragma: no cover - compiled
+    # The slopes from the sums, divided in float64 (no float32 overflow)
+    for jj in range(o.shape[0]):
+        num, dn = _trend_parts(
+            np.float64(c[jj]), np.float64(sa[jj]), np.float64(saa[jj]), sd[jj], sad[jj], minc
+        )
+        o[jj] = num / dn
 
 
 @njit(cache=True, parallel=True)
-def _trend(a, window, min_count, out):  # pragma: no cover - compiled
+def _trend(a, window, min_count, ac, oc, out):  # pragma: no cover - compiled
     # Per cell, over the valid points of the window: count k, sums of the age a = t - s of
     # the point at time s (0 for the newest) and a**2, and of d = y - K, d*a and d**2 with K
-    # a per-cell shift near the window mean. Ages stay below `window`, so the age sums are
-    # exact integers and k*saa - sa**2 has no cancellation; K keeps sa*sd - k*sad free of
-    # the cancellation a large level or a steep trend would cause (the absolute-time sums
-    # used before lost digits growing with t and the level). A step ages every point by one
-    # (sa += k, saa += 2 sa + k, sad += sd), drops the point leaving at age `window` and adds
-    # the new one at age 0: no division and no time index in the hot loop.
-    # The hot loop advances two rows per pass over the per-cell state (held in registers
-    # between them), halving the state's cache traffic (~10% faster than one row a pass).
+    # a per-cell shift near the window mean. Ages stay below `window`, so the count and age
+    # sums are exact integers (float32 up to _TREND_AGE32, the dtype of ac) and k*saa - sa**2
+    # has no cancellation; K keeps sa*sd - k*sad free of the cancellation a large level or a
+    # steep trend would cause (the absolute-time sums used before lost digits growing with t
+    # and the level). A step ages every point by one (sa += k, saa += 2 sa + k, sad += sd),
+    # drops the point leaving at age `window` and adds the new one at age 0: no time index in
+    # the hot loop, which advances two rows per pass over the per-cell state (held in
+    # registers between them), halving the state's cache traffic, and writes each output
+    # once: the numerator rounded to the output dtype over the exact denominator, divided
+    # there (float32: twice the SIMD lanes; oc = (NaN, inf) in that dtype).
     # K starts at 0. After a pair of rows where some qualifying window mean sits more than
-    # sqrt(_OFF_CENTRE) standard deviations from K (the first values, a jump after a gap),
-    # both rows are recomputed from scratch around their own window means; every `recentre`
-    # steps anyway (a trend drifts the mean; add/remove rounding builds up) K moves to the
-    # mean and the second row is recomputed. The window's rows are still in cache then.
-    # Numerator and denominator go to the output dtype and are divided there (float32:
-    # twice the SIMD lanes); a pair whose numerator overflows float32 is recomputed and
-    # divided in float64.
+    # sqrt(_OFF_CENTRE) standard deviations from K (the first values, a jump after a gap) or
+    # a float32 output overflowed, both rows are recomputed from scratch around their own
+    # window means and divided in float64. Every `recentre` steps anyway (a trend drifts the
+    # mean; add/remove rounding builds up) K moves to the mean, the value sums are recomputed
+    # from the window's rows, which are still in cache (the exact count and age sums stay),
+    # and the pair's second row is rewritten from them.
     T, n = a.shape
     w = float(window)
-    w2 = w * w
     minc = float(max(min_count, 2))
     recentre = max(window, _RECENTRE)
+    acs = (ac[0], ac[1], ac[2], ac[3], ac[4])
+    ocs = (oc[0], oc[1])
     nblocks = (n + _WBLOCK - 1) // _WBLOCK
     for b in prange(nblocks):
         j0 = b * _WBLOCK
         m = min(n, j0 + _WBLOCK) - j0
         K = np.zeros(m, a.dtype)
-        c = np.zeros(m, np.float64)
-        sa = np.zeros(m, np.float64)
-        saa = np.zeros(m, np.float64)
+        c = np.zeros(m, ac.dtype)
+        sa = np.zeros(m, ac.dtype)
+        saa = np.zeros(m, ac.dtype)
         sd = np.zeros(m, np.float64)
         sad = np.zeros(m, np.float64)
         sdd = np.zeros(m, np.float64)
-        den0 = np.empty(m, out.dtype)
-        den1 = np.empty(m, out.dtype)
         nan_row = np.full(m, np.nan, a.dtype)  # stands for the rows before the series
-        steps = 0  # since K last moved
+        steps = 0  # since the value sums were last recomputed
         for t in range(0, T, 2):
-            redo = T  # first row to recompute from scratch (T: none)
-            centre = True
-            last = min(t + 1, T - 1)
+            redo = t  # the last row of an odd-length series: from scratch, once per segment
             if t + 1 < T:
+                redo = T  # first row to recompute from scratch (T: none)
                 row0 = a[t, j0 : j0 + m]
                 row1 = a[t + 1, j0 : j0 + m]
                 o0 = out[t, j0 : j0 + m]
@@ -507,104 +600,42 @@ def _trend(a, window, min_count, out):  # pragma: no cover - compiled
                 # a NaN row as the leaving row early on: no 'has a leaving row' flag in the loop
                 old0 = a[t - window, j0 : j0 + m] if t >= window else nan_row
                 old1 = a[t + 1 - window, j0 : j0 + m] if t + 1 >= window else nan_row
-                big = 0  # integer reductions vectorise; float ones would need fastmath
-                offc = 0
+                bad = False  # a boolean reduction vectorises (mask registers)
                 for jj in range(m):
                     kj = np.float64(K[jj])
-                    k0 = c[jj]
-                    a0 = sa[jj]
-                    aa0 = saa[jj]
-                    d0 = sd[jj]
-                    ad0 = sad[jj]
-                    dd0 = sdd[jj]
-                    for s in range(2):  # unrolled by LLVM
-                        v = row0[jj] if s == 0 else row1[jj]
-                        u = old0[jj] if s == 0 else old1[jj]
-                        ok = v == v
-                        uk = u == u
-                        d = v - kj if ok else 0.0
-                        e = u - kj if uk else 0.0
-                        k = k0 + (1.0 if ok else 0.0) - (1.0 if uk else 0.0)
-                        x_a = a0 + k0 - (w if uk else 0.0)
-                        x_aa = aa0 + 2.0 * a0 + k0 - (w2 if uk else 0.0)
-                        x_ad = ad0 + d0 - w * e
-                        x_d = d0 + d - e
-                        x_dd = dd0 + d * d - e * e
-                        x_ad = x_ad if k > 0.0 else 0.0  # an empty window holds exactly nothing
-                        x_d = x_d if k > 0.0 else 0.0
-                        x_dd = x_dd if k > 0.0 else 0.0
-                        num, dn, over, off = _trend_parts(k, x_a, x_aa, x_d, x_ad, x_dd, minc)
-                        if s == 0:
-                            o0[jj] = num
-                            den0[jj] = dn
-                        else:
-                            o1[jj] = num
-                            den1[jj] = dn
-                        big += over
-                        offc += off
-                        k0 = k
-                        a0 = x_a
-                        aa0 = x_aa
-                        d0 = x_d
-                        ad0 = x_ad
-                        dd0 = x_dd
-                    c[jj] = k0
-                    sa[jj] = a0
-                    saa[jj] = aa0
-                    sd[jj] = d0
-                    sad[jj] = ad0
-                    sdd[jj] = dd0
-                for jj in range(m):
-                    o0[jj] = o0[jj] / den0[jj]
-                    o1[jj] = o1[jj] / den1[jj]
-                steps += 2
-                if offc + big > 0:  # a row lost digits or overflowed float32: redo both (rare)
-                    redo = t
-                    centre = offc > 0
-                elif steps >= recentre:  # K to the mean of the window ending at t + 1
-                    redo = t + 1
-                    centre = False
-                    for jj in range(m):
-                        k = c[jj]
-                        K[jj] = K[jj] + (sd[jj] / k if k > 0.0 else 0.0)
-                if offc > 0 or steps >= recentre:
-                    steps = 0
-            else:  # the last row of an odd-length series: from scratch, once per segment
-                redo = t
-            # Rows from `redo` to `last`: sums recomputed from the window's rows (in cache),
-            # with `centre` twice, K moving to the window mean in between; the state is left
-            # at row `last`; divided in float64 (no float32 overflow).
-            for r in range(redo, last + 1):
-                o = out[r, j0 : j0 + m]
-                for rep in range(2 if centre else 1):
-                    c[:] = 0.0
-                    sa[:] = 0.0
-                    saa[:] = 0.0
-                    sd[:] = 0.0
-                    sad[:] = 0.0
-                    sdd[:] = 0.0
-                    for rr in range(max(0, r - window + 1), r + 1):
-                        x = a[rr, j0 : j0 + m]
-                        age = float(r - rr)
-                        for jj in range(m):
-                            v = x[jj]
-                            ok = v == v
-                            d = v - np.float64(K[jj]) if ok else 0.0
-                            c[jj] += 1.0 if ok else 0.0
-                            sa[jj] += age if ok else 0.0
-                            saa[jj] += age * age if ok else 0.0
-                            sd[jj] += d
-                            sad[jj] += age * d
-                            sdd[jj] += d * d
-                    if centre and rep == 0:
-                        for jj in range(m):
-                            k = c[jj]
-                            K[jj] = K[jj] + (sd[jj] / k if k > 0.0 else 0.0)
-                for jj in range(m):
-                    num, dn, over, off = _trend_parts(
-                        c[jj], sa[jj], saa[jj], sd[jj], sad[jj], sdd[jj], minc
+                    k, x_a, x_aa, x_d, x_ad, x_dd = c[jj], sa[jj], saa[jj], sd[jj], sad[jj], sdd[jj]
+                    k, x_a, x_aa, x_d, x_ad, x_dd, num, dn, good, off0 = _trend_step(
+                        row0[jj], old0[jj], kj, k, x_a, x_aa, x_d, x_ad, x_dd, acs, w
                     )
-                    o[jj] = num / dn
+                    over0 = _trend_put(o0, jj, num, dn, good, ocs)
+                    k, x_a, x_aa, x_d, x_ad, x_dd, num, dn, good, off1 = _trend_step(
+                        row1[jj], old1[jj], kj, k, x_a, x_aa, x_d, x_ad, x_dd, acs, w
+                    )
+                    over1 = _trend_put(o1, jj, num, dn, good, ocs)
+                    c[jj] = k
+                    sa[jj] = x_a
+                    saa[jj] = x_aa
+                    sd[jj] = x_d
+                    sad[jj] = x_ad
+                    sdd[jj] = x_dd
+                    bad = bad | off0 | over0 | off1 | over1
+                steps += 2
+                if bad:  # a row lost digits or overflowed float32: redo both (rare)
+                    redo = t
+                    steps = 0
+                elif steps >= recentre:  # K to the mean of the window ending at t + 1
+                    steps = 0
+                    _trend_centre(K, c, sd)
+                    _trend_sums(a, t + 1, window, j0, m, K, c, sa, saa, sd, sad, sdd, False)
+                    _trend_out(out[t + 1, j0 : j0 + m], c, sa, saa, sd, sad, minc)
+            # Rows from `redo` to the pair's last: all sums recomputed from the window's rows
+            # twice, K moving to the window mean in between; the state is left at the last
+            # row; divided in float64 (no float32 overflow).
+            for r in range(redo, min(t + 2, T)):
+                _trend_sums(a, r, window, j0, m, K, c, sa, saa, sd, sad, sdd, True)
+                _trend_centre(K, c, sd)
+                _trend_sums(a, r, window, j0, m, K, c, sa, saa, sd, sad, sdd, False)
+                _trend_out(out[r, j0 : j0 + m], c, sa, saa, sd, sad, minc)
     return out
 
 
@@ -615,15 +646,19 @@ def trend(a: np.ndarray, window: int, *, min_count: int | None = None) -> np.nda
     dtypes become float64) out. out[t] is the ordinary least-squares slope of the valid values
     of a[t-window+1 .. t] against their time index, in units of `a` per time step (per month
     for monthly data); NaN where fewer than `min_count` (default `window`, at least 2) points
-    are valid. Running sums in float64 of ages within the window and of values shifted to
-    near the window mean, re-centred whenever the mean drifts away and at least every 64 steps
-    (no cancellation from a large level, a steep trend or a long series).
+    are valid. Running sums: exact ones of ages within the window, float64 ones of values
+    shifted to near the window mean, re-centred whenever the mean drifts away and at least
+    every 64 steps (no cancellation from a large level, a steep trend or a long series).
     """
     if isinstance(window, bool) or int(window) != window or window < 2:
         raise ValueError(f"trend needs an integer window >= 2, got {window!r}")
     window, min_count = check_window(window, min_count, lo=2)
     a2, shape = to_time_cells(a)
-    return from_time_cells(_trend(a2, window, min_count, np.empty_like(a2)), shape)
+    w = float(window)
+    ages = np.float32 if window <= _TREND_AGE32 else np.float64
+    ac = np.array([1.0, 0.0, w, w * w, max(min_count, 2)], ages)
+    oc = np.array([np.nan, np.inf], a2.dtype)
+    return from_time_cells(_trend(a2, window, min_count, ac, oc, np.empty_like(a2)), shape)
 
 
 # --------------------------------------------------------------------------- anomalies

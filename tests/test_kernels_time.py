@@ -240,6 +240,24 @@ def test_trend_long_series_match_reference(dtype, window, length):
         assert_same(got, ref.trend(a, window, min_count=min_count))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("above", [0, 1])
+def test_trend_count_and_age_sums_exact_at_their_float32_bound(dtype, above):
+    """Count and age sums are float32 up to a window of _TREND_AGE32 (exact while k * saa <
+    2**24) and float64 beyond: both sides of the bound, with full windows (the largest
+    sums) in one cell, on a steep line far from zero."""
+    from kernels.timeseries import _TREND_AGE32
+
+    window = _TREND_AGE32 + above
+    rng = np.random.default_rng(window)
+    a = 1e4 + 3.0 * np.arange(400)[:, None] + rng.normal(size=(400, 3))
+    a[:, 1:][rng.random((400, 2)) < 0.05] = np.nan
+    a = a.astype(dtype)
+    for min_count in (2, window):
+        got = kernels.trend(a, window, min_count=min_count)
+        assert_same(got, ref.trend(a, window, min_count=min_count))
+
+
 def test_trend_float32_beyond_float32_numerators():
     """float32 values whose slope numerators overflow float32: divided in float64."""
     rng = np.random.default_rng(2)
