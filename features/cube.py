@@ -77,8 +77,10 @@ def build_feature(inputs: xr.Dataset, name: str) -> xr.DataArray:
     entry = CATALOGUE[name]
     da = entry.compute(inputs, **entry.params).transpose("time", *space_dims(inputs))
     if region_unit(inputs) is None:
-        da = da.where(inputs["country_id"] >= 0)
-    da = da.astype(np.float32)
+        da = da.where(inputs["country_id"] >= 0)  # a new array: no copy needed below
+        da = da.astype(np.float32, copy=False)
+    else:
+        da = da.astype(np.float32)
     da.attrs = {"units": entry.units, "long_name": entry.meaning, "domain": entry.domain,
                 "inputs": ",".join(entry.inputs), "kernel": entry.kernel,
                 "params": json.dumps(dict(entry.params), sort_keys=True)}
