@@ -107,7 +107,7 @@ class ModelConfig(Strict):
     interval: float = Field(0.8, gt=0, lt=1, description="nominal coverage of risk_lo..risk_hi")
     linear_base: bool = Field(False, description="log-odds = a logistic regression on every "
                               "training row plus trees boosted from a fit-fold logistic "
-                              "(docs/models.md)")
+                              "(docs/backtest.md)")
     calibration: Literal["isotonic", "platt"] = Field(
         "isotonic", description="map from the members' mean log-odds to a probability")
     reference_coverage: float | None = Field(
@@ -321,6 +321,14 @@ class RunConfig(Strict):
     sources: SourcesConfig | None = None
     scale: ScaleConfig = ScaleConfig()
     drivers: DriversConfig = DriversConfig()
+
+    @model_validator(mode="after")
+    def _linear_base_scores_natively(self) -> RunConfig:
+        # Compiled members (riskmodel.scale.inference) score the trees alone.
+        if self.model.linear_base and self.scale.inference == "compiled":
+            raise ValueError("model.linear_base: compiled inference scores the trees only, "
+                             "not the linear term; use scale.inference = \"native\"")
+        return self
 
 
 def load_config(path: Path | str) -> RunConfig:

@@ -28,12 +28,18 @@ from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir, sav
 from riskmodel.models.table import Table, build_table, land_cells
 
 COVERAGE_FEATURE = "inspection_coverage"
+OPTIONAL_MODEL_KEYS = {"linear_base": False, "calibration": "isotonic"}
 
 
 def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
     """Hash (12 hex) of what determines the model for `target`."""
+    model = cfg.model.model_dump(mode="json", exclude={"registry", "threads"})
+    # Keys added after models were registered count only when set, so existing ids hold.
+    for name, default in OPTIONAL_MODEL_KEYS.items():
+        if model.get(name) == default:
+            model.pop(name)
     key = {"target": target, "world": cfg.world.model_dump(mode="json"), "seed": cfg.seed,
-           "model": cfg.model.model_dump(mode="json", exclude={"registry", "threads"}),
+           "model": model,
            "features": list(features), "code_version": __version__,
            "format_version": FORMAT_VERSION}
     text = json.dumps(key, sort_keys=True, separators=(",", ":"))
@@ -78,7 +84,8 @@ def fit_model(cfg: RunConfig, table: Table, target: str,
                       learning_rate=m.learning_rate, min_child_samples=m.min_child_samples,
                       calibration_months=m.calibration_months, ensemble=m.ensemble,
                       interval=m.interval, threads=m.threads,
-                      seed=cfg.seed + (0 if target == "fl" else 1000))
+                      seed=cfg.seed + (0 if target == "fl" else 1000),
+                      linear_base=m.linear_base, calibration=m.calibration)
     if table.count is None:
         raise ValueError("the training table has no identified counts (Table.count); build "
                          "it with `training_table`")

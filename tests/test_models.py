@@ -226,3 +226,69 @@ def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
     (folder / "model.json").write_text(json.dumps(saved))
     with pytest.raises(ModelError, match="format_version 2 is not 3; retrain"):
         load_model(folder, features=names)
+
+
+def test_linear_base_with_platt_round_trips_and_keeps_existing_model_ids(
+        tiny_world: dict, tmp_path: Path) -> None:
+    """`linear_base` adds a linear term (fitted on every training row) to each member's
+    log-odds; `calibration = "platt"` is strictly increasing in them; both survive the
+    registry; configs that leave them at their defaults keep their model ids."""
+    from riskmodel.training import model_id
+
+    base = tiny_world["cfg"]
+    inputs, cube = tiny_world["inputs"], tiny_world["cube"]
+    names = tuple(cube.data_vars)
+    cfg = base.model_copy(update={"model": base.model.model_copy(update={
+        "registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15,
+        "linear_base": True, "calibration": "platt"})})
+    model, meta, trained = ensure_model(cfg, inputs, cube, "fl", retrain=True)
+    assert trained and model.linear_ is not None and model.platt_ is not None
+    assert model.platt_[1] > 0
+    saved = json.loads((model_dir(cfg.model.registry, "fl", meta["model_id"])
+                        / "model.json").read_text())
+    assert saved["estimator_params"]["linear_base"] is True
+    assert saved["calibration"]["slope"] == model.platt_[1]
+    assert len(saved["linear_base"]["coef"]) == len(names)
+
+    cells = land_cells(inputs["country_id"].values)
+    X = feature_matrix(cube, names, inputs.sizes["time"] - 1, cells)
+    X[::7, names.index("poverty_rate")] = np.nan     # a missing value takes the fill
+    trees = np.stack([b.predict(X, raw_score=True, num_iteration=b.best_iteration or None)
+                      for b in model.boosters_])
+    logits = model._member_logits(X)
+    np.testing.assert_allclose(logits, trees + model.linear_.logit(X)[None])
+    risk = model.predict_proba(X)[:, 1]
+    order = np.argsort(logits.mean(0), kind="stable")
+    distinct = np.diff(logits.mean(0)[order]) > 0
+    assert (np.diff(risk[order])[distinct] > 0).all()
+    # Loaded back (ensure_model returns the registry's copy), it scores the same.
+    again, _, trained = ensure_model(cfg, inputs, cube, "fl")
+    assert not trained
+    np.testing.assert_array_equal(again.predict_interval(X)[0], model.predict_interval(X)[0])
+
+    # The options count in the model id only when set: a config without them keeps the
+    # id it had before they existed (the key below is the one hashed then).
+    import hashlib
+
+    from riskmodel import __version__
+    before = {"target": "fl", "world": base.world.model_dump(mode="json"), "seed": base.seed,
+              "model": base.model.model_dump(mode="json", exclude={
+                  "registry", "threads", "linear_base", "calibration"}),
+              "features": list(names), "code_version": __version__,
+              "format_version": FORMAT_VERSION}
+    text = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert model_id(base, "fl", names) == hashlib.sha256(text.encode()).hexdigest()[:12]
+    assert model_id(cfg, "fl", names) != model_id(base, "fl", names)
+
+
+def test_linear_base_refuses_compiled_inference() -> None:
+    """Compiled members score the trees alone, so a config cannot pair them with the
+    linear base."""
+    from pydantic import ValidationError
+
+    from riskmodel.config import RunConfig
+
+    with pytest.raises(ValidationError, match="compiled inference scores the trees only"):
+        RunConfig.model_validate({"model": {"linear_base": True},
+                                  "scale": {"inference": "compiled"}})
+    assert RunConfig.model_validate({"model": {"linear_base": True}}).model.linear_base

@@ -7,9 +7,21 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
 - Members: `ensemble` LightGBM boosters on the fit fold, each with its own bagging
   (row subsample of `bagging_fraction` per iteration) and feature-fraction seeds,
   early-stopped on the early-stopping fold.
-- Calibration: isotonic regression of the members' mean logit on the calibration fold
-  (weighted), stored as thresholds and applied by linear interpolation, mixed with a
-  `TIE_BREAK` share of the sigmoid so the model's ranking survives inside each step.
+- Linear base (`linear_base=True`, off by default): the log-odds are a regularised
+  linear (logistic) term plus the boosted trees. The trees boost from the log-odds of a
+  logistic regression fitted on the fit fold only (so early stopping judges them on rows
+  that term never saw); the model then adds its trees to a logistic regression refitted
+  on every training row, the freshest months included (`LinearTerm`). Each member's
+  log-odds is that term plus its trees. On a world whose truth is close to additive in
+  log-odds the linear term carries the main effects and extrapolates beyond the training
+  range, and the trees only learn what it misses (docs/backtest.md). `predict_contrib`
+  explains the trees' share only.
+- Calibration: `calibration="isotonic"` (default): isotonic regression of the members'
+  mean logit on the calibration fold (weighted), stored as thresholds and applied by
+  linear interpolation, mixed with a `TIE_BREAK` share of the sigmoid so the model's
+  ranking survives inside each step. `calibration="platt"`: a weighted logistic fit
+  `sigmoid(a + b * logit)` on the same fold: strictly increasing without flat steps, so
+  scores of different months and models keep their order (pooled rankings).
 - Interval: a log-normal band of the true risk around the score whose width combines the
   members' spread with the residual error measured on the calibration fold from the
   overdispersion of identified counts (`riskmodel.models.interval`; docs/models.md says
@@ -20,11 +32,16 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from riskmodel.models import metrics
 from riskmodel.models.contrib import contributions, tree_splits
@@ -33,6 +50,50 @@ from riskmodel.models.interval import IntervalCalibration, fit_interval, predict
 
 # Far below any precision a score is read at, far above float64 resolution near p = 1.
 TIE_BREAK = 1e-6
+CALIBRATIONS = ("isotonic", "platt")
+# Inverse L2 strength of the linear base on standardised features (scikit-learn's default,
+# as the backtest's logistic baseline), and of the practically unpenalised Platt fit.
+LINEAR_C = 1.0
+PLATT_C = 1e6
+
+
+@dataclass(frozen=True)
+class LinearTerm:
+    """A linear log-odds term on raw features: `fill` replaces a missing value (the
+    training mean), then `intercept + X @ coef` (a logistic regression on standardised
+    features, folded back to raw units)."""
+
+    fill: np.ndarray       # (F,)
+    coef: np.ndarray       # (F,)
+    intercept: float
+
+    def logit(self, X: np.ndarray) -> np.ndarray:
+        """(n,) log-odds of rows `X` (n, F)."""
+        X = np.asarray(X, dtype=np.float64)
+        return np.where(np.isnan(X), self.fill, X) @ self.coef + self.intercept
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fill": self.fill.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearTerm:
+        return cls(np.asarray(d["fill"], np.float64), np.asarray(d["coef"], np.float64),
+                   float(d["intercept"]))
+
+
+def fit_linear(X: np.ndarray, y: np.ndarray, w: np.ndarray, threads: int) -> LinearTerm:
+    """Weighted L2 logistic regression (C = `LINEAR_C`) of `y` on mean-imputed,
+    standardised `X`, as a `LinearTerm` on raw features."""
+    imputer = SimpleImputer(strategy="mean", keep_empty_features=True)
+    filled = imputer.fit_transform(X)
+    scaler = StandardScaler()
+    Z = scaler.fit_transform(filled)
+    with threadpool_limits(limits=threads):
+        lr = LogisticRegression(C=LINEAR_C, max_iter=1000).fit(Z, y, sample_weight=w)
+    coef = lr.coef_[0].astype(np.float64) / scaler.scale_
+    return LinearTerm(np.asarray(imputer.statistics_, np.float64), coef,
+                      float(lr.intercept_[0] - coef @ scaler.mean_))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -53,7 +114,8 @@ class RiskModel:
     def __init__(self, *, horizon: int = 3, n_estimators: int = 200, num_leaves: int = 31,
                  learning_rate: float = 0.05, min_child_samples: int = 50,
                  calibration_months: int = 24, ensemble: int = 5, interval: float = 0.8,
-                 bagging_fraction: float = 0.7, threads: int = 2, seed: int = 0) -> None:
+                 bagging_fraction: float = 0.7, threads: int = 2, seed: int = 0,
+                 linear_base: bool = False, calibration: str = "isotonic") -> None:
         self.horizon = horizon
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -65,6 +127,8 @@ class RiskModel:
         self.bagging_fraction = bagging_fraction
         self.threads = threads
         self.seed = seed
+        self.linear_base = linear_base
+        self.calibration = calibration
 
     def lgb_params(self, member: int) -> dict[str, Any]:
         """LightGBM parameters of ensemble member `member` (deterministic, fixed threads)."""
@@ -95,6 +159,9 @@ class RiskModel:
             raise ValueError(f"X has {X.shape[1]} columns but {len(feature_names)} names")
         if not set(np.unique(y)) <= {0.0, 1.0}:
             raise ValueError("y must be 0/1")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {CALIBRATIONS}, "
+                             f"not {self.calibration!r}")
         count = np.asarray(count, dtype=np.float64)
         if count.shape != y.shape or np.any((count > 0) != (y > 0)):
             raise ValueError("count must be (n,) with count > 0 exactly where y == 1")
@@ -104,12 +171,22 @@ class RiskModel:
         fit_rows = np.isin(month, folds.fit)
         es_rows = np.isin(month, folds.early_stopping)
         cal_rows = np.isin(month, folds.calibration)
+        init_fit = init_es = None
+        self.linear_: LinearTerm | None = None
+        if self.linear_base:
+            # Trees boost from a linear term of the fit fold alone, so the early-stopping
+            # fold judges them out of sample; they are then added to the term refitted on
+            # every row (the freshest months hold regimes the fit fold never saw).
+            stale = fit_linear(X[fit_rows], y[fit_rows], w[fit_rows], self.threads)
+            init_fit, init_es = stale.logit(X[fit_rows]), stale.logit(X[es_rows])
+            self.linear_ = fit_linear(X, y, w, self.threads)
         # One binned Dataset serves every member: members differ by their bagging and
         # feature-fraction seeds (subsampling without replacement), which is far cheaper
         # than re-binning a bootstrap copy per member.
-        train = lgb.Dataset(X[fit_rows], y[fit_rows], weight=w[fit_rows],
+        train = lgb.Dataset(X[fit_rows], y[fit_rows], weight=w[fit_rows], init_score=init_fit,
                             feature_name=list(feature_names), free_raw_data=False)
-        valid = lgb.Dataset(X[es_rows], y[es_rows], weight=w[es_rows], reference=train)
+        valid = lgb.Dataset(X[es_rows], y[es_rows], weight=w[es_rows], init_score=init_es,
+                            reference=train)
         self.boosters_: list[lgb.Booster] = []
         for k in range(self.ensemble):
             booster = lgb.train(self.lgb_params(k), train, num_boost_round=self.n_estimators,
@@ -119,10 +196,21 @@ class RiskModel:
             if callback is not None:
                 callback(k + 1, self.ensemble)
         raw = self._member_logits(X[cal_rows])
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
-        self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
-        self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        self.platt_: tuple[float, float] | None = None
+        if self.calibration == "platt":
+            with threadpool_limits(limits=self.threads):
+                platt = LogisticRegression(C=PLATT_C).fit(
+                    raw.mean(0)[:, None], y[cal_rows], sample_weight=w[cal_rows])
+            self.platt_ = (float(platt.intercept_[0]), float(platt.coef_[0, 0]))
+            if self.platt_[1] <= 0:
+                raise ValueError(f"Platt calibration slope {self.platt_[1]:.3g} <= 0: the "
+                                 f"members' log-odds do not rank the calibration fold")
+            self.calibration_x_ = self.calibration_y_ = np.empty(0)
+        else:
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
+            self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
+            self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
         self.tie_break_ = TIE_BREAK
         cal_risk = self._calibrate(raw.mean(0))
         self.interval_: IntervalCalibration = fit_interval(
@@ -140,12 +228,15 @@ class RiskModel:
         return self
 
     def _member_logits(self, X: np.ndarray) -> np.ndarray:
-        """(members, n) raw log-odds of each member."""
-        return np.stack([b.predict(X, raw_score=True, num_iteration=b.best_iteration or None,
-                                   num_threads=self.threads) for b in self.boosters_])
+        """(members, n) raw log-odds of each member (its trees plus the linear base)."""
+        trees = np.stack([b.predict(X, raw_score=True, num_iteration=b.best_iteration or None,
+                                    num_threads=self.threads) for b in self.boosters_])
+        linear = getattr(self, "linear_", None)
+        return trees if linear is None else trees + linear.logit(X)[None]
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated probability (n,) of mean member log-odds `logits` (n,): the isotonic
+        """Calibrated probability (n,) of mean member log-odds `logits` (n,): with
+        `calibration="platt"` sigmoid(a + b * logits); otherwise the isotonic
         map mixed with a `tie_break_` share (`TIE_BREAK`, saved in the model's metadata) of sigmoid(logits), so that it is strictly increasing.
 
         Isotonic regression is a step function: the rows of one step (at the top, every row
@@ -155,6 +246,9 @@ class RiskModel:
         none by more than the share.
         """
         logits = np.asarray(logits, dtype=np.float64)
+        platt = getattr(self, "platt_", None)
+        if platt is not None:   # calibration="platt": strictly increasing already
+            return 0.5 * (1.0 + np.tanh(0.5 * (platt[0] + platt[1] * logits)))
         p = np.interp(logits, self.calibration_x_, self.calibration_y_)
         share = self.tie_break_
         return (1.0 - share) * p + share * 0.5 * (1.0 + np.tanh(0.5 * logits))

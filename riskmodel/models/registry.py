@@ -21,7 +21,7 @@ import numpy as np
 from riskmodel import __version__
 from riskmodel.errors import ModelError
 from riskmodel.io.atomic import sha256_file, write_json, write_text
-from riskmodel.models.estimator import RiskModel
+from riskmodel.models.estimator import LinearTerm, RiskModel
 from riskmodel.models.folds import TimeFolds
 from riskmodel.models.interval import IntervalCalibration
 
@@ -59,15 +59,13 @@ def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Pa
         "estimator_params": {k: getattr(model, k) for k in (
             "horizon", "n_estimators", "num_leaves", "learning_rate", "min_child_samples",
             "calibration_months", "ensemble", "interval", "bagging_fraction", "threads",
-            "seed")},
+            "seed", "linear_base", "calibration")},
         "lightgbm_params": model.lgb_params(0),
         "folds": model.folds_.as_dict(),
-        "calibration": {"method": "isotonic on mean member logit, mixed with a tie_break "
-                                  "share of sigmoid(logit) to keep the ranking within steps",
-                        "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist(),
-                        "tie_break": model.tie_break_},
+        "calibration": _calibration_record(model),
         "interval": model.interval_.as_dict(),
         "members": members,
+        **_linear_record(model),
         **meta,
     }
     write_json(staging / METADATA, record)
@@ -75,6 +73,27 @@ def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Pa
         shutil.rmtree(folder)
     staging.rename(folder)
     return folder
+
+
+def _linear_record(model: RiskModel) -> dict[str, Any]:
+    linear: LinearTerm | None = getattr(model, "linear_", None)
+    if linear is None:
+        return {}
+    return {"linear_base": {"method": "logistic regression (L2) on every training row; "
+                                      "log-odds = intercept + X @ coef, a missing value "
+                                      "replaced by fill", **linear.as_dict()}}
+
+
+def _calibration_record(model: RiskModel) -> dict[str, Any]:
+    platt: tuple[float, float] | None = getattr(model, "platt_", None)
+    if platt is not None:
+        a, b = platt
+        return {"method": "platt: sigmoid(intercept + slope * mean member logit)",
+                "intercept": a, "slope": b}
+    return {"method": "isotonic on mean member logit, mixed with a tie_break share of "
+                      "sigmoid(logit) to keep the ranking within steps",
+            "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist(),
+            "tie_break": model.tie_break_}
 
 
 def read_metadata(folder: Path | str) -> dict[str, Any]:
@@ -124,10 +143,18 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
         boosters.append(booster)
     model.boosters_ = boosters
     model.best_iterations_ = [int(m["best_iteration"]) for m in meta["members"]]
-    model.calibration_x_ = np.asarray(meta["calibration"]["x"], dtype=np.float64)
-    model.calibration_y_ = np.asarray(meta["calibration"]["y"], dtype=np.float64)
-    # Models registered before the tie-break existed score exactly as they did.
-    model.tie_break_ = float(meta["calibration"]["tie_break"])
+    cal = meta["calibration"]
+    if "slope" in cal:
+        model.platt_ = (float(cal["intercept"]), float(cal["slope"]))
+        model.calibration_x_ = model.calibration_y_ = np.empty(0)
+        model.tie_break_ = 0.0
+    else:
+        model.platt_ = None
+        model.calibration_x_ = np.asarray(cal["x"], dtype=np.float64)
+        model.calibration_y_ = np.asarray(cal["y"], dtype=np.float64)
+        model.tie_break_ = float(cal["tie_break"])
+    model.linear_ = (LinearTerm.from_dict(meta["linear_base"]) if "linear_base" in meta
+                     else None)
     model.interval_ = IntervalCalibration.from_dict(meta["interval"])
     model.feature_names_in_ = tuple(meta["features"])
     model.n_features_in_ = len(model.feature_names_in_)
