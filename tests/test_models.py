@@ -261,6 +261,11 @@ def test_linear_base_with_platt_round_trips_and_keeps_existing_model_ids(
     order = np.argsort(logits.mean(0), kind="stable")
     distinct = np.diff(logits.mean(0)[order]) > 0
     assert (np.diff(risk[order])[distinct] > 0).all()
+    # Drivers explain the whole member, linear term included: contributions add up to
+    # member 0's log-odds less one constant (the trees' expected value and the linear
+    # term at its fill).
+    rest = logits[0] - model.predict_contrib(X).sum(1)
+    assert np.ptp(rest) < 1e-9
     # Loaded back (ensure_model returns the registry's copy), it scores the same.
     again, _, trained = ensure_model(cfg, inputs, cube, "fl")
     assert not trained

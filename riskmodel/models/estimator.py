@@ -15,7 +15,7 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
   log-odds is that term plus its trees. On a world whose truth is close to additive in
   log-odds the linear term carries the main effects and extrapolates beyond the training
   range, and the trees only learn what it misses (docs/backtest.md). `predict_contrib`
-  explains the trees' share only.
+  adds the linear term's contributions to the trees'.
 - Calibration: `calibration="isotonic"` (default): isotonic regression of the members'
   mean logit on the calibration fold (weighted), stored as thresholds and applied by
   linear interpolation, mixed with a `TIE_BREAK` share of the sigmoid so the model's
@@ -267,11 +267,14 @@ class RiskModel:
         return risk, lo, hi
 
     def predict_contrib(self, X: np.ndarray) -> np.ndarray:
-        """(n, F) log-odds contributions per feature (LightGBM TreeSHAP) of member 0.
+        """(n, F) log-odds contributions per feature of member 0: LightGBM TreeSHAP of its
+        trees plus, with a linear base, the linear term's own (coef_j * (x_j - fill_j), a
+        missing value counting as the fill, the training mean), so they add up to the
+        member's log-odds less a constant whatever the model.
 
         TreeSHAP costs about as much per member as scoring thousands of rows, so drivers come
         from the first member only; members share data and parameters and differ only in
-        subsampling, so their drivers agree closely. The values are `pred_contrib`'s,
+        subsampling, so their drivers agree closely. The tree values are `pred_contrib`'s,
         computed once per distinct path of each tree (`riskmodel.models.contrib`).
         """
         b = self.boosters_[0]
@@ -280,5 +283,12 @@ class RiskModel:
         if cached is None or cached[0] is not b:
             # the member's splits, parsed once per booster (a refit or load replaces it)
             self._contrib_splits = (b, tree_splits(b, k))
-        return contributions(b, X, num_iteration=k, threads=self.threads,
-                             splits=self._contrib_splits[1])
+        contrib = contributions(b, X, num_iteration=k, threads=self.threads,
+                                splits=self._contrib_splits[1])
+        linear = getattr(self, "linear_", None)
+        if linear is not None:
+            # SHAP values of a linear term against its training mean: exact and additive
+            # with the trees' (the member's log-odds are their sum).
+            x = np.asarray(X, dtype=np.float64)
+            contrib += np.where(np.isnan(x), 0.0, x - linear.fill) * linear.coef
+        return contrib
