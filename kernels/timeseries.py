@@ -460,7 +460,11 @@ def _trend_parts(k, sa, saa, sd, sad, minc):  # pragma: no cover - compiled, inl
     return (num if good else np.nan), (dn if good else 1.0)
 
 
-@njit(cache=True)
+# fastmath "contract" only (no NaN/inf or reassociation licence): a*b + c may become one fused
+# multiply-add, rounded once. Measured against the reference on 72 float64 series (large
+# levels, jumps, wandering levels, noise): smaller mean and max errors on average, the worst
+# case no worse; and ~8% faster: it moves additions off the busy add ports onto the FMA ones.
+@njit(cache=True, fastmath={"contract"})
 def _trend_step(v, u, kj, k0, a0, aa0, d0, ad0, dd0, ac, w):  # pragma: no cover - inlined
     # One time step of one cell: value v enters at age 0, u (NaN if none) leaves at age w,
     # every other point ages by one. Count and age sums in the dtype of the scalars ac = (1,
