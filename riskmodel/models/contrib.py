@@ -180,12 +180,12 @@ def contributions(booster: lgb.Booster, X: np.ndarray, *, num_iteration: int | N
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     n, F = X.shape
+    if n == 0:  # LightGBM refuses empty input
+        return np.zeros((0, F))
     num_iteration = iterations(booster, num_iteration)
     if splits is None:
         splits = tree_splits(booster, num_iteration)
-    if splits is None or n == 0:
-        if n == 0:
-            return np.zeros((0, F))
+    if splits is None:  # trees that path grouping does not cover
         full = booster.predict(X, pred_contrib=True, num_iteration=num_iteration,
                                num_threads=threads)
         return np.asarray(full, dtype=np.float64)[:, :F]
