@@ -23,7 +23,6 @@ import xarray as xr
 
 import kernels
 
-
 # Time indices a partial cube is built for (`features.build_cube(months=...)`); None: all.
 _MONTHS: ContextVar[tuple[int, ...] | None] = ContextVar("feature_months", default=None)
 

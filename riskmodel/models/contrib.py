@@ -100,9 +100,9 @@ def _goes_left(v, threshold, default_left, missing):  # pragma: no cover - compi
     # LightGBM's NumericalDecision on a dense row (float32 widened to double).
     if abs(v) <= _ZERO:
         v = 0.0  # dense rows keep only |x| > kZeroThreshold; the rest read as 0
-    if v != v and missing != _MISSING_NAN:
+    if np.isnan(v) and missing != _MISSING_NAN:
         v = 0.0
-    if (missing == _MISSING_ZERO and abs(v) <= _ZERO) or (missing == _MISSING_NAN and v != v):
+    if (missing == _MISSING_ZERO and abs(v) <= _ZERO) or (missing == _MISSING_NAN and np.isnan(v)):
         return default_left
     return v <= threshold
 
