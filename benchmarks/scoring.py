@@ -76,25 +76,17 @@ def _store(config: str) -> str:
     return path
 
 
-def _as_of(config: str, as_of: str | None) -> str:
-    """`as_of`, else the config's, else the store's latest month (YYYY-MM)."""
+def _nights(config: str, as_of: str | None) -> tuple[str, str | None]:
+    """The night to time (`as_of`, else the config's, else the store's latest month) and
+    the month before it (the first night; None at the store's first month), as YYYY-MM."""
     from riskmodel.config import load_config
     from riskmodel.pipeline import month_index, month_label
     from riskmodel.scale.store import open_inputs
 
     cfg = load_config(config)
     inputs = open_inputs(_store(config))
-    return month_label(inputs, month_index(inputs, as_of or cfg.as_of))
-
-
-def _previous(config: str, as_of: str) -> str | None:
-    """The month before `as_of` in the store (YYYY-MM), None at its first month."""
-    from riskmodel.pipeline import month_index, month_label
-    from riskmodel.scale.store import open_inputs
-
-    inputs = open_inputs(_store(config))
-    i = month_index(inputs, as_of)
-    return month_label(inputs, i - 1) if i > 0 else None
+    i = month_index(inputs, as_of or cfg.as_of)
+    return month_label(inputs, i), (month_label(inputs, i - 1) if i > 0 else None)
 
 
 def _run_config(config: str, out: Path) -> Path:
@@ -269,8 +261,7 @@ def main() -> int:
         print(json.dumps(run_peer(args.config, args.as_of, args.out)))
         return 0
     record = {"config": args.config, "dask": args.dask, **prepare(args.config)}
-    as_of = _as_of(args.config, args.as_of)
-    previous = _previous(args.config, as_of)
+    as_of, previous = _nights(args.config, args.as_of)
     with tempfile.TemporaryDirectory() as tmp:
         # Two nights on one alert store: the first (the month before as-of) also backfills
         # the months the alert rules' persistence needs; the second, at as-of, is a night

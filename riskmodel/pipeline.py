@@ -44,7 +44,7 @@ from riskmodel.ops.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scale import store
 from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks
-from riskmodel.scoring import DriverRule, score_month
+from riskmodel.scoring import DriverRule, admin1_sample, score_month
 from riskmodel.sources import load_inputs
 from riskmodel.training import ensure_model, model_id
 from riskmodel.world import SYNTHETIC_NOTE, make_world
@@ -250,14 +250,16 @@ def score_blocks(ctx: RunContext, months: list[int]) -> None:
     assert ctx.inputs is not None
     cfg = ctx.cfg
     rule = run_driver_rule(ctx)
+    # drawn once for the blocks and every month assembled (seconds on a global grid)
+    sample = admin1_sample(ctx.inputs["admin1_id"].values, rule)
     results = list(iter_block_scores(
         ctx.models, ctx.inputs, months, rule=rule, block=cfg.scale.block, client=ctx.client,
         folders=ctx.model_folders, inference=cfg.scale.inference,
-        cache_dir=cfg.scale.compiled_cache, keep_features=True))
+        cache_dir=cfg.scale.compiled_cache, keep_features=True, sample=sample))
     land = land_cells(ctx.inputs["country_id"].values)
     for month in months:
         ctx.scored[month] = assemble(ctx.models, ctx.inputs, month, risk_attrs(ctx, month),
-                                     results, rule)
+                                     results, rule, sample)
     _, values = merge_blocks(results, land, months[-1])
     assert values is not None  # the blocks were asked to keep them
     ctx.month_features[months[-1]] = values

@@ -34,8 +34,10 @@ class TreeSplits:
 
     `start` (trees + 1,) delimits each tree's nodes in `feature` (column index), `threshold`
     (float64, exactly as stored), `default_left` (bool) and `missing` (0 none, 1 zero,
-    2 NaN); `iteration` (trees,) is the boosting iteration of each tree. Trees with a
-    single leaf (no split; they shift only the bias) are left out.
+    2 NaN); `iteration` (trees,) is the boosting iteration of each tree; `used_start`
+    (trees + 1,) delimits in `used` the distinct columns each tree splits on (the only ones
+    it contributes to). Trees with a single leaf (no split; they shift only the bias) are
+    left out.
     """
 
     start: np.ndarray
@@ -44,10 +46,8 @@ class TreeSplits:
     default_left: np.ndarray
     missing: np.ndarray
     iteration: np.ndarray
-
-    def features_of(self, tree: int) -> np.ndarray:
-        """Distinct column indices split on by tree `tree` (the only ones it contributes to)."""
-        return np.unique(self.feature[self.start[tree]:self.start[tree + 1]])
+    used_start: np.ndarray
+    used: np.ndarray
 
 
 def _fields(block: str) -> dict[str, str]:
@@ -91,8 +91,11 @@ def tree_splits(booster: lgb.Booster, num_iteration: int | None = None) -> TreeS
         starts.append(starts[-1] + len(feats[-1]))
     cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts
            else np.empty(0, dt))
+    used = [np.unique(f) for f in feats]
+    used_start = np.concatenate([[0], np.cumsum([len(u) for u in used])]).astype(np.int64)
     return TreeSplits(np.array(starts, np.int64), cat(feats, np.int64), cat(thrs, np.float64),
-                      cat(lefts, np.bool_), cat(miss, np.int8), np.array(iters, np.int64))
+                      cat(lefts, np.bool_), cat(miss, np.int8), np.array(iters, np.int64),
+                      used_start, cat(used, np.int64))
 
 
 @njit(cache=True)
@@ -198,15 +201,13 @@ def contributions(booster: lgb.Booster, X: np.ndarray, *, num_iteration: int | N
     n_distinct = np.empty(trees, np.int64)
     _distinct_paths(X, splits.start, splits.feature, splits.threshold, splits.default_left,
                     splits.missing, inverse, first, n_distinct)
-    values, used = [], []
+    values = []
     for t in range(trees):
         reps = X[first[t, :n_distinct[t]]]
         phi = booster.predict(reps, pred_contrib=True, start_iteration=int(splits.iteration[t]),
                               num_iteration=1, num_threads=threads)
         values.append(np.asarray(phi, dtype=np.float64)[:, :F])
-        used.append(splits.features_of(t))
     offset = np.concatenate([[0], np.cumsum(n_distinct)[:-1]]).astype(np.int64)
-    used_start = np.concatenate([[0], np.cumsum([len(u) for u in used])]).astype(np.int64)
-    _add_tree_values(out, np.concatenate(values), offset, inverse,
-                     np.concatenate(used).astype(np.int64), used_start)
+    _add_tree_values(out, np.concatenate(values), offset, inverse, splits.used,
+                     splits.used_start)
     return out
