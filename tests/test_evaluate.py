@@ -46,6 +46,14 @@ def test_evaluate_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture)
         assert len(rel) == 10 and sum(r["rows"] for r in rel) == d[target]["rows"]
         assert d[target]["rows"] == 24 * d["holdout"]["cells"]
         assert d[target]["interval_width_median"] < 0.5  # not [0, 1]
+        # The naive score is the model at actual coverage, the adjusted one at the
+        # reference: the adjustment must move the ranking, and the model blind to
+        # coverage is a third, separate fit.
+        m = result[target]
+        assert m["auc_truth_naive"] != m["auc_truth_standard_detection"]
+        assert 0.6 < d[target]["auc_truth_without_coverage"] <= 1.0
+        assert d[target]["auc_truth_without_coverage"] not in (
+            m["auc_truth_naive"], m["auc_truth_standard_detection"])
     printed = capsys.readouterr().out
     assert "auc_truth_naive" in printed and "fl" in printed
 
