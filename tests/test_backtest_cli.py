@@ -46,6 +46,7 @@ def test_backtest_is_a_registered_command() -> None:
 def test_out_json_contract(smoke: dict) -> None:
     doc = smoke["doc"]
     assert doc["synthetic"] is True and "not evidence" in doc["note"]
+    assert "oracle minus each method" in doc["headroom_meaning"]
     cfg = tomllib.loads(TINY.read_text())
     assert set(doc["targets"]) == {"fl", "cl"}
     for target in doc["targets"].values():
@@ -60,6 +61,16 @@ def test_out_json_contract(smoke: dict) -> None:
         for base in ("persistence", "logistic", "composite", "oracle"):
             d = target["differences"][base]["pr_auc"]
             assert d["lo"] <= d["estimate"] <= d["hi"]
+        # Headroom: the oracle minus each method, on the same replicates, so oracle minus
+        # model is the model-minus-oracle difference turned round, interval included.
+        assert set(target["headroom"]) == set(METHODS) - {"oracle"}
+        for k, d in target["headroom"]["model"].items():
+            back = target["differences"]["oracle"][k]
+            assert d["estimate"] == pytest.approx(-back["estimate"], abs=2e-6)
+            assert (d["lo"], d["hi"]) == pytest.approx((-back["hi"], -back["lo"]), abs=2e-6)
+        pr = target["pooled"]
+        assert target["headroom"]["logistic"]["pr_auc"]["estimate"] == pytest.approx(
+            pr["oracle"]["pr_auc"] - pr["logistic"]["pr_auc"], abs=2e-6)
         assert set(target["importance"]["domains"]) <= {"climatic", "economic",
                                                         "demographic", "supervisory"}
     # The oracle knows the truth: it ranks better than persistence on both targets.
@@ -71,6 +82,7 @@ def test_report_has_every_figure(smoke: dict) -> None:
     report: Path = smoke["report"]
     text = report.read_text()
     assert "Synthetic world" in text
+    assert "Headroom: oracle minus each method" in text
     pngs = re.findall(r"src='([^']+\.png)'", text)
     for kind in ("per_origin", "reliability", "pr_curves", "importance", "map_model",
                  "map_oracle"):

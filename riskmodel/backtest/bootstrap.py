@@ -89,16 +89,20 @@ def _replicates(y: np.ndarray, p: np.ndarray, visits: np.ndarray, unit: np.ndarr
                 "precision_at_budget": (counts @ hits) / (counts @ visited)}
 
 
-def bootstrap_differences(y: np.ndarray, preds: dict[str, np.ndarray],
-                          visits: dict[str, np.ndarray], cluster: np.ndarray, *,
-                          n_boot: int, seed: int, level: float = 0.95,
-                          reference: str = "model") -> dict[str, dict[str, Any]]:
-    """Differences `reference` minus each other method for `BOOTSTRAP_METRICS`.
+@dataclass(frozen=True)
+class Replicates:
+    """Every method's bootstrap metrics: `estimate[method][metric]` on all rows and
+    `replicates[method][metric]` (n_boot,) over the same resampled units."""
 
-    Returns {baseline: {metric: {"estimate", "lo", "hi", "excludes_zero"}}}: the estimate
-    on all rows and the percentile interval at `level` over `n_boot` replicates. For the
-    Brier score a negative difference favours the reference; for the others a positive.
-    """
+    estimate: dict[str, dict[str, float]]
+    replicates: dict[str, dict[str, np.ndarray]]
+
+
+def bootstrap_replicates(y: np.ndarray, preds: dict[str, np.ndarray],
+                         visits: dict[str, np.ndarray], cluster: np.ndarray, *,
+                         n_boot: int, seed: int) -> Replicates:
+    """`BOOTSTRAP_METRICS` of every method in `preds` on all rows and on `n_boot` cluster
+    bootstrap replicates (the same replicates for every method, so differences pair)."""
     units, unit = np.unique(np.asarray(cluster), return_inverse=True)
     n_units = len(units)
     rng = np.random.default_rng(seed)
@@ -110,17 +114,39 @@ def bootstrap_differences(y: np.ndarray, preds: dict[str, np.ndarray],
         values = _replicates(y, np.asarray(p, np.float64), visits[name], unit, n_units, weights)
         est[name] = {k: float(v[0]) for k, v in values.items()}
         reps[name] = {k: v[1:] for k, v in values.items()}
+    return Replicates(est, reps)
+
+
+def differences(r: Replicates, reference: str, *,
+                level: float = 0.95) -> dict[str, dict[str, Any]]:
+    """`reference` minus each other method of `r`: {method: {metric: {"estimate", "lo",
+    "hi", "excludes_zero"}}}, the percentile interval at `level`. For the Brier score a
+    negative difference favours the reference; for the others a positive."""
     a = (1 - level) / 2
     out: dict[str, dict[str, Any]] = {}
-    for name in preds:
+    for name in r.estimate:
         if name == reference:
             continue
         out[name] = {}
         for k in BOOTSTRAP_METRICS:
-            d = reps[reference][k] - reps[name][k]
+            d = r.replicates[reference][k] - r.replicates[name][k]
             d = d[np.isfinite(d)]
             lo, hi = (np.quantile(d, [a, 1 - a]) if len(d) else (np.nan, np.nan))
-            out[name][k] = {"estimate": est[reference][k] - est[name][k],
+            out[name][k] = {"estimate": r.estimate[reference][k] - r.estimate[name][k],
                             "lo": float(lo), "hi": float(hi),
                             "excludes_zero": bool(lo > 0 or hi < 0)}
     return out
+
+
+def bootstrap_differences(y: np.ndarray, preds: dict[str, np.ndarray],
+                          visits: dict[str, np.ndarray], cluster: np.ndarray, *,
+                          n_boot: int, seed: int, level: float = 0.95,
+                          reference: str = "model") -> dict[str, dict[str, Any]]:
+    """Differences `reference` minus each other method for `BOOTSTRAP_METRICS`.
+
+    Returns {baseline: {metric: {"estimate", "lo", "hi", "excludes_zero"}}}: the estimate
+    on all rows and the percentile interval at `level` over `n_boot` replicates. For the
+    Brier score a negative difference favours the reference; for the others a positive.
+    """
+    r = bootstrap_replicates(y, preds, visits, cluster, n_boot=n_boot, seed=seed)
+    return differences(r, reference, level=level)

@@ -2,7 +2,8 @@
 
 The layout is the contract external checks read (docs/backtest.md):
 `{"targets": {t: {"pooled": {method: {metric: value}}, "origins": [{"origin": "YYYY-MM",
-method: {...}, ...}], "differences": {...}, "reliability": {...}, "importance": {...}}}}`.
+method: {...}, ...}], "differences": {...}, "reliability": {...}, "importance": {...}}}}`,
+plus `"headroom"` (oracle minus each method) per target on synthetic worlds.
 Numbers are rounded to 6 decimals and undefined ones (a ratio over nothing) are null, so
 the file is plain JSON and the same config gives the same bytes: nothing in it depends on
 the clock, the machine or the run folder.
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from riskmodel import __version__
-from riskmodel.backtest.bootstrap import bootstrap_differences
+from riskmodel.backtest.bootstrap import bootstrap_replicates, differences
 from riskmodel.backtest.metrics import BETTER, forecast_metrics
 from riskmodel.backtest.runner import BacktestRun, importance_by_domain
 from riskmodel.config import config_hash
@@ -75,15 +76,21 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
         for m in run.methods:
             pooled[m], reliability[m] = forecast_metrics(y, res.pooled(m), ref, res.tally[m],
                                                          bt.reliability_bins)
-        diffs = bootstrap_differences(
+        reps = bootstrap_replicates(
             y, {m: res.pooled(m) for m in run.methods},
             {m: np.concatenate(res.visits[m]) for m in run.methods},
             np.tile(run.cluster, len(y) // len(run.cells)),
             n_boot=bt.bootstrap, seed=bt.bootstrap_seed)
-        targets[target] = {"pooled": pooled, "origins": res.origins, "differences": diffs,
+        targets[target] = {"pooled": pooled, "origins": res.origins,
+                           "differences": differences(reps, "model"),
                            "reliability": reliability,
                            "importance": importance_by_domain(res, run.features),
                            "rows": len(y), "positives": int(y.sum())}
+        if "oracle" in run.methods:
+            # How far the best possible forecast is from each method, on the same
+            # replicates: the room a model has to beat a baseline, and whether a lead of
+            # that size would be detectable at all.
+            targets[target]["headroom"] = differences(reps, "oracle")
     doc = {
         "title": "riskmodel rolling-origin backtest",
         "synthetic": run.synthetic,
@@ -102,4 +109,7 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
                                "interval of the cluster bootstrap over admin-1 units",
         "targets": targets,
     }
+    if "oracle" in run.methods:
+        doc["headroom_meaning"] = ("oracle minus each method (synthetic worlds only): the "
+                                   "same estimate and bootstrap replicates as the differences")
     return clean(doc)

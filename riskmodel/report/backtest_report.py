@@ -32,6 +32,7 @@ PER_ORIGIN = ("pr_auc", "precision_at_budget", "auc", "brier_skill")
 TABLE_METRICS = ("auc", "pr_auc", "brier", "brier_skill", "log_loss", "ece",
                  "precision_at_budget", "recall_at_budget", "hit_rate", "false_alarm_rate",
                  "lead_time_months")
+HEADROOM_METRICS = ("pr_auc", "precision_at_budget", "auc")
 CURVE_POINTS = 400
 SYNTHETIC_NOTE = "SYNTHETIC WORLD - not evidence about any real place"
 
@@ -189,6 +190,19 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
                              f"<td>{'yes' if d['excludes_zero'] else 'no'}</td></tr>")
         parts.append("</table><p>Brier: negative differences favour the model; other "
                      "metrics: positive.</p>")
+        if "headroom" in t:
+            parts.append(
+                "<h3>Headroom: oracle minus each method (95% bootstrap interval)</h3><p>"
+                "The room the world leaves: how much better the truth ranks than each "
+                "method. A model cannot lead a baseline by more than the baseline's "
+                "headroom.</p><table><tr><th>method</th>" + "".join(
+                    f"<th>{esc(k.replace('_', ' '))}</th>" for k in HEADROOM_METRICS)
+                + "</tr>")
+            for m, ms in t["headroom"].items():
+                parts.append(f"<tr><td>{esc(m)}</td>" + "".join(
+                    f"<td class='num'>{_fmt(ms[k]['estimate'])} ({_fmt(ms[k]['lo'])} to "
+                    f"{_fmt(ms[k]['hi'])})</td>" for k in HEADROOM_METRICS) + "</tr>")
+            parts.append("</table>")
         title = f"{name.capitalize()}"
         pngs = [
             plot_per_origin(t, methods, figs / f"{target}_per_origin.png",
