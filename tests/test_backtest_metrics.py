@@ -7,7 +7,12 @@ import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.metrics import log_loss as sk_log_loss
 
-from riskmodel.backtest.bootstrap import bootstrap_differences, rank_rows, weighted_auc_ap
+from riskmodel.backtest.bootstrap import (
+    bootstrap_replicates,
+    differences,
+    rank_rows,
+    weighted_auc_ap,
+)
 from riskmodel.backtest.metrics import (
     Tally,
     alert_tally,
@@ -120,8 +125,8 @@ def test_bootstrap_differences_paired_and_deterministic() -> None:
     visits = {m: budget_visits(q.reshape(8, 100), 10).ravel()
               for m, q in (("model", p), ("noisy", noisy), ("same", p))}
     args = (y, {"model": p, "noisy": noisy, "same": p}, visits, cluster)
-    a = bootstrap_differences(*args, n_boot=60, seed=9)
-    b = bootstrap_differences(*args, n_boot=60, seed=9)
+    a = differences(bootstrap_replicates(*args, n_boot=60, seed=9), "model")
+    b = differences(bootstrap_replicates(*args, n_boot=60, seed=9), "model")
     assert a == b
     # The same forecast differs from itself by exactly zero in every replicate.
     for d in a["same"].values():

@@ -1,4 +1,5 @@
-"""Cluster bootstrap confidence intervals for model-minus-baseline differences.
+"""Cluster bootstrap confidence intervals for model-minus-baseline differences (and, on
+synthetic worlds, the oracle-minus-method headroom).
 
 Areas are resampled with replacement by admin-1 unit, each drawn unit bringing all its
 cells and months: neighbouring cells share drivers and cases, so resampling single cells
@@ -137,16 +138,3 @@ def differences(r: Replicates, reference: str, *,
                             "excludes_zero": bool(lo > 0 or hi < 0)}
     return out
 
-
-def bootstrap_differences(y: np.ndarray, preds: dict[str, np.ndarray],
-                          visits: dict[str, np.ndarray], cluster: np.ndarray, *,
-                          n_boot: int, seed: int, level: float = 0.95,
-                          reference: str = "model") -> dict[str, dict[str, Any]]:
-    """Differences `reference` minus each other method for `BOOTSTRAP_METRICS`.
-
-    Returns {baseline: {metric: {"estimate", "lo", "hi", "excludes_zero"}}}: the estimate
-    on all rows and the percentile interval at `level` over `n_boot` replicates. For the
-    Brier score a negative difference favours the reference; for the others a positive.
-    """
-    r = bootstrap_replicates(y, preds, visits, cluster, n_boot=n_boot, seed=seed)
-    return differences(r, reference, level=level)
