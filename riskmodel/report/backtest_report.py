@@ -194,8 +194,8 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
             parts.append(
                 "<h3>Headroom: oracle minus each method (95% bootstrap interval)</h3><p>"
                 "The room the world leaves: how much better the truth ranks than each "
-                "method. A model cannot lead a baseline by more than the baseline's "
-                "headroom.</p><table><tr><th>method</th>" + "".join(
+                "method. No model can be expected to lead a baseline by more than the "
+                "baseline's headroom.</p><table><tr><th>method</th>" + "".join(
                     f"<th>{esc(k.replace('_', ' '))}</th>" for k in HEADROOM_METRICS)
                 + "</tr>")
             for m, ms in t["headroom"].items():
