@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from riskmodel.backtest.baselines import (
     fit_composite,
@@ -54,10 +58,25 @@ def test_composite_learns_signs_not_weights() -> None:
 
 
 def test_logistic_beats_chance_on_its_own_signal() -> None:
-    pipe = fit_logistic(_table(), 1.0)
+    term = fit_logistic(_table(), 1.0, threads=1)
     t = _table(seed=2)
-    p = predict_logistic(pipe, t.X)
+    p = predict_logistic(term, t.X)
     assert p[t.y == 1].mean() > p[t.y == 0].mean() + 0.1
+
+
+def test_logistic_is_scikit_learns_pipeline_folded_to_raw_units() -> None:
+    # The baseline (and the model's linear base) fold the standardisation into the
+    # coefficients; scores must be scikit-learn's imputer -> scaler -> logistic pipeline.
+    t = _table()
+    X = t.X.astype(np.float64)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, len(t.y))
+    pipe = make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
+                         StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))
+    pipe.fit(X, t.y, logisticregression__sample_weight=w)
+    term = fit_logistic(Table(X, t.y, w, t.month, t.cell, t.features), 0.5, threads=1)
+    other = _table(seed=4).X.astype(np.float64)
+    np.testing.assert_allclose(predict_logistic(term, other), pipe.predict_proba(other)[:, 1],
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_oracle_matches_the_formula() -> None:

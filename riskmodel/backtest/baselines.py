@@ -22,18 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from sklearn.impute import SimpleImputer
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from riskmodel.errors import InputError
+from riskmodel.models.estimator import PLATT_C, LinearTerm, fit_linear
 from riskmodel.models.evaluate import window_probability
 from riskmodel.models.table import Table
 
 PERSISTENCE_PRIOR_MONTHS = 1.0
-# A practically unpenalised fit: the composite's one-variable map should not shrink.
-PLATT_C = 1e6
 
 
 def persistence_rates(labels: np.ndarray, months: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -46,18 +43,15 @@ def persistence_rates(labels: np.ndarray, months: np.ndarray, cells: np.ndarray)
     return (k + PERSISTENCE_PRIOR_MONTHS * overall) / (n + PERSISTENCE_PRIOR_MONTHS)
 
 
-def fit_logistic(table: Table, c: float) -> Pipeline:
-    """Logistic regression on `table` (imputed, standardised, weighted like the model)."""
-    pipe = make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
-                         StandardScaler(),
-                         LogisticRegression(C=c, max_iter=1000))
-    pipe.fit(table.X, table.y, logisticregression__sample_weight=table.weight)
-    return pipe
+def fit_logistic(table: Table, c: float, threads: int) -> LinearTerm:
+    """Logistic regression on `table` (imputed, standardised, weighted like the model):
+    the same fit as the model's linear base (`fit_linear`), with inverse strength `c`."""
+    return fit_linear(table.X, table.y, table.weight, threads, c=c)
 
 
-def predict_logistic(pipe: Pipeline, X: np.ndarray) -> np.ndarray:
+def predict_logistic(term: LinearTerm, X: np.ndarray) -> np.ndarray:
     """P(case) of the logistic baseline for rows `X`."""
-    return pipe.predict_proba(X)[:, 1]
+    return expit(term.logit(X))
 
 
 @dataclass(frozen=True)

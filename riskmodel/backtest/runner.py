@@ -145,7 +145,7 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
             # The runner's own guard: the rows actually trained on, not just the plan.
             check_training_window(table.month, h, origin.index, origin.label)
             model = fit_model(cfg, table, target)
-            logistic = fit_logistic(table, bt.logistic_c)
+            logistic = fit_logistic(table, bt.logistic_c, cfg.model.threads)
             composite = fit_composite(table)
             persistence = persistence_rates(labels, origin.train_months, cells)
             reference = float(np.average(table.y, weights=table.weight))

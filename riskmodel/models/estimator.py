@@ -82,15 +82,17 @@ class LinearTerm:
                    float(d["intercept"]))
 
 
-def fit_linear(X: np.ndarray, y: np.ndarray, w: np.ndarray, threads: int) -> LinearTerm:
-    """Weighted L2 logistic regression (C = `LINEAR_C`) of `y` on mean-imputed,
-    standardised `X`, as a `LinearTerm` on raw features."""
+def fit_linear(X: np.ndarray, y: np.ndarray, w: np.ndarray, threads: int,
+               c: float = LINEAR_C) -> LinearTerm:
+    """Weighted L2 logistic regression (inverse strength `c`) of `y` on mean-imputed,
+    standardised `X`, as a `LinearTerm` on raw features. The linear base, and the
+    backtest's logistic baseline."""
     imputer = SimpleImputer(strategy="mean", keep_empty_features=True)
     filled = imputer.fit_transform(X)
     scaler = StandardScaler()
     Z = scaler.fit_transform(filled)
     with threadpool_limits(limits=threads):
-        lr = LogisticRegression(C=LINEAR_C, max_iter=1000).fit(Z, y, sample_weight=w)
+        lr = LogisticRegression(C=c, max_iter=1000).fit(Z, y, sample_weight=w)
     coef = lr.coef_[0].astype(np.float64) / scaler.scale_
     return LinearTerm(np.asarray(imputer.statistics_, np.float64), coef,
                       float(lr.intercept_[0] - coef @ scaler.mean_))
