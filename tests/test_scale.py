@@ -17,7 +17,13 @@ from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
 from riskmodel.scale.score import score_month_blocks
 from riskmodel.scale.store import open_inputs, write_inputs
-from riskmodel.scoring import NOT_COMPUTED, DriverRule, admin1_sample, score_month
+from riskmodel.scoring import (
+    EVERY_CELL,
+    NOT_COMPUTED,
+    DriverRule,
+    admin1_sample,
+    score_month,
+)
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
@@ -131,10 +137,12 @@ def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
 def test_block_scores_reject_gaps(tiny: dict) -> None:
     from riskmodel.scale.score import assemble, iter_block_scores
 
+    sample = admin1_sample(tiny["inputs"]["admin1_id"].values, EVERY_CELL)
     results = list(iter_block_scores(tiny["models"], tiny["inputs"], [tiny["month"]],
-                                     block=16))
+                                     sample=sample, block=16))
     with pytest.raises(ValueError, match="exactly once"):
-        assemble(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, results[1:])
+        assemble(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, results[1:],
+                 EVERY_CELL, sample)
 
 
 def test_driver_rule_explains_cells_above_the_cut(tiny: dict) -> None:

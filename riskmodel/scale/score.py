@@ -59,27 +59,25 @@ def _block_task(folders: tuple[tuple[str, str], ...], features: tuple[str, ...],
 
 
 def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
-                      rule: DriverRule = EVERY_CELL, block: int = 256, client: Any = None,
+                      sample: np.ndarray, rule: DriverRule = EVERY_CELL, block: int = 256,
+                      client: Any = None,
                       folders: dict[str, str] | None = None, inference: str = "native",
                       cache_dir: str = ".cache/compiled-models",
-                      keep_features: bool = False,
-                      sample: np.ndarray | None = None) -> Iterator[BlockScores]:
+                      keep_features: bool = False) -> Iterator[BlockScores]:
     """Scores of every block of the grid at the time indices `months`, as they finish.
 
     Each block's features are built once for all `months`. Without `client` blocks run
     here one at a time (peak memory: one bordered block's inputs and features). With a
     Dask `client` they run as tasks on its workers, which load the models from `folders`
     ({target: registry folder}). `keep_features` returns each cell's raw features too.
-    `sample` is `admin1_sample(admin1_id, rule)` when the caller has it (it takes seconds on
-    a global grid); computed here otherwise.
+    `sample` is `admin1_sample(admin1_id, rule)` of the grid, drawn once by the caller for
+    the blocks and every month assembled from them (it takes seconds on a global grid).
     """
     ny, nx = inputs.sizes["lat"], inputs.sizes["lon"]
     names = next(iter(models.values()))[0].feature_names_in_
     halo = feature_halo(names)
     blocks = plan_blocks(ny, nx, block)
     months = tuple(int(m) for m in months)
-    if sample is None:
-        sample = admin1_sample(inputs["admin1_id"].values, rule)
     sample = sample.reshape(ny, nx)
 
     def sampled(b: Any) -> np.ndarray:
@@ -137,14 +135,12 @@ def merge_blocks(results: list[BlockScores], land: np.ndarray, month: int
 
 
 def assemble(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, Any],
-             results: list[BlockScores], rule: DriverRule = EVERY_CELL,
-             sample: np.ndarray | None = None) -> xr.Dataset:
+             results: list[BlockScores], rule: DriverRule,
+             sample: np.ndarray) -> xr.Dataset:
     """The risk dataset of time index `month` from block scores covering every land cell
     (`sample` as for `iter_block_scores`)."""
     land = land_cells(inputs["country_id"].values)
     scores, _ = merge_blocks(results, land, month)
-    if sample is None:
-        sample = admin1_sample(inputs["admin1_id"].values, rule)
     sampled = sample.ravel()[land]
     return assemble_risk(models, inputs, month, attrs, land, sampled, scores, rule)
 
