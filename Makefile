@@ -21,11 +21,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# bench: overwrites the committed results and the README's tables (review, then commit).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
-	mkdir -p benchmarks/results
-	$(BIN)/python benchmarks/kernels.py --json benchmarks/results/kernels.json
-	$(BIN)/python benchmarks/pipeline.py --json benchmarks/results/pipeline.json
+	$(BIN)/python benchmarks/kernels.py --json benchmarks/results-kernels.json
+	$(BIN)/python benchmarks/pipeline.py --json benchmarks/results-pipeline.json
+	$(BIN)/python benchmarks/table.py --write benchmarks/README.md
 
 clean:
 	rm -rf $(VENV) .cache runs models

@@ -13,7 +13,8 @@ floor is one streaming pass over the same input (`np.copyto` into a preallocated
 Data: float32, 10% NaN, (time=240, y=720, x=1440) unless a case says otherwise (expensive
 peers run on a smaller array, stated in the shape). Numba threads = cores.
 
-Output: a list of records {"kernel", "shape", "ours_s", "peer", "peer_s", "floor_s",
+Output: {"environment": {machine, cores, numba threads, versions, date}, "records": [...]},
+one record per case {"kernel", "shape", "ours_s", "peer", "peer_s", "floor_s",
 "compile_s", "cached_s", "load1"}; `peer_s / ours_s` is the speed-up, `ours_s / floor_s` the
 distance to the floor. `cached_s` is the same tiny first call in a fresh process that finds
 the cache this run filled (a cache load, not a compile); `load1` the 1-minute load average
@@ -746,7 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{rec['kernel']:28s} first call from cache {rec['cached_s']} s", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
+        body = ",\n".join(json.dumps(r) for r in records)
+        args.json.write_text(f'{{"environment": {json.dumps(env)},\n"records": [\n{body}\n]}}\n')
     return 0
 
 

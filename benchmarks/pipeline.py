@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     run_config, backtest_config = CONFIGS["quick" if args.quick else "full"]
     results: dict[str, Any] = {
         "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")},
     }
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-") as tmp:

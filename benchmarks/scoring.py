@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -260,7 +261,10 @@ def main() -> int:
     if args.role == "peer":
         print(json.dumps(run_peer(args.config, args.as_of, args.out)))
         return 0
-    record = {"config": args.config, "dask": args.dask, **prepare(args.config)}
+    record = {"config": args.config, "dask": args.dask, "machine": platform.machine(),
+              "cpus": os.cpu_count(),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              **prepare(args.config)}
     as_of, previous = _nights(args.config, args.as_of)
     with tempfile.TemporaryDirectory() as tmp:
         # Two nights on one alert store: the first (the month before as-of) also backfills
