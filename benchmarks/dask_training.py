@@ -6,7 +6,7 @@ For each target: the training table of the config's world (as `riskmodel train` 
 it), the estimator's fit fold for fitting and its calibration fold (later months, never
 seen in fitting) for a weighted ROC AUC; one booster of `n_estimators` trees fitted with
 `lightgbm.train` in this process and one with `lightgbm.dask` on a LocalCluster of 2
-worker processes. The issue's bar: Dask within 0.005 AUC of single-process.
+worker processes. The target: Dask within 0.005 AUC of single-process.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Usage: python benchmarks/inference.py [--rows 2000000] [--trees 200] [--json OUT.json]
        [--model-dir models/fl-...]
 
-Two measurements: a seeded synthetic model of the size the issue names (45 features,
+Two measurements: a seeded synthetic model larger than the demo's (45 features,
 `--trees` trees of 63 leaves, trained on 200k rows with the estimator's LightGBM
 parameters) scored on `--rows` rows, and each registered member of `--model-dir` (a demo
 model) on the same number of rows. For each: native raw-score predict (2 threads),

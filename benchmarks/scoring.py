@@ -29,7 +29,7 @@ Steps (each timed; generation and training are reported apart, never in `wall_s`
    cells differing by more than 1e-6 reported; the reference twins agree with the
    kernels within float rounding, which can move a LightGBM split).
 
-The JSON follows the issue's contract: {"land_cells", "months", "wall_s", "peak_rss_gib",
+The JSON holds {"land_cells", "months", "wall_s", "peak_rss_gib",
 "peer_wall_s", "peer_peak_rss_gib", "stages": {...}} plus the check, the machine's load and
 the generation and training times.
 """

@@ -1,6 +1,6 @@
 """Shared plumbing: turn N-D arrays into the (time, cells) layout the kernels loop over.
 
-Kernels walk time in the outer loop and a block of cells in the inner loop (STYLE lesson 1):
+Kernels walk time in the outer loop and a block of cells in the inner loop (rows stream once):
 a C-contiguous (time, y, x) array is viewed as (time, y*x) without a copy, each thread takes a
 contiguous block of cells, and its per-cell state (running sums, counts) stays in cache.
 """

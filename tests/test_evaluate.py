@@ -1,4 +1,4 @@
-"""`riskmodel evaluate` end to end on the tiny world: the JSON has exactly the issue's keys
+"""`riskmodel evaluate` end to end on the tiny world: the JSON has exactly its fixed keys
 per target, the figures are sane and tied to the world's truth, bad use fails clearly."""
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ JIT_OFF_SCRIPT = textwrap.dedent(
 
 
 def test_pure_python_fallback_matches_reference():
-    """STYLE lesson 7: the loops are also right as plain Python (NUMBA_DISABLE_JIT=1)."""
+    """The loops are also right as plain Python (NUMBA_DISABLE_JIT=1), so they can be debugged."""
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     res = subprocess.run(
         [sys.executable, "-c", JIT_OFF_SCRIPT],

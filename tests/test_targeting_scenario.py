@@ -1,4 +1,4 @@
-"""The issue's "Done when": the published 2021-2023 scenario, reproduced from a fixture.
+"""The published 2021-2023 targeting scenario, reproduced from a fixture.
 
 The fixture (tests/data/targeting/*.csv) is written by tests/data/targeting/scenario.py,
 whose docstring lays the scenario out as a table of country blocks with the arithmetic;
@@ -133,7 +133,7 @@ def test_duplicates_count_once(inputs) -> None:
 
 
 def test_cas_without_observation_counts_for_ta_not_top_level(inputs, blocks) -> None:
-    """Top-level counts are over observed countries (issue contract): block U2 went before
+    """Top-level counts are over observed countries (as published): block U2 went before
     the CAS in 2020 with no observation, so 2019-2023 keeps 7 CAS countries for child
     labour, while U2's TA requests count as requests "with observations or CAS"."""
     assessment = assess(*inputs, (2019, 2023))

@@ -1,6 +1,6 @@
 """Prioritisation: which alerts a partner should act on first.
 
-Planners cross need, enabling environment and existing programming (DOMAIN.md), so the
+Planners cross need, enabling environment and existing programming together, so the
 score of an area is a weighted sum of four parts, each in [0, 1]: the calibrated risk;
 the exposed population (risk-weighted persons, children for CL) on a log scale that reaches
 1 at `exposure_ref`; the coverage gap (1 when the country has no current ILO programme of

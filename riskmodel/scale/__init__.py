@@ -1,4 +1,4 @@
-"""Scale-out (issue 10; docs/scale.md): one month scored in spatial blocks, here or on Dask.
+"""Scale-out (docs/scale.md): one month scored in spatial blocks, here or on Dask.
 
 - `blocks`: plan blocks, read each with a halo for neighbourhood features, score its cells.
 - `score`: run the blocks in this process or as Dask tasks; assemble with `score_month`.

@@ -3,7 +3,7 @@
 `--dask local` starts worker processes on this machine; `--dask tcp://HOST:PORT` joins a
 running scheduler. Workers run one thread each with `NUMBA_NUM_THREADS=1` and
 `OMP_NUM_THREADS=1`: parallelism comes from processes, one level only, so Numba's and
-LightGBM's thread pools never fight over the cores (STYLE.md, pitfalls).
+LightGBM's thread pools never fight over the cores (nested pools oversubscribe them).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Public API (see each function's docstring):
 `load_events(path)`, `load_programmes(path)`, `load_inputs(events, programmes)` read and
-validate the CSVs; `summarize(events, programmes, window) -> dict` gives the issue's
-counts; `assess(...)` the per-country facts behind them; `rank_opportunities(assessment,
+validate the CSVs; `summarize(events, programmes, window) -> dict` gives the
+published counts; `assess(...)` the per-country facts behind them; `rank_opportunities(assessment,
 risk_ds) -> list` ranks countries with modelled risk; `render_html(assessment, summary,
 opportunities, note) -> str` the report; `run_targeting(...)` does all of it and writes the
 outputs atomically.

@@ -50,7 +50,7 @@ def build_targeting(events: list[Event], programmes: list[Programme], window: Wi
                     ) -> TargetingResult:
     """Summary, opportunities (when `risk_ds` is given) and HTML for validated inputs.
 
-    `data` is the issue's JSON: `{"window", "groups"}` plus `"opportunities"` (see
+    `data` is the summary JSON: `{"window", "groups"}` plus `"opportunities"` (see
     `rank_opportunities`) and `"risk_time"` (the risk time step used) with risk.
     """
     assessment = assess(events, programmes, check_window(window))

@@ -4,7 +4,7 @@
 country) with any signal in the window: need (CEACR observations, CAS), enabling
 environment (technical-assistance requests, TIP Watch List) and programming (any FPRW
 programme, a focused one, the acceleration factors covered). `summarize` counts those
-facts into the JSON of the issue; the ranking and the HTML read the same `Assessment`, so
+facts into the summary JSON; the ranking and the HTML read the same `Assessment`, so
 every output agrees on who counts.
 """
 
@@ -142,7 +142,7 @@ def _programming_counts(members: list[CountryStatus]) -> dict[str, int]:
 
 
 def summary_from(assessment: Assessment) -> dict[str, Any]:
-    """The issue's JSON summary from an `Assessment` (see `summarize`)."""
+    """The JSON summary (docs/targeting.md) from an `Assessment` (see `summarize`)."""
     out: dict[str, Any] = {"window": list(assessment.window), "groups": {}}
     for group in GROUPS:
         statuses = list(assessment.groups[group.name].values())
@@ -150,7 +150,7 @@ def summary_from(assessment: Assessment) -> dict[str, Any]:
         ta = [s for s in statuses if s.ta_requested]
         out["groups"][group.name] = {
             "observed": len(observed),
-            # Top-level counts are over the observed countries (issue contract), so a CAS
+            # Top-level counts are over the observed countries, as published, so a CAS
             # case without an observation in the window is not counted here; it still
             # counts as need for TA requests and for the opportunity ranking.
             "cas": sum(s.cas for s in observed),
@@ -167,7 +167,7 @@ def summary_from(assessment: Assessment) -> dict[str, Any]:
 
 def summarize(events: Iterable[Event], programmes: Iterable[Programme],
               window: Window) -> dict[str, Any]:
-    """Count countries per group for `window` = (from, to), as the issue's JSON dict.
+    """Count countries per group for `window` = (from, to), as the summary JSON dict.
 
     Returns `{"window": [from, to], "groups": {group: {"observed", "cas",
     "with_fprw_programming", "with_focused_programming", "without_fprw_programming",

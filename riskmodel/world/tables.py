@@ -1,4 +1,4 @@
-"""The synthetic world's supervisory records as the targeting CSVs (issue contract):
+"""The synthetic world's supervisory records as the targeting CSVs `riskmodel targeting` reads:
 `events.csv` (iso3, year, event, instrument) and `programmes.csv` (iso3, programme_id,
 start_year, end_year, focus, acceleration_factors)."""
 
