@@ -69,7 +69,7 @@ def test_the_scanners_catch_what_they_are_for():
                "it was slower; the issue's target.\nSee ../shared/STYLE.md, STYLE lesson 1.\n")
     assert len(doc_findings(bad_doc)) >= 7
     ok_doc = ("Model `fl-45fef2e0303b`, sha256 51a2ef4edfac01e28dcbae604b45bdc17d2d672abc3486e7"
-              "705a657e616121b3, 1619906560 bytes, a decade of data, step #1 of the list.\n")
+              "705a657e616121b3, 1619906560 bytes, a decade of data.\n")
     assert doc_findings(ok_doc) == []
     bad_code = ('"""Scale-out (issue 10).\n\nAs DOMAIN.md says."""\n'
                 'CSS = "a{color:#222}"  # STYLE lesson 1, see #9\n')
