@@ -14,6 +14,7 @@ from riskmodel.config import load_config
 from riskmodel.errors import ModelError
 from riskmodel.models.estimator import TIE_BREAK
 from riskmodel.models.evaluate import holdout_split
+from riskmodel.models.fitting import reference_values, training_months, training_table
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import (
     IntervalCalibration,
@@ -26,12 +27,7 @@ from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scoring import score_month
-from riskmodel.training import (
-    ensure_model,
-    reference_values,
-    training_months,
-    training_table,
-)
+from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
 
