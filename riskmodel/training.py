@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import xarray as xr
 
@@ -20,7 +18,6 @@ from riskmodel import __version__
 from riskmodel.checks.drift import KEY, feature_distribution
 from riskmodel.config import RunConfig
 from riskmodel.errors import ModelError
-from riskmodel.models.estimator import RiskModel
 from riskmodel.models.fitting import (
     COVERAGE_FEATURE,
     fit_model,
@@ -29,7 +26,13 @@ from riskmodel.models.fitting import (
     training_months,
     training_table,
 )
-from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir, save_model
+from riskmodel.models.registry import (
+    FORMAT_VERSION,
+    RegisteredModel,
+    load_model,
+    model_dir,
+    save_model,
+)
 
 OPTIONAL_MODEL_KEYS = {"linear_base": False, "calibration": "isotonic"}
 
@@ -53,18 +56,18 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
                  *, retrain: bool = False, train: bool = True,
                  time_label: Callable[[int], str] = str,
                  progress: Callable[[int, int], None] | None = None
-                 ) -> tuple[RiskModel, dict[str, Any], bool]:
+                 ) -> tuple[RegisteredModel, bool]:
     """Load the registered model for this config and target, or train and register it.
 
     With `train=False` a missing model is a `ModelError` (scoring never trains). Returns
-    (model, metadata, trained) where `trained` says whether it was fitted now.
+    the registered model (a freshly trained one as read back from the registry) and
+    whether it was fitted now.
     """
     features = tuple(str(n) for n in cube.data_vars)
     mid = model_id(cfg, target, features)
     folder = model_dir(cfg.model.registry, target, mid)
     if folder.exists() and not retrain:
-        model, meta = load_model(folder, features=features, threads=cfg.model.threads)
-        return model, meta, False
+        return load_model(folder, features=features, threads=cfg.model.threads), False
     if not train:
         raise ModelError(f"no {target} model registered for this config in {folder.parent}/ "
                          f"(expected {folder.name}); run `riskmodel train` with this config "
@@ -83,12 +86,10 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
                      "calibration_fold": "every row kept, weight 1"},
         "reference_values": reference_values(cfg, table),
         "standard_detection": COVERAGE_FEATURE in features,
-        "metrics": model.fold_metrics_,
         # What the model saw, so nightly drift checks compare against it without
         # rebuilding the training window.
         KEY: feature_distribution(cube, months, inputs["country_id"].values,
                                   bins=cfg.checks.drift_bins),
     }
     save_model(model, folder, meta)
-    model, meta = load_model(Path(folder), features=features, threads=cfg.model.threads)
-    return model, meta, True
+    return load_model(folder, features=features, threads=cfg.model.threads), True
