@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import features
 from riskmodel.config import load_config
 from riskmodel.models.estimator import RiskModel
+from riskmodel.models.fitting import training_months, training_table
 from riskmodel.models.folds import time_folds
 from riskmodel.scale.cluster import connect
 from riskmodel.scale.train import fit_booster_dask
-from riskmodel.training import training_months, training_table
 from riskmodel.world import make_world
 
 

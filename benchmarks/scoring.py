@@ -172,9 +172,10 @@ def run_peer(config: str, as_of: str, out: Path) -> dict:
     sampled = admin1_sample(inputs["admin1_id"].values, rule)[rows]
     for k, target in enumerate(cfg.targets):
         folder = model_dir(owner.model.registry, target, model_id(owner, target, names))
-        model, meta = load_model(folder, features=names, threads=cfg.model.threads)
+        registered = load_model(folder, features=names, threads=cfg.model.threads)
+        model = registered.estimator
         X = frame[list(names)].to_numpy(np.float32, copy=True)
-        for name, value in meta.get("reference_values", {}).items():
+        for name, value in registered.reference_values.items():
             X[:, names.index(name)] = value
         risk[k, rows] = model.predict_interval(X)[0]
         # the drivers: LightGBM's TreeSHAP of member 0 on every explained row, as one calls

@@ -37,7 +37,7 @@ from riskmodel.checks.reader import open_inputs
 from riskmodel.config import RunConfig, config_hash, load_config
 from riskmodel.errors import InputError, ModelError
 from riskmodel.io.atomic import json_text, write_json, write_with
-from riskmodel.models.registry import model_dir
+from riskmodel.models.registry import RegisteredModel, model_dir
 from riskmodel.models.table import land_cells
 from riskmodel.ops.backfill import months_to_backfill
 from riskmodel.ops.faults import kill_point
@@ -61,7 +61,7 @@ class RunContext:
     inputs_path: Path | None = None
     inputs: xr.Dataset | None = None
     cube: xr.Dataset | None = None
-    models: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    models: dict[str, RegisteredModel] = field(default_factory=dict)
     trained: dict[str, bool] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -171,17 +171,16 @@ def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = 
     cube = ctx.cube if ctx.cube is not None else _names_only(inputs)
     with ctx.progress.stage("models"):
         for target in ctx.cfg.targets:
-            model, meta, trained = ensure_model(
+            registered, trained = ensure_model(
                 owner, inputs, cube, target, retrain=retrain,
                 train=train_missing and not borrowed,
                 time_label=lambda i: month_label(inputs, i))
-            ctx.models[target] = (model, meta)
+            ctx.models[target] = registered
             ctx.trained[target] = trained
-            ctx.model_folders[target] = str(model_dir(owner.model.registry, target,
-                                                      meta["model_id"]))
+            ctx.model_folders[target] = str(registered.folder)
             verb = "trained" if trained else "loaded"
             source = f" (registered for {ctx.cfg.scale.models_from})" if borrowed else ""
-            ctx.progress.note(f"{verb} {target} model {meta['model_id']}{source}")
+            ctx.progress.note(f"{verb} {target} model {registered.model_id}{source}")
 
 
 def _names_only(inputs: xr.Dataset) -> xr.Dataset:
@@ -226,7 +225,7 @@ def risk_attrs(ctx: RunContext, month: int) -> dict[str, Any]:
         "as_of": month_label(ctx.inputs, month), "horizon": cfg.model.horizon,
         "config_hash": config_hash(cfg), "code_version": __version__,
         "source": "riskmodel " + __version__,
-        **{f"model_id_{t}": m[1]["model_id"] for t, m in ctx.models.items()},
+        **{f"model_id_{t}": m.model_id for t, m in ctx.models.items()},
     }
 
 
@@ -304,13 +303,13 @@ def check_inputs(ctx: RunContext, run_dir: Path, month: int,
     with ctx.progress.stage("checks"):
         if ctx.cfg.checks.enabled:
             report = run_checks(inputs, ctx.cube, month, month_label(inputs, month),
-                                ctx.cfg.checks, metas=[m[1] for m in ctx.models.values()],
+                                ctx.cfg.checks, metas=[m.meta for m in ctx.models.values()],
                                 time_label=lambda i: month_label(inputs, i),
                                 overrides=overrides)
             if ctx.cube is None and not report.failures():
                 _feature_checks(report, ctx.month_features.pop(month),
-                                [m[1] for m in ctx.models.values()],
-                                next(iter(ctx.models.values()))[0].feature_names_in_,
+                                [m.meta for m in ctx.models.values()],
+                                next(iter(ctx.models.values())).features,
                                 ctx.cfg)
         else:
             report = CheckReport(as_of=month_label(inputs, month), overrides=list(overrides),
@@ -368,8 +367,8 @@ def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> d
         "as_of": month_label(ctx.inputs, month),
         "code_version": __version__,
         "python": platform.python_version(),
-        "models": {t: {"model_id": m[1]["model_id"], "trained_now": ctx.trained.get(t, False),
-                       "metrics": m[1].get("metrics", {})} for t, m in ctx.models.items()},
+        "models": {t: {"model_id": m.model_id, "trained_now": ctx.trained.get(t, False),
+                       "metrics": m.metrics} for t, m in ctx.models.items()},
         "checks": ctx.checks.to_dict() if ctx.checks is not None else None,
         "overrides": list(ctx.checks.overrides) if ctx.checks is not None else [],
         "backfilled": list(ctx.backfilled),

@@ -19,6 +19,7 @@ import xarray as xr
 import kernels
 from features import CATALOGUE, DOMAINS
 from riskmodel.models.estimator import RiskModel
+from riskmodel.models.registry import RegisteredModel
 from riskmodel.models.table import feature_matrix, land_cells
 
 N_DRIVERS = 3
@@ -179,15 +180,15 @@ def _context(inputs: xr.Dataset, month: int) -> dict[str, tuple]:
     return ctx
 
 
-Models = dict[str, tuple[RiskModel, dict[str, Any]]]
+Models = dict[str, RegisteredModel]
 
 
 def compute_scores(models: Models, cube: xr.Dataset, month: int, cells: np.ndarray,
                    sampled: np.ndarray, rule: DriverRule) -> dict[str, dict[str, np.ndarray]]:
     """Per target, `score_target` of land `cells` (flat (lat, lon) indices, ascending) at
     time index `month`; `sampled` (len(cells),) marks the rule's admin-1 sample."""
-    return {t: score_target(m, meta, cube, month, cells, sampled, rule)
-            for t, (m, meta) in models.items()}
+    return {t: score_target(m.estimator, m.meta, cube, month, cells, sampled, rule)
+            for t, m in models.items()}
 
 
 def score_month(models: Models, inputs: xr.Dataset, cube: xr.Dataset, month: int,
@@ -213,7 +214,7 @@ def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[st
     shape = (inputs.sizes["lat"], inputs.sizes["lon"])
     admin1_id = inputs["admin1_id"].values
     targets = list(models)
-    first_model = next(iter(models.values()))[0]
+    first_model = next(iter(models.values())).estimator
     features = list(first_model.feature_names_in_)
     domain_of = np.array([CATALOGUE[f].domain if f in CATALOGUE else "other" for f in features])
     n_admin = inputs.sizes["admin1"]
@@ -221,7 +222,7 @@ def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[st
 
     risk, lo, hi, dfeat, dcontrib, dom, a_feat, a_contrib = ([] for _ in range(8))
     for target in targets:
-        model, _ = models[target]
+        model = models[target].estimator
         if list(model.feature_names_in_) != features:
             raise ValueError("all targets must use the same feature list")
         s = scores[target]

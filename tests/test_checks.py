@@ -17,7 +17,7 @@ from riskmodel.checks.schema import check_schema, required_inputs
 from riskmodel.config import ChecksConfig, load_config
 from riskmodel.errors import (EXIT_BAD_INPUT, EXIT_DRIFT, EXIT_STALE_INPUT, DriftError,
                               InputError, StaleInputError)
-from riskmodel.training import training_months
+from riskmodel.models.fitting import training_months
 from riskmodel.world import make_world
 from test_ops_support import ROOT
 

@@ -3,6 +3,7 @@ byte-for-byte reproducibility (tiny world)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from riskmodel.config import load_config
 from riskmodel.errors import ModelError
 from riskmodel.models.estimator import TIE_BREAK
 from riskmodel.models.evaluate import holdout_split
+from riskmodel.models.fitting import reference_values, training_months, training_table
 from riskmodel.models.folds import TimeFolds, check_no_overlap, time_folds
 from riskmodel.models.interval import (
     IntervalCalibration,
@@ -26,12 +28,7 @@ from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scoring import score_month
-from riskmodel.training import (
-    ensure_model,
-    reference_values,
-    training_months,
-    training_table,
-)
+from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
 
@@ -145,9 +142,15 @@ def test_registry_refuses_hash_and_feature_mismatch(tiny_world: dict, tmp_path: 
         update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
     cube = tiny_world["cube"]
     names = tuple(cube.data_vars)
-    _, meta, trained = ensure_model(cfg, tiny_world["inputs"], cube, "fl")
+    registered, trained = ensure_model(cfg, tiny_world["inputs"], cube, "fl")
     assert trained
-    folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
+    folder = model_dir(cfg.model.registry, "fl", registered.model_id)
+    assert registered.folder == folder and registered.features == names
+    assert registered.target == "fl" and registered.rows > 0
+    with pytest.raises(TypeError):   # what the registry holds is read, not changed
+        registered.meta["model_id"] = "other"  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        registered.folder = Path("elsewhere")  # type: ignore[misc]
     saved = json.loads((folder / "model.json").read_text())
     assert saved["features"] == list(names) and saved["format_version"] == FORMAT_VERSION == 3
     assert saved["interval"]["nominal"] == cfg.model.interval
@@ -178,10 +181,9 @@ def test_same_data_config_seed_give_identical_files_and_scores(tiny_world: dict,
     for run in ("a", "b"):
         cfg = base.model_copy(update={"model": base.model.model_copy(
             update={"registry": str(tmp_path / run), "ensemble": 2, "n_estimators": 15})})
-        model, meta, _ = ensure_model(cfg, inputs, cube, "fl")
-        folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
-        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-        risk = score_month({"fl": (model, meta)}, inputs, cube, inputs.sizes["time"] - 1,
+        registered, _ = ensure_model(cfg, inputs, cube, "fl")
+        files = {p.name: p.read_bytes() for p in sorted(registered.folder.iterdir())}
+        risk = score_month({"fl": registered}, inputs, cube, inputs.sizes["time"] - 1,
                            {"horizon": 3})
         outputs.append((files, risk))
     (files_a, risk_a), (files_b, risk_b) = outputs
@@ -204,7 +206,8 @@ def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
     cfg = tiny_world["cfg"].model_copy(update={"model": tiny_world["cfg"].model.model_copy(
         update={"registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15})})
     inputs, cube = tiny_world["inputs"], tiny_world["cube"]
-    model, meta, _ = ensure_model(cfg, inputs, cube, "fl")
+    registered, _ = ensure_model(cfg, inputs, cube, "fl")
+    model, meta = registered.estimator, registered.meta
     names = tuple(cube.data_vars)
     cells = land_cells(inputs["country_id"].values)
     X = feature_matrix(cube, names, inputs.sizes["time"] - 1, cells)
@@ -220,7 +223,7 @@ def test_calibration_keeps_the_ranking_inside_isotonic_steps(tiny_world: dict,
     assert meta["calibration"]["tie_break"] == TIE_BREAK
 
     # Models of the registry format before the tie-break are refused, not scored differently.
-    folder = model_dir(cfg.model.registry, "fl", meta["model_id"])
+    folder = registered.folder
     saved = json.loads((folder / "model.json").read_text())
     saved["format_version"] = 2
     (folder / "model.json").write_text(json.dumps(saved))
@@ -241,11 +244,11 @@ def test_linear_base_with_platt_round_trips_and_keeps_existing_model_ids(
     cfg = base.model_copy(update={"model": base.model.model_copy(update={
         "registry": str(tmp_path / "reg"), "ensemble": 2, "n_estimators": 15,
         "linear_base": True, "calibration": "platt"})})
-    model, meta, trained = ensure_model(cfg, inputs, cube, "fl", retrain=True)
+    registered, trained = ensure_model(cfg, inputs, cube, "fl", retrain=True)
+    model = registered.estimator
     assert trained and model.linear_ is not None and model.platt_ is not None
     assert model.platt_[1] > 0
-    saved = json.loads((model_dir(cfg.model.registry, "fl", meta["model_id"])
-                        / "model.json").read_text())
+    saved = json.loads((registered.folder / "model.json").read_text())
     assert saved["estimator_params"]["linear_base"] is True
     assert saved["calibration"]["slope"] == model.platt_[1]
     assert len(saved["linear_base"]["coef"]) == len(names)
@@ -267,9 +270,10 @@ def test_linear_base_with_platt_round_trips_and_keeps_existing_model_ids(
     rest = logits[0] - model.predict_contrib(X).sum(1)
     assert np.ptp(rest) < 1e-9
     # Loaded back (ensure_model returns the registry's copy), it scores the same.
-    again, _, trained = ensure_model(cfg, inputs, cube, "fl")
+    again, trained = ensure_model(cfg, inputs, cube, "fl")
     assert not trained
-    np.testing.assert_array_equal(again.predict_interval(X)[0], model.predict_interval(X)[0])
+    np.testing.assert_array_equal(again.estimator.predict_interval(X)[0],
+                                  model.predict_interval(X)[0])
 
     # The options count in the model id only when set: a config without them keeps the
     # id it had before they existed (the key below is the one hashed then).

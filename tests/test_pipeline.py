@@ -122,13 +122,14 @@ def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
     world = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(world)
     folder = next(Path(cfg.model.registry).glob("cl-*"))
-    model, meta = load_model(folder, features=tuple(cube.data_vars))
+    registered = load_model(folder, features=tuple(cube.data_vars))
+    model = registered.estimator
     cells = land_cells(world["country_id"].values)
     month = world.sizes["time"] - 1
     col = model.feature_names_in_.index("inspection_coverage")
     raw = model.predict_contrib(feature_matrix(cube, model.feature_names_in_, month, cells))
     assert np.abs(raw[:, col]).max() > 0, "the model uses coverage, so the test can fail"
-    scored = score_target(model, meta, cube, month, cells)
+    scored = score_target(model, registered.meta, cube, month, cells)
     assert (scored["contrib"][:, col] == 0).all()
     with xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as risk:
         for var in ("driver_feature", "admin1_driver_feature"):

@@ -40,10 +40,10 @@ def tiny(tiny_run: dict) -> dict:
     cube = features.build_cube(inputs)
     models, folders = {}, {}
     for target in cfg.targets:
-        model, meta, trained = ensure_model(cfg, inputs, cube, target)
+        registered, trained = ensure_model(cfg, inputs, cube, target)
         assert not trained
-        models[target] = (model, meta)
-        folders[target] = str(model_dir(cfg.model.registry, target, meta["model_id"]))
+        models[target] = registered
+        folders[target] = str(model_dir(cfg.model.registry, target, registered.model_id))
     month = inputs.sizes["time"] - 1
     expected = score_month(models, inputs, cube, month, ATTRS)
     return {"config": tiny_run["config"], "inputs": inputs, "models": models,
@@ -86,7 +86,7 @@ def compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_compiled_equals_native_and_is_cached(tiny: dict, compiled_cache: Path) -> None:
     tmp_path = compiled_cache
-    model, _ = tiny["models"]["fl"]
+    model = tiny["models"]["fl"].estimator
     X = np.random.default_rng(0).normal(size=(2000, model.n_features_in_)).astype(np.float32)
     X[::7, 3] = np.nan
     compiled = inference.compile_members(model, tmp_path)
@@ -119,7 +119,7 @@ def test_compiled_blocks_equal_native(tiny: dict, compiled_cache: Path) -> None:
 def test_no_compiler_falls_back_to_native(tiny: dict, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inference.shutil, "which", lambda name: None)
-    assert inference.compile_members(tiny["models"]["fl"][0], tmp_path) is None
+    assert inference.compile_members(tiny["models"]["fl"].estimator, tmp_path) is None
     got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=32,
                              inference="compiled", cache_dir=str(tmp_path))
     xr.testing.assert_identical(got, tiny["expected"])

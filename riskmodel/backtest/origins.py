@@ -17,7 +17,7 @@ import numpy as np
 
 from riskmodel.backtest.config import BacktestSettings
 from riskmodel.errors import ConfigError, RiskmodelError
-from riskmodel.training import training_months
+from riskmodel.models.fitting import training_months
 
 
 class LeakageError(RiskmodelError):

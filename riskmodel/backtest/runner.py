@@ -2,12 +2,13 @@
 score every method on the months up to the next origin.
 
 The model is the engine's own `RiskModel`, built by the training stage's functions
-(`training_table`, `fit_model`) with the config's `[model]` section, so the backtest judges
-what `riskmodel run` deploys. Two deliberate differences from nightly scoring: the test
-rows keep each area's actual inspection coverage (the backtest is judged on *identified*
-cases, which depend on it; nightly scores fix coverage at a reference level), and no model
-is written to the registry. Memory per origin is bounded by the test months' rows; only
-the pooled outcomes and probabilities (one float per row and method) are kept.
+(`riskmodel.models.fitting`: `training_table`, `fit_model`) with the config's `[model]`
+section, so the backtest judges what `riskmodel run` deploys. Two deliberate differences
+from nightly scoring: the test rows keep each area's actual inspection coverage (the
+backtest is judged on *identified* cases, which depend on it; nightly scores fix coverage
+at a reference level), and no model is written to the registry. Memory per origin is
+bounded by the test months' rows; only the pooled outcomes and probabilities (one float
+per row and method) are kept.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from riskmodel.backtest.metrics import (
 )
 from riskmodel.backtest.origins import Origin, check_training_window, plan_origins
 from riskmodel.errors import InputError
+from riskmodel.models.fitting import fit_model, training_table
 from riskmodel.models.labels import future_label
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.pipeline import RunContext, build_features, load_world, month_label
 from riskmodel.progress import Progress
-from riskmodel.training import fit_model, training_table
 from riskmodel.world.generate import month_starts
 
 METHODS = ("model", "persistence", "logistic", "composite", "oracle")

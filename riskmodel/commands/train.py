@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from riskmodel.commands._common import add_config_args, context
-from riskmodel.models.registry import model_dir
 from riskmodel.ops.lock import folder_lock, hold_lock
 from riskmodel.ops.paths import check_config_paths
 from riskmodel.pipeline import build_features, get_models, load_world
@@ -29,9 +28,8 @@ def handle(args: argparse.Namespace) -> int:
         load_world(ctx)
         build_features(ctx)
         get_models(ctx, retrain=True)
-    out = {t: {"model_id": m[1]["model_id"],
-               "folder": str(model_dir(ctx.cfg.model.registry, t, m[1]["model_id"])),
-               "rows": m[1]["rows"], "training_window": m[1]["training_window"]}
+    out = {t: {"model_id": m.model_id, "folder": str(m.folder), "rows": m.rows,
+               "training_window": list(m.training_window)}
            for t, m in ctx.models.items()}
     print(json.dumps(out, indent=2), file=sys.stdout)
     return 0

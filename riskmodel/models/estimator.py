@@ -1,8 +1,11 @@
 """`RiskModel`: a calibrated LightGBM ensemble with intervals and explanations.
 
-Follows the scikit-learn estimator contract: `__init__` only stores parameters, `fit`
-validates and learns, fitted attributes end in `_`, `predict_proba` returns (n, 2).
-Fitting needs the month of each row (`month=`) for time-ordered folds (see `folds`).
+A scikit-learn classifier (`BaseEstimator`, `ClassifierMixin`): `__init__` only stores
+parameters (`get_params`, `set_params` and `sklearn.base.clone` work), `fit` validates and
+learns, fitted attributes end in `_`, `predict_proba` returns (n, 2). Fitting needs the
+month of each row (`month=`) for time-ordered folds (see `folds`). The fitted state is
+written and read back in one place, `to_dict` / `from_dict` (JSON-ready; each member is
+LightGBM's own text model), which the registry stores without pickle.
 
 - Members: `ensemble` LightGBM boosters on the fit fold, each with its own bagging
   (row subsample of `bagging_fraction` per iteration) and feature-fraction seeds,
@@ -32,15 +35,18 @@ Fitting needs the month of each row (`month=`) for time-ordered folds (see `fold
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from riskmodel.models import metrics
@@ -110,7 +116,7 @@ def _fold_summary(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, floa
             "ece": metrics.expected_calibration_error(y, p, w)}
 
 
-class RiskModel:
+class RiskModel(ClassifierMixin, BaseEstimator):
     """Calibrated LightGBM ensemble for one target (see the module docstring)."""
 
     def __init__(self, *, horizon: int = 3, n_estimators: int = 200, num_leaves: int = 31,
@@ -208,12 +214,13 @@ class RiskModel:
                 raise ValueError(f"Platt calibration slope {self.platt_[1]:.3g} <= 0: the "
                                  f"members' log-odds do not rank the calibration fold")
             self.calibration_x_ = self.calibration_y_ = np.empty(0)
+            self.tie_break_ = 0.0   # strictly increasing already: no isotonic steps to break
         else:
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             iso.fit(raw.mean(0), y[cal_rows], sample_weight=w[cal_rows])
             self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
             self.calibration_y_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
-        self.tie_break_ = TIE_BREAK
+            self.tie_break_ = TIE_BREAK
         cal_risk = self._calibrate(raw.mean(0))
         self.interval_: IntervalCalibration = fit_interval(
             cal_risk, raw.std(0), count[cal_rows], w[cal_rows], self.interval)
@@ -225,21 +232,88 @@ class RiskModel:
         self.folds_: TimeFolds = folds
         self.feature_names_in_ = tuple(feature_names)
         self.n_features_in_ = len(feature_names)
+        self.classes_ = np.array([0, 1])
         self.best_iterations_ = [int(b.best_iteration or b.current_iteration())
                                  for b in self.boosters_]
         return self
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted model as JSON-ready data: parameters, features, folds, calibration,
+        interval, fold metrics, the linear base (when fitted) and per member its best
+        iteration and LightGBM text model (`text`). `from_dict` is its inverse."""
+        check_is_fitted(self, "boosters_")
+        state: dict[str, Any] = {
+            "features": list(self.feature_names_in_),
+            "estimator_params": self.get_params(),
+            "lightgbm_params": self.lgb_params(0),
+            "folds": self.folds_.as_dict(),
+            "calibration": self._calibration_record(),
+            "interval": self.interval_.as_dict(),
+            "metrics": self.fold_metrics_,
+            "members": [{"best_iteration": k, "text": b.model_to_string(num_iteration=-1)}
+                        for b, k in zip(self.boosters_, self.best_iterations_, strict=True)],
+        }
+        if self.linear_ is not None:
+            state["linear_base"] = {
+                "method": "logistic regression (L2) on every training row; log-odds = "
+                          "intercept + X @ coef, a missing value replaced by fill",
+                **self.linear_.as_dict()}
+        return state
+
+    def _calibration_record(self) -> dict[str, Any]:
+        if self.platt_ is not None:
+            a, b = self.platt_
+            return {"method": "platt: sigmoid(intercept + slope * mean member logit)",
+                    "intercept": a, "slope": b}
+        return {"method": "isotonic on mean member logit, mixed with a tie_break share of "
+                          "sigmoid(logit) to keep the ranking within steps",
+                "x": self.calibration_x_.tolist(), "y": self.calibration_y_.tolist(),
+                "tie_break": self.tie_break_}
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> RiskModel:
+        """The fitted model `to_dict` wrote (keys it does not write are ignored)."""
+        params = dict(state["estimator_params"])
+        model = cls(**params)
+        boosters = []
+        for member in state["members"]:
+            booster = lgb.Booster(model_str=member["text"])
+            booster.best_iteration = int(member["best_iteration"])
+            boosters.append(booster)
+        model.boosters_ = boosters
+        model.best_iterations_ = [int(m["best_iteration"]) for m in state["members"]]
+        cal = state["calibration"]
+        if "slope" in cal:
+            model.platt_ = (float(cal["intercept"]), float(cal["slope"]))
+            model.calibration_x_ = model.calibration_y_ = np.empty(0)
+            model.tie_break_ = 0.0
+        else:
+            model.platt_ = None
+            model.calibration_x_ = np.asarray(cal["x"], dtype=np.float64)
+            model.calibration_y_ = np.asarray(cal["y"], dtype=np.float64)
+            model.tie_break_ = float(cal["tie_break"])
+        model.linear_ = (LinearTerm.from_dict(state["linear_base"]) if "linear_base" in state
+                         else None)
+        model.interval_ = IntervalCalibration.from_dict(state["interval"])
+        model.fold_metrics_ = state["metrics"]
+        model.folds_ = TimeFolds.from_dict(state["folds"], horizon=int(params["horizon"]))
+        model.feature_names_in_ = tuple(state["features"])
+        model.n_features_in_ = len(model.feature_names_in_)
+        model.classes_ = np.array([0, 1])
+        return model
+
     def _member_logits(self, X: np.ndarray) -> np.ndarray:
         """(members, n) raw log-odds of each member (its trees plus the linear base)."""
+        check_is_fitted(self, "boosters_")
         trees = np.stack([b.predict(X, raw_score=True, num_iteration=b.best_iteration or None,
                                     num_threads=self.threads) for b in self.boosters_])
-        linear = getattr(self, "linear_", None)
-        return trees if linear is None else trees + linear.logit(X)[None]
+        return trees if self.linear_ is None else trees + self.linear_.logit(X)[None]
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probability (n,) of mean member log-odds `logits` (n,): with
-        `calibration="platt"` sigmoid(a + b * logits); otherwise the isotonic
-        map mixed with a `tie_break_` share (`TIE_BREAK`, saved in the model's metadata) of sigmoid(logits), so that it is strictly increasing.
+        `calibration="platt"` sigmoid(a + b * logits); otherwise the isotonic map mixed
+        with a `tie_break_` share (`TIE_BREAK`, saved in the model's metadata) of
+        sigmoid(logits), so that it is strictly increasing.
 
         Isotonic regression is a step function: the rows of one step (at the top, every row
         beyond the last threshold) would tie, and a budget of the top k areas would pick
@@ -248,7 +322,7 @@ class RiskModel:
         none by more than the share.
         """
         logits = np.asarray(logits, dtype=np.float64)
-        platt = getattr(self, "platt_", None)
+        platt = self.platt_
         if platt is not None:   # calibration="platt": strictly increasing already
             return 0.5 * (1.0 + np.tanh(0.5 * (platt[0] + platt[1] * logits)))
         p = np.interp(logits, self.calibration_x_, self.calibration_y_)
@@ -259,6 +333,11 @@ class RiskModel:
         """(n, 2) calibrated probabilities [P(no case), P(case identified within H)]."""
         p = self._calibrate(self._member_logits(np.asarray(X, np.float32)).mean(0))
         return np.column_stack([1 - p, p])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) class 1 where the calibrated risk is at least 0.5, else 0 (scikit-learn's
+        classifier contract; the engine itself reads `predict_proba` / `predict_interval`)."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(np.intp)]
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(risk, lo, hi), each (n,): calibrated risk and its nominal `interval` band for
@@ -279,6 +358,7 @@ class RiskModel:
         subsampling, so their drivers agree closely. The tree values are `pred_contrib`'s,
         computed once per distinct path of each tree (`riskmodel.models.contrib`).
         """
+        check_is_fitted(self, "boosters_")
         b = self.boosters_[0]
         k = b.best_iteration or None
         cached = getattr(self, "_contrib_splits", None)
@@ -287,7 +367,7 @@ class RiskModel:
             self._contrib_splits = (b, tree_splits(b, k))
         contrib = contributions(b, X, num_iteration=k, threads=self.threads,
                                 splits=self._contrib_splits[1])
-        linear = getattr(self, "linear_", None)
+        linear = self.linear_
         if linear is not None:
             # SHAP values of a linear term against its training mean: exact and additive
             # with the trees' (the member's log-odds are their sum).

@@ -40,15 +40,15 @@ import xarray as xr
 from riskmodel.config import RunConfig
 from riskmodel.errors import InputError
 from riskmodel.models import metrics
-from riskmodel.models.labels import future_sum
-from riskmodel.models.table import Table, feature_matrix, land_cells
-from riskmodel.training import (
+from riskmodel.models.fitting import (
     COVERAGE_FEATURE,
     fit_model,
     reference_values,
     training_months,
     training_table,
 )
+from riskmodel.models.labels import future_sum
+from riskmodel.models.table import Table, feature_matrix, land_cells
 from riskmodel.world.truth import detection_probability
 
 HOLDOUT_MONTHS = 24

@@ -28,6 +28,16 @@ class TimeFolds:
                 for name, m in (("fit", self.fit), ("early_stopping", self.early_stopping),
                                 ("calibration", self.calibration))}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, list[int]], horizon: int) -> TimeFolds:
+        """Inverse of `as_dict` for folds of consecutive months (as `time_folds` makes
+        from consecutive training months)."""
+        def months(name: str) -> np.ndarray:
+            span = d[name]
+            return np.arange(span[0], span[1] + 1) if span else np.empty(0, np.int64)
+        return cls(fit=months("fit"), early_stopping=months("early_stopping"),
+                   calibration=months("calibration"), horizon=horizon)
+
 
 def time_folds(months: np.ndarray, horizon: int, calibration_months: int,
                early_stopping_months: int | None = None) -> TimeFolds:

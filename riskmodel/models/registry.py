@@ -12,22 +12,70 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
-
-import lightgbm as lgb
-import numpy as np
 
 from riskmodel import __version__
 from riskmodel.errors import ModelError
 from riskmodel.io.atomic import sha256_file, write_json, write_text
-from riskmodel.models.estimator import LinearTerm, RiskModel
-from riskmodel.models.folds import TimeFolds
-from riskmodel.models.interval import IntervalCalibration
+from riskmodel.models.estimator import RiskModel
 
 METADATA = "model.json"
 # 3: calibration carries a tie_break share; one model id scores one way.
 FORMAT_VERSION = 3
+
+
+@dataclass(frozen=True, eq=False)
+class RegisteredModel:
+    """A fitted `RiskModel` as the registry holds it: the `estimator`, its metadata `meta`
+    (the folder's `model.json`, read-only) and the `folder` it was loaded from. The
+    properties name what callers read from the metadata."""
+
+    estimator: RiskModel
+    meta: Mapping[str, Any]
+    folder: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    @property
+    def model_id(self) -> str:
+        """Hash (12 hex) of what determined the model (`riskmodel.training.model_id`)."""
+        return str(self.meta["model_id"])
+
+    @property
+    def target(self) -> str:
+        """The target it scores: "fl" or "cl"."""
+        return str(self.meta["target"])
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Feature names in the order the model reads them."""
+        return self.estimator.feature_names_in_
+
+    @property
+    def reference_values(self) -> dict[str, float]:
+        """Features fixed at one level for every area at scoring (standard detection)."""
+        return dict(self.meta.get("reference_values", {}))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """In-sample fold metrics saved at fitting (`RiskModel.fold_metrics_`)."""
+        return dict(self.meta.get("metrics", {}))
+
+    @property
+    def rows(self) -> int:
+        """Rows of the training table."""
+        return int(self.meta["rows"])
+
+    @property
+    def training_window(self) -> tuple[str, str]:
+        """First and last training month (labels as the run names them)."""
+        first, last = self.meta["training_window"]
+        return str(first), str(last)
 
 
 def model_dir(registry: Path | str, target: str, model_id: str) -> Path:
@@ -36,9 +84,10 @@ def model_dir(registry: Path | str, target: str, model_id: str) -> Path:
 
 
 def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Path:
-    """Write `model` and its metadata to `folder` (atomically per file; folder replaced).
+    """Write `model` (`RiskModel.to_dict`, each member's LightGBM text in its own file)
+    and its metadata to `folder` (atomically per file; folder replaced).
 
-    `meta` adds the caller's facts (model_id, target, data hash, training window, metrics,
+    `meta` adds the caller's facts (model_id, target, data hash, training window,
     reference values, sampling). Returns the folder.
     """
     folder = Path(folder)
@@ -46,54 +95,17 @@ def save_model(model: RiskModel, folder: Path | str, meta: dict[str, Any]) -> Pa
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    members = []
-    for k, booster in enumerate(model.boosters_):
+    state = model.to_dict()
+    for k, member in enumerate(state["members"]):
         name = f"member-{k}.txt"
-        write_text(staging / name, booster.model_to_string(num_iteration=-1))
-        members.append({"file": name, "sha256": sha256_file(staging / name),
-                        "best_iteration": model.best_iterations_[k]})
-    record = {
-        "format_version": FORMAT_VERSION,
-        "code_version": __version__,
-        "features": list(model.feature_names_in_),
-        "estimator_params": {k: getattr(model, k) for k in (
-            "horizon", "n_estimators", "num_leaves", "learning_rate", "min_child_samples",
-            "calibration_months", "ensemble", "interval", "bagging_fraction", "threads",
-            "seed", "linear_base", "calibration")},
-        "lightgbm_params": model.lgb_params(0),
-        "folds": model.folds_.as_dict(),
-        "calibration": _calibration_record(model),
-        "interval": model.interval_.as_dict(),
-        "members": members,
-        **_linear_record(model),
-        **meta,
-    }
+        write_text(staging / name, member.pop("text"))
+        member.update(file=name, sha256=sha256_file(staging / name))
+    record = {"format_version": FORMAT_VERSION, "code_version": __version__, **state, **meta}
     write_json(staging / METADATA, record)
     if folder.exists():
         shutil.rmtree(folder)
     staging.rename(folder)
     return folder
-
-
-def _linear_record(model: RiskModel) -> dict[str, Any]:
-    linear: LinearTerm | None = getattr(model, "linear_", None)
-    if linear is None:
-        return {}
-    return {"linear_base": {"method": "logistic regression (L2) on every training row; "
-                                      "log-odds = intercept + X @ coef, a missing value "
-                                      "replaced by fill", **linear.as_dict()}}
-
-
-def _calibration_record(model: RiskModel) -> dict[str, Any]:
-    platt: tuple[float, float] | None = getattr(model, "platt_", None)
-    if platt is not None:
-        a, b = platt
-        return {"method": "platt: sigmoid(intercept + slope * mean member logit)",
-                "intercept": a, "slope": b}
-    return {"method": "isotonic on mean member logit, mixed with a tie_break share of "
-                      "sigmoid(logit) to keep the ranking within steps",
-            "x": model.calibration_x_.tolist(), "y": model.calibration_y_.tolist(),
-            "tie_break": model.tie_break_}
 
 
 def read_metadata(folder: Path | str) -> dict[str, Any]:
@@ -108,11 +120,11 @@ def read_metadata(folder: Path | str) -> dict[str, Any]:
 
 
 def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
-               threads: int | None = None) -> tuple[RiskModel, dict[str, Any]]:
+               threads: int | None = None) -> RegisteredModel:
     """Load the model in `folder`, checking every member's sha256 and the feature list.
 
     `features`: the features the caller will provide, in order; a different list is
-    refused. Returns the model and its metadata.
+    refused. `threads`: the threads it predicts with (default: those it was fitted with).
     """
     folder = Path(folder)
     meta = read_metadata(folder)
@@ -125,11 +137,7 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
         raise ModelError(f"{folder / METADATA}: feature list differs from the model's "
                          f"(missing {missing}, unexpected {extra}, or a different order); "
                          f"retrain or use the matching feature set")
-    params = dict(meta["estimator_params"])
-    if threads is not None:
-        params["threads"] = threads
-    model = RiskModel(**params)
-    boosters = []
+    members = []
     for m in meta["members"]:
         path = folder / m["file"]
         if not path.exists():
@@ -138,31 +146,8 @@ def load_model(folder: Path | str, *, features: tuple[str, ...] | None = None,
         if digest != m["sha256"]:
             raise ModelError(f"{path}: sha256 {digest[:12]}... does not match the metadata "
                              f"({m['sha256'][:12]}...); the file was changed or corrupted")
-        booster = lgb.Booster(model_str=path.read_text(encoding="utf-8"))
-        booster.best_iteration = int(m["best_iteration"])
-        boosters.append(booster)
-    model.boosters_ = boosters
-    model.best_iterations_ = [int(m["best_iteration"]) for m in meta["members"]]
-    cal = meta["calibration"]
-    if "slope" in cal:
-        model.platt_ = (float(cal["intercept"]), float(cal["slope"]))
-        model.calibration_x_ = model.calibration_y_ = np.empty(0)
-        model.tie_break_ = 0.0
-    else:
-        model.platt_ = None
-        model.calibration_x_ = np.asarray(cal["x"], dtype=np.float64)
-        model.calibration_y_ = np.asarray(cal["y"], dtype=np.float64)
-        model.tie_break_ = float(cal["tie_break"])
-    model.linear_ = (LinearTerm.from_dict(meta["linear_base"]) if "linear_base" in meta
-                     else None)
-    model.interval_ = IntervalCalibration.from_dict(meta["interval"])
-    model.feature_names_in_ = tuple(meta["features"])
-    model.n_features_in_ = len(model.feature_names_in_)
-    f = meta["folds"]
-    model.folds_ = TimeFolds(fit=np.arange(f["fit"][0], f["fit"][1] + 1),
-                             early_stopping=np.arange(f["early_stopping"][0],
-                                                      f["early_stopping"][1] + 1),
-                             calibration=np.arange(f["calibration"][0],
-                                                   f["calibration"][1] + 1),
-                             horizon=int(params["horizon"]))
-    return model, meta
+        members.append({**m, "text": path.read_text(encoding="utf-8")})
+    model = RiskModel.from_dict({**meta, "members": members})
+    if threads is not None:
+        model.set_params(threads=threads)
+    return RegisteredModel(estimator=model, meta=meta, folder=folder)

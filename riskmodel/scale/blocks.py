@@ -12,13 +12,13 @@ another (or as Dask tasks on many machines) give the same risk values as one pas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
 import features
 from features import CATALOGUE
+from riskmodel.models.registry import RegisteredModel
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scale.inference import CompiledBooster, interval_from_logits, member_logits
 from riskmodel.scoring import DriverRule, score_rows, scoring_matrix
@@ -74,7 +74,7 @@ class BlockScores:
     features: dict[int, np.ndarray]
 
 
-def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, inner: Block,
+def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Block,
                 block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
                 rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
                 keep_features: bool = False) -> BlockScores:
@@ -87,7 +87,7 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
     (`riskmodel.scale.inference`), used for risk and interval; contributions always come
     from LightGBM's TreeSHAP.
     """
-    names = next(iter(models.values()))[0].feature_names_in_
+    names = next(iter(models.values())).features
     core = slice(inner.y0, inner.y1), slice(inner.x0, inner.x1)
     local = land_cells(sub["country_id"].values[core])
     width = block.x1 - block.x0
@@ -100,8 +100,8 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
         # features built.
         empty = np.empty((0, len(names)), np.float32)
         for month in months:
-            scores[month] = {t: score_rows(m, meta, empty, np.zeros(0, bool), rule)
-                             for t, (m, meta) in models.items()}
+            scores[month] = {t: score_rows(m.estimator, m.meta, empty, np.zeros(0, bool), rule)
+                             for t, m in models.items()}
             if keep_features:
                 kept[month] = empty
         return BlockScores(cells.astype(np.int64), scores, kept)
@@ -115,7 +115,8 @@ def score_block(models: dict[str, tuple[Any, dict[str, Any]]], sub: xr.Dataset, 
         scores[month] = {}
         if keep_features:
             kept[month] = feature_matrix(cube, names, month, local)
-        for target, (model, meta) in models.items():
+        for target, registered in models.items():
+            model, meta = registered.estimator, registered.meta
             X = scoring_matrix(model, meta, cube, month, local)
             interval = None
             if compiled and target in compiled:

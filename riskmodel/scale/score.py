@@ -19,20 +19,20 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from riskmodel.models.registry import load_model
+from riskmodel.models.registry import RegisteredModel, load_model
 from riskmodel.models.table import land_cells
 from riskmodel.scale.blocks import BlockScores, block_inputs, feature_halo, plan_blocks, score_block
 from riskmodel.scale.inference import CompiledBooster, compile_members
 from riskmodel.scoring import EVERY_CELL, DriverRule, admin1_sample, assemble_risk
 
-Models = dict[str, tuple[Any, dict[str, Any]]]
+Models = dict[str, RegisteredModel]
 
 
 def compiled_models(models: Models, cache_dir: Path | str) -> dict[str, list[CompiledBooster]]:
     """Compiled members per target; empty when no compiler is present (native fallback)."""
     out = {}
-    for target, (model, _) in models.items():
-        members = compile_members(model, cache_dir)
+    for target, registered in models.items():
+        members = compile_members(registered.estimator, cache_dir)
         if members is None:
             return {}
         out[target] = members
@@ -74,7 +74,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
     the blocks and every month assembled from them (it takes seconds on a global grid).
     """
     ny, nx = inputs.sizes["lat"], inputs.sizes["lon"]
-    names = next(iter(models.values()))[0].feature_names_in_
+    names = next(iter(models.values())).features
     halo = feature_halo(names)
     blocks = plan_blocks(ny, nx, block)
     months = tuple(int(m) for m in months)
