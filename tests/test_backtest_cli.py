@@ -61,6 +61,13 @@ def test_out_json_contract(smoke: dict) -> None:
         for base in ("persistence", "logistic", "composite", "oracle"):
             d = target["differences"][base]["pr_auc"]
             assert d["lo"] <= d["estimate"] <= d["hi"]
+            for d in target["differences"][base].values():
+                assert not (d["degenerate"] and d["excludes_zero"])
+        # The visits at budget: how many admin-1 units stand behind them.
+        for m in METHODS:
+            v = target["visited_units"][m]
+            assert 1 <= v["replicate_min"] <= v["replicate_median"]
+            assert 1 <= v["estimate"] <= doc["areas"]
         # Headroom: the oracle minus each method, on the same replicates, so oracle minus
         # model is the model-minus-oracle difference turned round, interval included.
         assert set(target["headroom"]) == set(METHODS) - {"oracle"}

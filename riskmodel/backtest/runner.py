@@ -55,7 +55,6 @@ class TargetResult:
     origins: list[dict[str, Any]] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)            # per origin, (T*n,)
     preds: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    visits: dict[str, list[np.ndarray]] = field(default_factory=dict)  # budget weights
     reference: list[np.ndarray] = field(default_factory=list)    # historical rate per row
     tally: dict[str, Tally] = field(default_factory=dict)
     contrib_sum: np.ndarray | None = None    # sum over explained rows of |contribution|
@@ -136,7 +135,7 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
         if "oracle" in methods else None
     flat_labels = labels.reshape(n_time, -1)
     flat_identified = identified.reshape(n_time, -1)
-    res = TargetResult(preds={m: [] for m in methods}, visits={m: [] for m in methods},
+    res = TargetResult(preds={m: [] for m in methods},
                        tally={m: Tally() for m in methods})
     bt = cfg.backtest
     for origin in origins:
@@ -177,7 +176,6 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
                                              bt.reliability_bins)
                 res.tally[m] = res.tally[m] + tally
                 res.preds[m].append(p.ravel())
-                res.visits[m].append(visits.ravel())
             res.y.append(y.ravel())
             res.reference.append(np.full(y.size, reference))
             res.origins.append(row)
