@@ -76,12 +76,10 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
         for m in run.methods:
             pooled[m], reliability[m] = forecast_metrics(y, res.pooled(m), ref, res.tally[m],
                                                          bt.reliability_bins)
-        n_months = len(y) // len(run.cells)
-        # Rows are (month, cell) blocks, origin after origin: a group is one scored month.
         reps = bootstrap_replicates(
-            y, {m: res.pooled(m) for m in run.methods},
-            np.tile(run.cluster, n_months), np.repeat(np.arange(n_months), len(run.cells)),
-            budget=bt.budget, n_boot=bt.bootstrap, seed=bt.bootstrap_seed)
+            y, {m: res.pooled(m) for m in run.methods}, res.pooled("cluster"),
+            res.pooled("group"), budget=bt.budget, n_boot=bt.bootstrap,
+            seed=bt.bootstrap_seed)
         targets[target] = {"pooled": pooled, "origins": res.origins,
                            "differences": differences(reps, "model"),
                            "visited_units": visited_units(reps),
@@ -117,6 +115,11 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
                                  "the bootstrap replicates",
         "targets": targets,
     }
+    if run.seeds:
+        # Several worlds pooled: each origin row names its seed, and bootstrap units are
+        # the admin-1 units of every world.
+        doc["seeds"] = list(run.seeds)
+        doc["scenario"] = cfg.world.scenario
     if "oracle" in run.methods:
         doc["headroom_meaning"] = ("oracle minus each method (synthetic worlds only): the "
                                    "same estimate and bootstrap replicates as the differences")
