@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, model_serializer,
+                      model_validator)
 
 from riskmodel.errors import ConfigError
 
@@ -81,6 +82,19 @@ class WorldConfig(Strict):
     start_year: int = Field(2005, ge=1900, le=2100)
     n_months: int = Field(240, ge=36, le=1200)
     land_fraction: float = Field(0.75, gt=0.1, le=1.0)
+    scenario: Literal["well-specified", "hidden-detection", "proxies", "drift",
+                      "nonlinear"] = Field(
+        "well-specified", description="how the truth departs from the observed drivers "
+                                      "(riskmodel.world.scenarios)")
+
+    @model_serializer(mode="wrap")
+    def _scenario_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # The default scenario is left out of dumps, so the config hash and model ids of
+        # a well-specified world do not depend on the scenario switch existing.
+        data = handler(self)
+        if data.get("scenario") == "well-specified":
+            data.pop("scenario")
+        return data
 
     @model_validator(mode="after")
     def _admin_vs_countries(self) -> WorldConfig:

@@ -61,6 +61,13 @@ def test_out_json_contract(smoke: dict) -> None:
         for base in ("persistence", "logistic", "composite", "oracle"):
             d = target["differences"][base]["pr_auc"]
             assert d["lo"] <= d["estimate"] <= d["hi"]
+            for d in target["differences"][base].values():
+                assert not (d["degenerate"] and d["excludes_zero"])
+        # The visits at budget: how many admin-1 units stand behind them.
+        for m in METHODS:
+            v = target["visited_units"][m]
+            assert 1 <= v["replicate_min"] <= v["replicate_median"]
+            assert 1 <= v["estimate"] <= doc["areas"]
         # Headroom: the oracle minus each method, on the same replicates, so oracle minus
         # model is the model-minus-oracle difference turned round, interval included.
         assert set(target["headroom"]) == set(METHODS) - {"oracle"}
@@ -144,3 +151,38 @@ def test_bad_origin_fails_before_building_the_world(tmp_path: Path, monkeypatch,
     assert _main(["backtest", "--config", str(bad), "--json", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "bad.toml: backtest.origins: 30 origins" in err and not out.exists()
+
+
+def test_backtest_pools_worlds_of_several_seeds(tmp_path: Path) -> None:
+    path = _small_config(tmp_path)
+    out = tmp_path / "worlds.json"
+    assert _main(["backtest", "--config", str(path), "--json", str(out), "--seeds", "2",
+                  "--scenario", "nonlinear", "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["seeds"] == [1, 2] and doc["scenario"] == "nonlinear"
+    t = doc["targets"]["fl"]
+    assert [o["seed"] for o in t["origins"]] == [1, 1, 2, 2]
+    # the worlds differ, so do their origins' figures
+    assert t["origins"][0]["model"]["pr_auc"] != t["origins"][2]["model"]["pr_auc"]
+    assert t["rows"] == sum(o["test_rows"] for o in t["origins"])
+    assert set(t["differences"]["logistic"]["pr_auc"]) >= {"lo", "hi", "degenerate"}
+
+
+def test_pooled_worlds_keep_their_units_apart() -> None:
+    def run(units: list[int]) -> runner.BacktestRun:
+        res = runner.TargetResult(preds={"model": [np.zeros(len(units))]},
+                                  tally={"model": runner.Tally()})
+        res.y, res.reference = [np.zeros(len(units))], [np.zeros(len(units))]
+        res.cluster, res.group = [np.array(units)], [np.zeros(len(units), int)]
+        res.origins = [{"origin": "2020-01"}]
+        return runner.BacktestRun(cfg=None, origins=[], methods=("model",), features=(),
+                                  synthetic=True, note="", cells=np.arange(len(units)),
+                                  cluster=np.array(units), grid=None,
+                                  targets={"fl": res}, timings={"a": 1.0})
+
+    pooled = runner.pool_worlds([run([0, 1, 1]), run([0, 1, 2])], [5, 6])
+    res = pooled.targets["fl"]
+    assert res.pooled("cluster").tolist() == [0, 1, 1, 2, 3, 4]
+    assert res.pooled("group").tolist() == [0, 0, 0, 1, 1, 1]
+    assert [o["seed"] for o in res.origins] == [5, 6]
+    assert pooled.seeds == (5, 6) and pooled.timings == {"a": 2.0}

@@ -122,17 +122,85 @@ def test_bootstrap_differences_paired_and_deterministic() -> None:
     y, p = _data(800, seed=2)
     noisy = np.clip(p + np.random.default_rng(4).normal(0, 0.3, len(p)), 0, 1)
     cluster = np.arange(800) // 20
-    visits = {m: budget_visits(q.reshape(8, 100), 10).ravel()
-              for m, q in (("model", p), ("noisy", noisy), ("same", p))}
-    args = (y, {"model": p, "noisy": noisy, "same": p}, visits, cluster)
-    a = differences(bootstrap_replicates(*args, n_boot=60, seed=9), "model")
-    b = differences(bootstrap_replicates(*args, n_boot=60, seed=9), "model")
+    group = np.arange(800) // 100
+    args = (y, {"model": p, "noisy": noisy, "same": p}, cluster, group)
+    a = differences(bootstrap_replicates(*args, budget=10, n_boot=60, seed=9), "model")
+    b = differences(bootstrap_replicates(*args, budget=10, n_boot=60, seed=9), "model")
     assert a == b
-    # The same forecast differs from itself by exactly zero in every replicate.
+    # The same forecast differs from itself by exactly zero in every replicate: a
+    # degenerate interval, never significant.
     for d in a["same"].values():
         assert d["estimate"] == 0 and d["lo"] == 0 and d["hi"] == 0
-        assert not d["excludes_zero"]
+        assert not d["excludes_zero"] and d["degenerate"]
+    assert not a["noisy"]["auc"]["degenerate"]
     d = a["noisy"]["auc"]
     assert d["estimate"] == pytest.approx(roc_auc_score(y, p) - roc_auc_score(y, noisy))
     assert d["lo"] > 0 and d["excludes_zero"]
     assert a["noisy"]["brier"]["hi"] < 0
+
+
+def _budget_precision_by_hand(y, p, unit, group, budget, unit_weight):
+    """Precision at budget of one replicate the slow way: every row repeated as often as
+    its unit was drawn, the top `budget` copies of each group visited (ties share)."""
+    hits = visits = 0.0
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        reps = np.repeat(rows, unit_weight[unit[rows]].astype(int))
+        if len(reps) == 0:
+            continue
+        w = budget_weights(p[reps], budget)
+        hits += float(np.sum(w * y[reps]))
+        visits += float(np.sum(w))
+    return hits / visits
+
+
+def test_precision_at_budget_reselects_top_k_in_each_replicate() -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    y = (rng.random(n) < 0.2).astype(float)
+    p = np.round(rng.random(n), 2)          # ties at the cut on purpose
+    unit = rng.integers(0, 15, n)
+    group = np.arange(n) // 100
+    r = bootstrap_replicates(y, {"m": p}, unit, group, budget=7, n_boot=25, seed=2)
+    # Row 0 (the estimate) equals the full-sample budget precision of metrics.
+    visits = budget_visits(p.reshape(6, 100), 7)
+    assert r.estimate["m"]["precision_at_budget"] == pytest.approx(
+        float(np.sum(visits.ravel() * y) / np.sum(visits)), abs=1e-12)
+    counts = np.random.default_rng(2).multinomial(15, np.full(15, 1 / 15), size=25)
+    for b in range(25):
+        assert r.replicates["m"]["precision_at_budget"][b] == pytest.approx(
+            _budget_precision_by_hand(y, p, unit, group, 7, counts[b].astype(float)),
+            abs=1e-12)
+
+
+def test_budget_interval_does_not_collapse_when_visits_sit_in_one_unit() -> None:
+    """Both methods visit only cells of unit 0 on the full sample. Keeping those visits in
+    every replicate gives the same ratio in each (zero width, reported as significant);
+    re-selecting the top-k lets replicates without unit 0 visit elsewhere."""
+    rng = np.random.default_rng(0)
+    n_units, cells, months = 30, 20, 4
+    unit = np.tile(np.repeat(np.arange(n_units), cells), months)
+    group = np.repeat(np.arange(months), n_units * cells)
+    y = (rng.random(unit.size) < 0.3).astype(float)
+    base = rng.random(unit.size) * 0.5
+    model = np.where(unit == 0, 0.9 + 0.01 * y, base)
+    other = np.where(unit == 0, 0.9 - 0.01 * y, base + 0.1 * y)
+    r = bootstrap_replicates(y, {"model": model, "other": other}, unit, group, budget=5,
+                             n_boot=200, seed=1)
+    d = differences(r, "model")["other"]["precision_at_budget"]
+    # The old way: visits fixed at the full sample's, ratios per replicate.
+    fixed = {m: budget_visits(q.reshape(months, -1), 5).ravel()
+             for m, q in (("model", model), ("other", other))}
+    counts = np.random.default_rng(1).multinomial(n_units, np.full(n_units, 1 / n_units),
+                                                  size=200)
+    w = counts[:, unit]
+    with np.errstate(invalid="ignore"):   # replicates without unit 0 visit nothing
+        old = ((w @ (fixed["model"] * y)) / (w @ fixed["model"])
+               - (w @ (fixed["other"] * y)) / (w @ fixed["other"]))
+    old = old[np.isfinite(old)]
+    assert np.ptp(old) == pytest.approx(0.0, abs=1e-12)     # the collapse, reproduced
+    assert d["hi"] - d["lo"] > 0.05
+    assert not d["degenerate"]
+    assert r.estimate["model"]["visited_units"] == 1
+    assert np.min(r.replicates["model"]["visited_units"]) >= 1
+    assert np.max(r.replicates["model"]["visited_units"]) > 1

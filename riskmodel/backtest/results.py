@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from riskmodel import __version__
-from riskmodel.backtest.bootstrap import bootstrap_replicates, differences
+from riskmodel.backtest.bootstrap import bootstrap_replicates, differences, visited_units
 from riskmodel.backtest.metrics import BETTER, forecast_metrics
 from riskmodel.backtest.runner import BacktestRun, importance_by_domain
 from riskmodel.config import config_hash
@@ -77,12 +77,12 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
             pooled[m], reliability[m] = forecast_metrics(y, res.pooled(m), ref, res.tally[m],
                                                          bt.reliability_bins)
         reps = bootstrap_replicates(
-            y, {m: res.pooled(m) for m in run.methods},
-            {m: np.concatenate(res.visits[m]) for m in run.methods},
-            np.tile(run.cluster, len(y) // len(run.cells)),
-            n_boot=bt.bootstrap, seed=bt.bootstrap_seed)
+            y, {m: res.pooled(m) for m in run.methods}, res.pooled("cluster"),
+            res.pooled("group"), budget=bt.budget, n_boot=bt.bootstrap,
+            seed=bt.bootstrap_seed)
         targets[target] = {"pooled": pooled, "origins": res.origins,
                            "differences": differences(reps, "model"),
+                           "visited_units": visited_units(reps),
                            "reliability": reliability,
                            "importance": importance_by_domain(res, run.features),
                            "rows": len(y), "positives": int(y.sum())}
@@ -106,9 +106,20 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
         "methods": {m: METHOD_MEANING[m] for m in run.methods},
         "metrics": {k: {"meaning": v, "better": BETTER[k]} for k, v in METRIC_MEANING.items()},
         "differences_meaning": "model minus baseline on pooled rows; lo/hi: percentile "
-                               "interval of the cluster bootstrap over admin-1 units",
+                               "interval of the cluster bootstrap over admin-1 units, the "
+                               "top-k at budget re-selected in every replicate; degenerate: "
+                               "the interval has zero width (never counted as excluding "
+                               "zero)",
+        "visited_units_meaning": "distinct admin-1 units holding the areas visited at "
+                                 "budget: on all rows, and the smallest and median over "
+                                 "the bootstrap replicates",
         "targets": targets,
     }
+    if run.seeds:
+        # Several worlds pooled: each origin row names its seed, and bootstrap units are
+        # the admin-1 units of every world.
+        doc["seeds"] = list(run.seeds)
+        doc["scenario"] = cfg.world.scenario
     if "oracle" in run.methods:
         doc["headroom_meaning"] = ("oracle minus each method (synthetic worlds only): the "
                                    "same estimate and bootstrap replicates as the differences")

@@ -56,8 +56,9 @@ class TargetResult:
     origins: list[dict[str, Any]] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)            # per origin, (T*n,)
     preds: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    visits: dict[str, list[np.ndarray]] = field(default_factory=dict)  # budget weights
     reference: list[np.ndarray] = field(default_factory=list)    # historical rate per row
+    cluster: list[np.ndarray] = field(default_factory=list)      # bootstrap unit per row
+    group: list[np.ndarray] = field(default_factory=list)        # scored month per row
     tally: dict[str, Tally] = field(default_factory=dict)
     contrib_sum: np.ndarray | None = None    # sum over explained rows of |contribution|
     contrib_rows: int = 0
@@ -67,8 +68,8 @@ class TargetResult:
         """Pooled rows of method `name` (or "y", "reference") over every origin."""
         if name == "y":
             return np.concatenate(self.y)
-        if name == "reference":
-            return np.concatenate(self.reference)
+        if name in ("reference", "cluster", "group"):
+            return np.concatenate(getattr(self, name))
         return np.concatenate(self.preds[name])
 
 
@@ -87,6 +88,7 @@ class BacktestRun:
     grid: xr.Dataset                # lat, lon and country_id, for maps
     targets: dict[str, TargetResult]
     timings: dict[str, float]
+    seeds: tuple[int, ...] = ()     # the worlds pooled (`pool_worlds`); () for one world
 
 
 def run_backtest(cfg: BacktestConfig, *, source: str,
@@ -114,7 +116,7 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
     with threadpool_limits(limits=cfg.model.threads):
         for target in cfg.targets:
             results[target] = _run_target(cfg, inputs, cube, names, target, origins, months,
-                                          cells, methods, progress)
+                                          cells, cluster, methods, progress)
     grid = inputs[["country_id"]].copy()
     return BacktestRun(cfg=cfg, origins=origins, methods=methods, features=names,
                        synthetic=synthetic, note=str(inputs.attrs.get("comment", "")),
@@ -124,8 +126,8 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
 
 def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
                 names: tuple[str, ...], target: str, origins: list[Origin], months: list[str],
-                cells: np.ndarray, methods: tuple[str, ...], progress: Progress
-                ) -> TargetResult:
+                cells: np.ndarray, cluster: np.ndarray, methods: tuple[str, ...],
+                progress: Progress) -> TargetResult:
     h = cfg.model.horizon
     if f"identified_{target}" not in inputs:
         raise InputError(f"target {target}: the inputs have no identified_{target} counts to "
@@ -137,7 +139,7 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
         if "oracle" in methods else None
     flat_labels = labels.reshape(n_time, -1)
     flat_identified = identified.reshape(n_time, -1)
-    res = TargetResult(preds={m: [] for m in methods}, visits={m: [] for m in methods},
+    res = TargetResult(preds={m: [] for m in methods},
                        tally={m: Tally() for m in methods})
     bt = cfg.backtest
     for origin in origins:
@@ -178,9 +180,12 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
                                              bt.reliability_bins)
                 res.tally[m] = res.tally[m] + tally
                 res.preds[m].append(p.ravel())
-                res.visits[m].append(visits.ravel())
             res.y.append(y.ravel())
             res.reference.append(np.full(y.size, reference))
+            res.cluster.append(np.tile(cluster, len(test)))
+            # every (origin, month) scored is its own budget
+            first = sum(g.size for g in res.group) // len(cells)
+            res.group.append(np.repeat(first + np.arange(len(test)), len(cells)))
             res.origins.append(row)
             _add_importance(res, model, X, cfg.seed + origin.index, bt.importance_rows)
             res.last_maps = {m: probs[m][:len(cells)] for m in methods}
@@ -207,3 +212,62 @@ def importance_by_domain(res: TargetResult, features: tuple[str, ...]) -> dict[s
         d = CATALOGUE[f].domain if f in CATALOGUE else "other"
         domains[d] = domains.get(d, 0.0) + v
     return {"domains": domains, "features": per_feature}
+
+
+def pool_worlds(runs: list[BacktestRun], seeds: list[int]) -> BacktestRun:
+    """One backtest of the worlds of `seeds` (one `run_backtest` each, same config but the
+    seed): rows, tallies and importance pooled; bootstrap units and budget groups kept
+    apart per world (a world's admin-1 unit 3 is not another's); every origin row names
+    its seed. Maps and the grid are the last world's."""
+    if len(runs) != len(seeds) or not runs:
+        raise ValueError("pool_worlds: one run per seed")
+    first = runs[0]
+    targets: dict[str, TargetResult] = {}
+    for target in first.targets:
+        pooled = TargetResult(preds={m: [] for m in first.methods},
+                              tally={m: Tally() for m in first.methods})
+        unit_offset = group_offset = 0
+        for seed, run in zip(seeds, runs):
+            res = run.targets[target]
+            pooled.origins += [{"seed": seed, **o} for o in res.origins]
+            pooled.y += res.y
+            pooled.reference += res.reference
+            for m in first.methods:
+                pooled.preds[m] += res.preds[m]
+                pooled.tally[m] = pooled.tally[m] + res.tally[m]
+            pooled.cluster += [c + unit_offset for c in res.cluster]
+            pooled.group += [g + group_offset for g in res.group]
+            unit_offset += int(max(c.max() for c in res.cluster)) + 1
+            group_offset += int(max(g.max() for g in res.group)) + 1
+            if res.contrib_sum is not None:
+                pooled.contrib_sum = (res.contrib_sum if pooled.contrib_sum is None
+                                      else pooled.contrib_sum + res.contrib_sum)
+            pooled.contrib_rows += res.contrib_rows
+            pooled.last_maps = res.last_maps
+        targets[target] = pooled
+    last = runs[-1]
+    timings: dict[str, float] = {}
+    for run in runs:
+        for k, v in run.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    return BacktestRun(cfg=first.cfg, origins=first.origins, methods=first.methods,
+                       features=first.features, synthetic=all(r.synthetic for r in runs),
+                       note=first.note, cells=last.cells, cluster=last.cluster,
+                       grid=last.grid, targets=targets, timings=timings,
+                       seeds=tuple(int(s) for s in seeds))
+
+
+def run_backtest_worlds(cfg: BacktestConfig, seeds: list[int], *, source: str,
+                        progress: Progress | None = None) -> BacktestRun:
+    """`run_backtest` on the world of every seed in `seeds` (synthetic worlds only), then
+    `pool_worlds`."""
+    if cfg.sources is not None:
+        raise InputError(f"{source}: --seeds regenerates the synthetic world per seed; "
+                         f"this config reads real data ([sources])")
+    runs = []
+    for seed in seeds:
+        if progress is not None:
+            progress.note(f"backtest world seed {seed}")
+        runs.append(run_backtest(cfg.model_copy(update={"seed": int(seed)}), source=source,
+                                 progress=progress))
+    return pool_worlds(runs, list(seeds))

@@ -12,11 +12,14 @@ import argparse
 import sys
 from typing import Any
 
-from riskmodel.backtest import backtest_json, load_backtest_config, run_backtest
+from riskmodel.backtest import (backtest_json, load_backtest_config, run_backtest,
+                                run_backtest_worlds)
 from riskmodel.commands import countries
 from riskmodel.errors import EXIT_OK
 from riskmodel.io.atomic import write_json
+from riskmodel.models.seeds import SELECTION_SEEDS, report_seeds
 from riskmodel.progress import Progress
+from riskmodel.world.scenarios import SCENARIOS
 
 DEFAULT_CONFIG = "configs/backtest.toml"
 
@@ -34,6 +37,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", required=True, metavar="OUT.json", help="results JSON to write")
     p.add_argument("--report", metavar="OUT.html", help="HTML report to write (with PNGs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    worlds = p.add_mutually_exclusive_group()
+    worlds.add_argument("--seeds", type=int, metavar="N",
+                        help="backtest the worlds of report seeds 1..N and pool them (the "
+                             "bootstrap resamples the admin-1 units of every world)")
+    worlds.add_argument("--selection", action="store_true",
+                        help="the same over the selection seeds, the only ones a choice "
+                             "of settings may look at")
+    p.add_argument("--scenario", choices=sorted(SCENARIOS),
+                   help="scenario world (riskmodel.world.scenarios) instead of the "
+                        "config's [world] scenario")
     p.set_defaults(handler=run)
     countries.register(subparsers)
 
@@ -41,8 +54,15 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the backtest; a bad config fails before anything is written."""
     cfg = load_backtest_config(args.config)
+    if args.scenario:
+        cfg = cfg.model_copy(update={"world": cfg.world.model_copy(
+            update={"scenario": args.scenario})})
     progress = Progress(quiet=args.quiet)
-    result = run_backtest(cfg, source=str(args.config), progress=progress)
+    if args.seeds is not None or args.selection:
+        seeds = list(SELECTION_SEEDS if args.selection else report_seeds(args.seeds))
+        result = run_backtest_worlds(cfg, seeds, source=str(args.config), progress=progress)
+    else:
+        result = run_backtest(cfg, source=str(args.config), progress=progress)
     with progress.stage("summary"):
         doc = backtest_json(result)
     write_json(args.json, doc)

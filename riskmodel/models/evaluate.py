@@ -101,6 +101,32 @@ def _without(table: Table, name: str) -> Table:
                  table.cell, tuple(f for f in table.features if f != name), table.count)
 
 
+def judge(y: np.ndarray, true_any: np.ndarray, oracle: np.ndarray, group: np.ndarray,
+          risk: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+          risk_std: np.ndarray) -> dict[str, float]:
+    """The `KEYS` metrics of one target from held-out rows (all (n,) arrays): the observed
+    label `y`, true incidence `true_any` (both 0/1), the world's probability of the label
+    `oracle`, the month of each row `group` (budget per month), the score at actual
+    coverage `risk` with its interval [`lo`, `hi`], and the score at standard detection
+    `risk_std`. Interval coverage is judged against `oracle`, the probability the
+    interval estimates, not against the 0/1 label."""
+    rel = metrics.reliability(y, risk, bins=ECE_BINS)
+    return {
+        "auc": metrics.roc_auc(y, risk),
+        "oracle_auc": metrics.roc_auc(y, oracle),
+        "pr_auc": metrics.average_precision(y, risk),
+        "oracle_pr_auc": metrics.average_precision(y, oracle),
+        "precision_at_budget": metrics.precision_at_budget(y, risk, group, BUDGET_SHARE),
+        "oracle_precision_at_budget": metrics.precision_at_budget(y, oracle, group,
+                                                                  BUDGET_SHARE),
+        "ece": rel.ece,
+        "interval_coverage": metrics.interval_coverage(oracle, lo, hi),
+        "auc_truth_standard_detection": metrics.roc_auc(true_any, risk_std),
+        # The naive score is the product's model without the adjustment: `risk`.
+        "auc_truth_naive": metrics.roc_auc(true_any, risk),
+    }
+
+
 def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
                     split: Holdout, X_test: np.ndarray,
                     note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -148,20 +174,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
                                                 axis=1))[:, 1]
 
     rel = metrics.reliability(y, risk, bins=ECE_BINS)
-    result = {
-        "auc": metrics.roc_auc(y, risk),
-        "oracle_auc": metrics.roc_auc(y, oracle),
-        "pr_auc": metrics.average_precision(y, risk),
-        "oracle_pr_auc": metrics.average_precision(y, oracle),
-        "precision_at_budget": metrics.precision_at_budget(y, risk, group, BUDGET_SHARE),
-        "oracle_precision_at_budget": metrics.precision_at_budget(y, oracle, group,
-                                                                  BUDGET_SHARE),
-        "ece": rel.ece,
-        "interval_coverage": metrics.interval_coverage(oracle, lo, hi),
-        "auc_truth_standard_detection": metrics.roc_auc(true_any, risk_std),
-        # The naive score is the product's model without the adjustment: `risk` above.
-        "auc_truth_naive": metrics.roc_auc(true_any, risk),
-    }
+    result = judge(y, true_any, oracle, group, risk, lo, hi, risk_std)
     details = {
         "rows": len(y), "observed_rate": float(y.mean()),
         "true_incidence_rate": float(true_any.mean()),

@@ -135,6 +135,12 @@ def _field(run: BacktestRun, values: np.ndarray) -> xr.DataArray:
                         dims=("lat", "lon"))
 
 
+def _excludes(d: dict[str, Any]) -> str:
+    if d.get("degenerate"):
+        return "degenerate"
+    return "yes" if d["excludes_zero"] else "no"
+
+
 def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -187,9 +193,15 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
                 parts.append(f"<tr><td>{esc(base)}</td><td>{esc(k)}</td>"
                              f"<td class='num'>{_fmt(d['estimate'])}</td>"
                              f"<td class='num'>{_fmt(d['lo'])} to {_fmt(d['hi'])}</td>"
-                             f"<td>{'yes' if d['excludes_zero'] else 'no'}</td></tr>")
+                             f"<td>{_excludes(d)}</td></tr>")
         parts.append("</table><p>Brier: negative differences favour the model; other "
-                     "metrics: positive.</p>")
+                     "metrics: positive. <em>degenerate</em>: every bootstrap replicate gave "
+                     "the same difference, so the interval says nothing.</p>")
+        if "visited_units" in t:
+            parts.append("<p>Admin-1 units holding the areas visited at budget (all rows; "
+                         "smallest over the replicates): " + ", ".join(
+                             f"{esc(m)} {v['estimate']:.0f} ({v['replicate_min']:.0f})"
+                             for m, v in t["visited_units"].items()) + ".</p>")
         if "headroom" in t:
             parts.append(
                 "<h3>Headroom: oracle minus each method (95% bootstrap interval)</h3><p>"

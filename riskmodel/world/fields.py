@@ -12,7 +12,8 @@ from scipy.ndimage import gaussian_filter
 
 STREAMS = {
     "geography": 1, "climate": 2, "economy": 3, "demography": 4,
-    "supervision": 5, "truth": 6, "survey": 7, "names": 8,
+    "supervision": 5, "truth": 6, "survey": 7, "names": 8, "scenario": 9,
+    "observation": 10,
 }
 
 

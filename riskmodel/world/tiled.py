@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from riskmodel.config import WorldConfig
+from riskmodel.errors import ConfigError
 from riskmodel.world.drivers import (
     ANOMALY_RHO,
     cell_area_factor,
@@ -96,6 +97,10 @@ def plan_world(cfg: WorldConfig, seed: int, noise_tile: int = NOISE_TILE,
     """Draw the global part of the tiled world for `cfg` and `seed` and set its constants
     on the regular sample (`sample_axes`). Memory: the lattices (about 100 MB at 0.1
     degree) and the sample, independent of how the grid is later tiled."""
+    if cfg.scenario != "well-specified":
+        raise ConfigError(f"[world] scenario = {cfg.scenario!r}: scenario worlds are "
+                          f"generated whole (riskmodel world); the tiled generator makes "
+                          f"the well-specified world only")
     ny, nx, nt = cfg.ny, cfg.nx, cfg.n_months
     sig = field_sigmas(ny, nx)
     geo_rng = rng_for(seed, "geography")

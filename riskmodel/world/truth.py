@@ -29,6 +29,13 @@ import numpy as np
 
 from kernels import broadcast_regions, move_mean
 from riskmodel.world.fields import field_sigmas, moments, rng_for, smooth_field, standardise
+from riskmodel.world.scenarios import (
+    WELL_SPECIFIED,
+    Scenario,
+    hidden_detection_factor,
+    ramp,
+    threshold_interactions,
+)
 
 TRUE_RISK = {
     "fl": {"offset": -4.0, "poverty": 0.9, "migrant": 0.5, "displaced": 0.5,
@@ -43,9 +50,13 @@ CALIBRATION_HORIZON = 3
 HARVEST_MONTHS = (8, 9, 10)  # September to November, 0-based
 
 
-def detection_probability(coverage: np.ndarray) -> np.ndarray:
-    """Probability that a true case is identified, from inspection coverage in [0, 1]."""
-    return 1.0 / (1.0 + np.exp(-(-2.5 + 4.5 * coverage)))
+def detection_probability(coverage: np.ndarray,
+                          hidden: np.ndarray | None = None) -> np.ndarray:
+    """Probability that a true case is identified, from inspection coverage in [0, 1] and,
+    in the `hidden-detection` scenario, an unobserved shift `hidden` of its logit."""
+    if hidden is None:
+        return 1.0 / (1.0 + np.exp(-(-2.5 + 4.5 * coverage)))
+    return 1.0 / (1.0 + np.exp(-(-2.5 + 4.5 * coverage + hidden)))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -98,14 +109,18 @@ def truth_norms(land: np.ndarray, country_id: np.ndarray,
 
 def latent_risk(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
                 drivers: dict[str, np.ndarray], norms: dict[str, tuple[float, float]],
-                local: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+                local: dict[str, np.ndarray], *, scenario: Scenario = WELL_SPECIFIED,
+                hidden: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The latent index eta per target (time, y, x), detection probability and exposure.
 
     `drivers` as in `make_truth` on the cells of `land` (y, x); `norms` from `truth_norms`
     (of the whole world, so a tile is standardised like the grid); `local` the standardised
-    local-effect fields per target (y, x). Returns `eta_fl`, `eta_cl`, `detect` (0 at sea),
-    `pop` (persons) and `kids` (children 5-17), float64.
+    local-effect fields per target (y, x); `scenario` and its unobserved (y, x) fields
+    `hidden` ("detection", "driver"; `scenario_fields`) change the truth as
+    `riskmodel.world.scenarios` documents. Returns `eta_fl`, `eta_cl`, `detect` (0 at
+    sea), `pop` (persons) and `kids` (children 5-17), float64.
     """
+    hidden = hidden or {}
     nt = drivers["precipitation"].shape[0]
     moy = np.arange(nt) % 12
 
@@ -115,7 +130,9 @@ def latent_risk(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
     poverty = np.nan_to_num(standardise(grid(drivers["poverty_rate"], country_id),
                                         norms["poverty"]))
     coverage = grid(drivers["inspection_coverage"], admin1_id)
-    detect = np.where(land[None], detection_probability(np.nan_to_num(coverage)), 0.0)
+    shift = (scenario.hidden_detection * hidden["detection"][None]
+             if scenario.hidden_detection else None)
+    detect = np.where(land[None], detection_probability(np.nan_to_num(coverage), shift), 0.0)
     crop = np.nan_to_num(drivers["crop_share"]).astype(np.float64)[None]
     deficit = np.maximum(-drivers["_precip_anomaly"].astype(np.float64), 0.0)
     # Drought effect: mean deficit over the previous 1-6 months (a lag: no same-month effect).
@@ -148,18 +165,46 @@ def latent_risk(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
     pop = np.nan_to_num(drivers["population"].astype(np.float64))
     kids = pop * np.nan_to_num(drivers["child_share"].astype(np.float64))
 
+    # Each term exactly as the documented sum writes it, added in this order from the
+    # offset: the well-specified world is the same floating-point sum as its formula.
     c = TRUE_RISK["fl"]
-    eta_fl = (c["offset"] + c["poverty"] * poverty + c["migrant"] * migrant
-              + c["displaced"] * displaced + c["drought_x_crop"] * drought * crop
-              + c["poverty_x_slump"] * np.maximum(poverty, 0) * slump + c["tip"] * tip
-              + c["no_p029_x_low_coverage"] * no_p029 * (np.nan_to_num(coverage) < 0.3)
-              + c["programme"] * prog["fl"] + c["local"] * local["fl"][None])
-    c = TRUE_RISK["cl"]
-    eta_cl = (c["offset"] + c["poverty"] * poverty + c["child_share"] * child
-              + c["young_share"] * young + c["harvest_x_crop"] * harvest * crop
-              + c["drought_x_crop"] * drought * crop + c["slump_x_crop"] * slump * crop
-              + c["crisis"] * crisis + c["displaced"] * displaced + c["no_c138"] * no_c138
-              + c["programme"] * prog["cl"] + c["local"] * local["cl"][None])
+    low_coverage = np.nan_to_num(coverage) < 0.3
+    terms = {"fl": {
+        "poverty": lambda: c["poverty"] * poverty, "migrant": lambda: c["migrant"] * migrant,
+        "displaced": lambda: c["displaced"] * displaced,
+        "drought_x_crop": lambda: c["drought_x_crop"] * drought * crop,
+        "poverty_x_slump": lambda: c["poverty_x_slump"] * np.maximum(poverty, 0) * slump,
+        "tip": lambda: c["tip"] * tip,
+        "no_p029_x_low_coverage": lambda: c["no_p029_x_low_coverage"] * no_p029 * low_coverage,
+        "programme": lambda: c["programme"] * prog["fl"],
+        "local": lambda: c["local"] * local["fl"][None]}}
+    k = TRUE_RISK["cl"]
+    terms["cl"] = {
+        "poverty": lambda: k["poverty"] * poverty, "child_share": lambda: k["child_share"] * child,
+        "young_share": lambda: k["young_share"] * young,
+        "harvest_x_crop": lambda: k["harvest_x_crop"] * harvest * crop,
+        "drought_x_crop": lambda: k["drought_x_crop"] * drought * crop,
+        "slump_x_crop": lambda: k["slump_x_crop"] * slump * crop,
+        "crisis": lambda: k["crisis"] * crisis, "displaced": lambda: k["displaced"] * displaced,
+        "no_c138": lambda: k["no_c138"] * no_c138, "programme": lambda: k["programme"] * prog["cl"],
+        "local": lambda: k["local"] * local["cl"][None]}
+    eta = {}
+    for t, parts in terms.items():
+        total: np.ndarray | float = TRUE_RISK[t]["offset"]
+        for name, term in parts.items():
+            if (t, name) in scenario.irrelevant:
+                continue
+            value = term()
+            if (t, name) in scenario.drift:
+                value = value * ramp(nt, scenario.drift[(t, name)])
+            total = total + value
+        if scenario.hidden_driver:
+            total = total + scenario.hidden_driver * hidden["driver"][None]
+        if scenario.nonlinear:
+            total = total + scenario.nonlinear * threshold_interactions(
+                t, poverty, migrant, crisis, displaced, child, land)
+        eta[t] = total
+    eta_fl, eta_cl = eta["fl"], eta["cl"]
     return {"eta_fl": eta_fl, "eta_cl": eta_cl, "detect": detect, "pop": pop, "kids": kids}
 
 
@@ -191,20 +236,37 @@ def truth_arrays(land: np.ndarray, detect: np.ndarray, prevalence: dict[str, np.
     return {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in out.items()}
 
 
+def scenario_fields(scenario: Scenario, seed: int, local: dict[str, np.ndarray],
+                    sigma: float) -> dict[str, np.ndarray]:
+    """The unobserved (y, x) fields `scenario` needs ("detection", "driver"), from their
+    own seeded stream, so the well-specified world's draws are untouched."""
+    if not (scenario.hidden_detection or scenario.hidden_driver):
+        return {}
+    rng = rng_for(seed, "scenario")
+    shape = local["fl"].shape
+    return {"detection": hidden_detection_factor(rng, local["fl"] + local["cl"],
+                                                 scenario.hidden_detection_corr,
+                                                 smooth_field(rng, shape, sigma)),
+            "driver": smooth_field(rng, shape, sigma)}
+
+
 def make_truth(land: np.ndarray, country_id: np.ndarray, admin1_id: np.ndarray,
-               drivers: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+               drivers: dict[str, np.ndarray], seed: int, *,
+               scenario: Scenario = WELL_SPECIFIED) -> dict[str, np.ndarray]:
     """True prevalence, expected and realised incidence, detection and identified cases.
 
-    `drivers` holds the world's driver arrays (see `riskmodel.world.generate`). Returns
-    float32 arrays on (time, y, x) (`true_*`, `detection_prob`) and int32 counts
-    (`incidence_*`, `identified_*`), NaN / 0 at sea.
+    `drivers` holds the world's driver arrays (see `riskmodel.world.generate`), as the
+    truth reads them (before `scenarios.observe`). Returns float32 arrays on (time, y, x)
+    (`true_*`, `detection_prob`) and int32 counts (`incidence_*`, `identified_*`), NaN / 0
+    at sea.
     """
     rng = rng_for(seed, "truth")
     shape = land.shape
     sigma = field_sigmas(*shape)
     local = {t: smooth_field(rng, shape, sigma[f"local_{t}"]) for t in ("fl", "cl")}
     latent = latent_risk(land, country_id, admin1_id, drivers,
-                         truth_norms(land, country_id, drivers), local)
+                         truth_norms(land, country_id, drivers), local, scenario=scenario,
+                         hidden=scenario_fields(scenario, seed, local, sigma["local_fl"]))
     detect = latent["detect"]
     prevalence, lam, cases = {}, {}, {}
     for t, exposed in (("fl", latent["pop"]), ("cl", latent["kids"])):
