@@ -89,7 +89,7 @@ def make_precip(shape: tuple[int, ...], seed: int = 0, dtype: Any = np.float32) 
 
 def make_events(shape: tuple[int, ...], seed: int = 0, dtype: Any = np.float32) -> np.ndarray:
     """0/1 event indicators (3% events), NaN where `make_grid` is NaN."""
-    a = make_grid(shape, seed)
+    a = make_grid(shape, seed, np.dtype(np.float32))
     return np.where(np.isnan(a), np.nan, (a > 0.97)).astype(dtype)
 
 
