@@ -8,6 +8,10 @@ that warm-up period see the baseline's later months, so models train on later mo
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -28,7 +32,7 @@ def _anomaly(da: xr.DataArray, inputs: xr.Dataset, baseline_months: int) -> xr.D
 
 
 @feature("temp_anomaly", domain="climatic", inputs=("temperature",),
-         kernel="standardized_anomaly", units="1", baseline_months=BASELINE_MONTHS,
+         kernels=("standardized_anomaly",), units="1", baseline_months=BASELINE_MONTHS,
          meaning="temperature anomaly against the calendar-month climatology, in standard "
                  "deviations")
 def temp_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
@@ -36,7 +40,7 @@ def temp_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
 
 
 @feature("precip_anomaly", domain="climatic", inputs=("precipitation",),
-         kernel="standardized_anomaly", units="1", baseline_months=BASELINE_MONTHS,
+         kernels=("standardized_anomaly",), units="1", baseline_months=BASELINE_MONTHS,
          meaning="precipitation anomaly against the calendar-month climatology, in standard "
                  "deviations")
 def precip_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
@@ -44,7 +48,7 @@ def precip_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
 
 
 @feature("precip_anomaly_6m", domain="climatic", inputs=("precipitation",),
-         kernel="standardized_anomaly+move_mean", units="1", window=6,
+         kernels=("standardized_anomaly", "move_mean"), units="1", window=6,
          baseline_months=BASELINE_MONTHS,
          meaning="mean precipitation anomaly over the last 6 months (persistent dryness < 0)")
 def precip_anomaly_6m(inputs: xr.Dataset, window: int, baseline_months: int) -> xr.DataArray:
@@ -53,7 +57,7 @@ def precip_anomaly_6m(inputs: xr.Dataset, window: int, baseline_months: int) -> 
 
 
 @feature("heat_months_12", domain="climatic", inputs=("temperature",),
-         kernel="standardized_anomaly+move_sum", units="month", window=12, threshold=1.0,
+         kernels=("standardized_anomaly", "move_sum"), units="month", window=12, threshold=1.0,
          baseline_months=BASELINE_MONTHS,
          meaning="months in the last year with a temperature anomaly above +1 sd")
 def heat_months_12(inputs: xr.Dataset, window: int, threshold: float,
@@ -63,7 +67,7 @@ def heat_months_12(inputs: xr.Dataset, window: int, threshold: float,
     return along_time(kernels.move_sum, hot, window=window, min_count=1)
 
 
-@feature("spi_3", domain="climatic", inputs=("precipitation",), kernel="spi", units="1",
+@feature("spi_3", domain="climatic", inputs=("precipitation",), kernels=("spi",), units="1",
          scale=3, baseline_months=BASELINE_MONTHS,
          meaning="Standardized Precipitation Index over 3 months (< -1: moderate drought)")
 def spi_3(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
@@ -71,7 +75,7 @@ def spi_3(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
                       baseline=slice(0, baseline_months), phase=_phase(inputs))
 
 
-@feature("spi_12", domain="climatic", inputs=("precipitation",), kernel="spi", units="1",
+@feature("spi_12", domain="climatic", inputs=("precipitation",), kernels=("spi",), units="1",
          scale=12, baseline_months=BASELINE_MONTHS,
          meaning="Standardized Precipitation Index over 12 months (long droughts)")
 def spi_12(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
@@ -80,7 +84,7 @@ def spi_12(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray
 
 
 @feature("drought_duration", domain="climatic", inputs=("precipitation",),
-         kernel="spi+event_decay", units="month", scale=3, threshold=-1.0,
+         kernels=("spi", "event_decay"), units="month", scale=3, threshold=-1.0,
          baseline_months=BASELINE_MONTHS,
          meaning="months the current drought (SPI-3 below -1) has lasted; 0 outside droughts")
 def drought_duration(inputs: xr.Dataset, scale: int, threshold: float,
@@ -92,34 +96,41 @@ def drought_duration(inputs: xr.Dataset, scale: int, threshold: float,
     return since.where(s.notnull())
 
 
+def lag_reach(params: Mapping[str, Any]) -> int:
+    """Cells `kernels.spatial_lag` reads away from a cell: neighbours within `radius` cells
+    (Euclidean), so at most floor(radius) rows or columns away."""
+    return math.floor(params["radius"])
+
+
 @feature("drought_spatial_lag", domain="climatic", inputs=("precipitation",),
-         kernel="spatial_lag", units="1", grid_only=True, radius=6, window=6,
-         baseline_months=BASELINE_MONTHS,
+         kernels=("spatial_lag",), units="1", grid_only=True, halo=lag_reach, radius=6,
+         window=6, baseline_months=BASELINE_MONTHS,
          meaning="inverse-distance weighted 6-month precipitation anomaly of neighbours "
                  "within 6 cells (shocks next door)")
 def drought_spatial_lag(inputs: xr.Dataset, radius: int, window: int,
                         baseline_months: int) -> xr.DataArray:
     anom = precip_anomaly_6m(inputs, window=window, baseline_months=baseline_months)
-    return on_space(kernels.spatial_lag, anom, halo=radius, radius=radius)
+    return on_space(kernels.spatial_lag, anom, halo=lag_reach({"radius": radius}),
+                    radius=radius)
 
 
-@feature("temp_mean_12m", domain="climatic", inputs=("temperature",), kernel="move_mean",
-         units="degC", window=12,
+@feature("temp_mean_12m", domain="climatic", inputs=("temperature",),
+         kernels=("move_mean",), units="degC", window=12,
          meaning="mean temperature over the last 12 months (climate zone)")
 def temp_mean_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
     return along_time(kernels.move_mean, inputs["temperature"], window=window,
                       min_count=window // 2)
 
 
-@feature("precip_total_12m", domain="climatic", inputs=("precipitation",), kernel="move_sum",
-         units="mm", window=12,
+@feature("precip_total_12m", domain="climatic", inputs=("precipitation",),
+         kernels=("move_sum",), units="mm", window=12,
          meaning="precipitation over the last 12 months")
 def precip_total_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
     return along_time(kernels.move_sum, inputs["precipitation"], window=window)
 
 
 @feature("temp_anomaly_degc", domain="climatic", inputs=("temperature_anomaly",),
-         kernel="none", units="degC",
+         kernels=(), units="degC",
          meaning="temperature anomaly as published (e.g. a country's yearly anomaly against "
                  "its 1991-2020 mean)")
 def temp_anomaly_degc(inputs: xr.Dataset) -> xr.DataArray:
@@ -127,7 +138,7 @@ def temp_anomaly_degc(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("temp_anomaly_3y", domain="climatic", inputs=("temperature_anomaly",),
-         kernel="move_mean", units="degC", window=36,
+         kernels=("move_mean",), units="degC", window=36,
          meaning="mean temperature anomaly over the last 3 years (persistent heat)")
 def temp_anomaly_3y(inputs: xr.Dataset, window: int) -> xr.DataArray:
     mean = along_time(kernels.move_mean, inputs["temperature_anomaly"], window=window,
@@ -136,7 +147,7 @@ def temp_anomaly_3y(inputs: xr.Dataset, window: int) -> xr.DataArray:
 
 
 @feature("warming_trend_10y", domain="climatic", inputs=("temperature_anomaly",),
-         kernel="trend", units="degC decade-1", window=120,
+         kernels=("trend",), units="degC decade-1", window=120,
          meaning="least-squares warming trend of the temperature anomaly over the last 10 "
                  "years, per decade")
 def warming_trend_10y(inputs: xr.Dataset, window: int) -> xr.DataArray:
@@ -146,7 +157,7 @@ def warming_trend_10y(inputs: xr.Dataset, window: int) -> xr.DataArray:
     return to_grid(slope * 120.0, inputs)
 
 
-@feature("recent_warming", domain="climatic", inputs=("warming_1981_2010",), kernel="none",
+@feature("recent_warming", domain="climatic", inputs=("warming_1981_2010",), kernels=(),
          units="degC",
          meaning="static climatology: how much warmer 1981-2010 was than 1961-1990 "
                  "(HadCRUT4, area-weighted over the region)")

@@ -21,9 +21,10 @@ Every feature is a float32 variable of the feature cube on (time, lat, lon) in g
 or (time, region) in region mode (inputs per country or admin-1 only). At month t a
 feature reads its inputs up to t only. Features marked *grid only* need the grid itself
 and are skipped in region mode; features whose inputs are absent are skipped with a
-notice. Parameters in months (`months`, `window`, `half_life`, `baseline_months`) apply
-to the monthly time axis; yearly real data are laid on it as steps (see
-`riskmodel.sources`).
+notice. A feature's *halo* is how many cells away from a cell it reads (block scoring
+reads each block with the widest halo of the features its models use). Parameters in
+months (`months`, `window`, `half_life`, `baseline_months`) apply to the monthly time
+axis; yearly real data are laid on it as steps (see `riskmodel.sources`).
 """
 
 
@@ -41,7 +42,8 @@ def catalogue_markdown() -> str:
         parts.append("| --- | --- | --- | --- | --- | --- |")
         for f in entries:
             params = ", ".join(f"{k}={json.dumps(v)}" for k, v in f.params.items())
-            name = f"`{f.name}`" + (" (grid only)" if f.grid_only else "")
+            notes = ["grid only"] * f.grid_only + [f"halo {f.halo} cells"] * (f.halo > 0)
+            name = f"`{f.name}`" + (f" ({'; '.join(notes)})" if notes else "")
             parts.append(f"| {name} | {_cell(f.meaning)} | {f.units} | "
                          f"{', '.join(f.inputs)} | {f.kernel} | {_cell(params)} |")
     return "\n".join(parts) + "\n"

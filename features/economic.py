@@ -14,7 +14,7 @@ def _yoy_log_change(da: xr.DataArray, months: int = 12) -> xr.DataArray:
     return logged - along_time(kernels.lag, logged, k=months)
 
 
-@feature("gdp_growth", domain="economic", inputs=("gdp_per_capita",), kernel="lag",
+@feature("gdp_growth", domain="economic", inputs=("gdp_per_capita",), kernels=("lag",),
          units="1", months=12,
          meaning="year-on-year log change of GDP per capita (income shocks < 0)")
 def gdp_growth(inputs: xr.Dataset, months: int) -> xr.DataArray:
@@ -22,7 +22,7 @@ def gdp_growth(inputs: xr.Dataset, months: int) -> xr.DataArray:
 
 
 @feature("log_gdp_per_capita", domain="economic", inputs=("gdp_per_capita",),
-         kernel="broadcast_regions", units="log(USD)",
+         kernels=("broadcast_regions",), units="log(USD)",
          meaning="natural log of GDP per capita of the country")
 def log_gdp_per_capita(inputs: xr.Dataset) -> xr.DataArray:
     gdp = inputs["gdp_per_capita"]
@@ -30,13 +30,13 @@ def log_gdp_per_capita(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("poverty_rate", domain="economic", inputs=("poverty_rate",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="share of the population below the poverty line")
 def poverty_rate(inputs: xr.Dataset) -> xr.DataArray:
     return to_grid(inputs["poverty_rate"], inputs)
 
 
-@feature("poverty_change_12", domain="economic", inputs=("poverty_rate",), kernel="lag",
+@feature("poverty_change_12", domain="economic", inputs=("poverty_rate",), kernels=("lag",),
          units="1", months=12,
          meaning="change in the poverty rate over the last 12 months")
 def poverty_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
@@ -45,7 +45,7 @@ def poverty_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
 
 
 @feature("commodity_shock_x_crop", domain="economic",
-         inputs=("commodity_price", "crop_share"), kernel="lag", units="1", months=12,
+         inputs=("commodity_price", "crop_share"), kernels=("lag",), units="1", months=12,
          meaning="year-on-year log change of export commodity prices times the cell's "
                  "export-crop share (price slumps on crop land < 0)")
 def commodity_shock_x_crop(inputs: xr.Dataset, months: int) -> xr.DataArray:
@@ -53,21 +53,21 @@ def commodity_shock_x_crop(inputs: xr.Dataset, months: int) -> xr.DataArray:
     return as_cube(to_grid(change, inputs) * inputs["crop_share"], inputs)
 
 
-@feature("crop_share", domain="economic", inputs=("crop_share",), kernel="none", units="1",
+@feature("crop_share", domain="economic", inputs=("crop_share",), kernels=(), units="1",
          meaning="share of land under export crops")
 def crop_share(inputs: xr.Dataset) -> xr.DataArray:
     return full_grid(inputs["crop_share"], inputs)
 
 
 @feature("unemployment_rate", domain="economic", inputs=("unemployment",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="unemployed share of the labour force")
 def unemployment_rate(inputs: xr.Dataset) -> xr.DataArray:
     return to_grid(inputs["unemployment"], inputs)
 
 
 @feature("agriculture_gdp_share", domain="economic", inputs=("agriculture_va",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="agriculture, forestry and fishing value added as a share of GDP (where "
                  "most child labour is)")
 def agriculture_gdp_share(inputs: xr.Dataset) -> xr.DataArray:
@@ -75,7 +75,7 @@ def agriculture_gdp_share(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("primary_completion", domain="economic", inputs=("primary_completion",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="primary completion rate (root cause: lack of education; low = risk)")
 def primary_completion(inputs: xr.Dataset) -> xr.DataArray:
     return to_grid(inputs["primary_completion"], inputs)

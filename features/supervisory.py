@@ -19,13 +19,13 @@ CONVENTIONS = ("C029", "C105", "P029", "C138", "C182")
 
 def _register_ratification(conv: str) -> None:
     @feature(f"ratified_{conv}", domain="supervisory", inputs=(f"ratified_{conv}",),
-             kernel="broadcast_regions", units="1",
+             kernels=("broadcast_regions",), units="1",
              meaning=f"{conv} ratified by the country (0/1)")
     def ratified(inputs: xr.Dataset) -> xr.DataArray:
         return to_grid(inputs[f"ratified_{conv}"], inputs)
 
     @feature(f"years_since_{conv}", domain="supervisory", inputs=(f"ratified_{conv}",),
-             kernel="event_decay", units="year",
+             kernels=("event_decay",), units="year",
              meaning=f"years since the country ratified {conv} (NaN if it has not)")
     def years_since(inputs: xr.Dataset) -> xr.DataArray:
         status = inputs[f"ratified_{conv}"]
@@ -41,7 +41,7 @@ for _conv in CONVENTIONS:
 
 
 def _register_decayed(var: str, what: str, half_life: float = 24.0) -> None:
-    @feature(f"{var}_decayed", domain="supervisory", inputs=(var,), kernel="event_decay",
+    @feature(f"{var}_decayed", domain="supervisory", inputs=(var,), kernels=("event_decay",),
              units="1", half_life=half_life,
              meaning=f"decayed count of {what} (half-life {half_life:g} months)")
     def decayed(inputs: xr.Dataset, half_life: float) -> xr.DataArray:
@@ -61,7 +61,7 @@ for _var, _what in (
 
 
 @feature("inspection_coverage", domain="supervisory", inputs=("inspection_coverage",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="share of workplaces within reach of labour inspection (admin-1); set to a "
                  "reference level when scoring risk at standard detection")
 def inspection_coverage(inputs: xr.Dataset) -> xr.DataArray:
@@ -69,14 +69,14 @@ def inspection_coverage(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("tip_watchlist", domain="supervisory", inputs=("tip_watchlist",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="country on the TIP Tier 2 Watch List or Tier 3 (0/1)")
 def tip_watchlist(inputs: xr.Dataset) -> xr.DataArray:
     return to_grid(inputs["tip_watchlist"], inputs)
 
 
 def _register_programme(var: str, what: str) -> None:
-    @feature(var, domain="supervisory", inputs=(var,), kernel="broadcast_regions", units="1",
+    @feature(var, domain="supervisory", inputs=(var,), kernels=("broadcast_regions",), units="1",
              meaning=f"{what} is active in the country (0/1)")
     def programme(inputs: xr.Dataset) -> xr.DataArray:
         return to_grid(inputs[var], inputs)
@@ -88,7 +88,7 @@ for _var, _what in (("programme_fl", "an ILO programme focused on FL or FL+CL"),
     _register_programme(_var, _what)
 
 
-@feature("tip_tier", domain="supervisory", inputs=("tip_tier",), kernel="broadcast_regions",
+@feature("tip_tier", domain="supervisory", inputs=("tip_tier",), kernels=("broadcast_regions",),
          units="1",
          meaning="TIP report tier as an ordinal: 1 Tier 1, 2 Tier 2, 3 Watch List, 4 Tier 3 "
                  "(government response to trafficking; higher = weaker)")
@@ -97,14 +97,14 @@ def tip_tier(inputs: xr.Dataset) -> xr.DataArray:
 
 
 @feature("ratified_palermo", domain="supervisory", inputs=("ratified_palermo",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="UN Palermo Protocol on trafficking in persons ratified (0/1)")
 def ratified_palermo(inputs: xr.Dataset) -> xr.DataArray:
     return to_grid(inputs["ratified_palermo"], inputs)
 
 
 @feature("cl_advancement", domain="supervisory", inputs=("cl_advancement",),
-         kernel="broadcast_regions", units="1",
+         kernels=("broadcast_regions",), units="1",
          meaning="assessed government advancement against the worst forms of child labour: "
                  "0 none, 1 minimal, 2 moderate, 3 significant")
 def cl_advancement(inputs: xr.Dataset) -> xr.DataArray:
@@ -115,7 +115,7 @@ LEGAL_STANDARDS = ("legal_min_age_ok", "legal_hazardous_age_ok", "legal_educatio
                    "legal_fl_prohibition_ok", "legal_trafficking_prohibition_ok")
 
 
-@feature("legal_gaps", domain="supervisory", inputs=LEGAL_STANDARDS, kernel="none",
+@feature("legal_gaps", domain="supervisory", inputs=LEGAL_STANDARDS, kernels=(),
          units="1",
          meaning="number of child- and forced-labour legal standards (minimum age, hazardous "
                  "work age, compulsory education, FL and child-trafficking prohibitions) "

@@ -1,7 +1,8 @@
 """The one table of kernels: name, fast function, reference twin, family, output dtype, meaning.
 
-Tests (`tests/test_kernels_api.py`) and the benchmark script read this table, so a kernel
-added here is checked for a reference, a docstring and a benchmark entry.
+Tests (`tests/test_kernels_api.py`) read this table, so a kernel added here is checked for
+a reference and a docstring; `kernels.cases` holds its example calls (a test fails when a
+kernel has none), which the correctness tests and `benchmarks/kernels.py` run.
 """
 
 from __future__ import annotations

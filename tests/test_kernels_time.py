@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import kernels
 from kernels import reference as ref
+from kernels.cases import CASES
 
 VALUES = [np.nan, -2.5, -1.0, -0.25, 0.0, 0.25, 1.0, 1.75, 3.0, 10.0]
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -301,30 +302,21 @@ def test_event_decay_half_life_and_months_since():
 
 
 # --------------------------------------------------------------------------- never the future
-CAUSAL = [
-    ("move_mean", (4,), {"min_count": 1}),
-    ("move_sum", (4,), {"min_count": 1}),
-    ("move_std", (4,), {"min_count": 1}),
-    ("move_min", (4,), {"min_count": 1}),
-    ("move_max", (4,), {"min_count": 1}),
-    ("ewm_mean", (0.3,), {}),
-    ("lag", (2,), {}),
-    ("trend", (4,), {"min_count": 2}),
-    ("event_decay", (2.0,), {}),
-]
+CAUSAL = [c for c in CASES if c.causal]
 
 
-@pytest.mark.parametrize("name,args,kw", CAUSAL)
+@pytest.mark.parametrize("case", CAUSAL, ids=lambda c: c.label)
 @settings(max_examples=15, deadline=None)
-@given(a=time_arrays(max_t=12), data=st.data())
-def test_output_never_uses_the_future(name, args, kw, a, data):
+@given(a=time_arrays(max_t=30), data=st.data())
+def test_output_never_uses_the_future(case, a, data):
     if a.shape[0] < 2:
         return
     t = data.draw(st.integers(0, a.shape[0] - 2))
     b = a.copy()
     b[t + 1 :] = 99.0
-    fa = getattr(kernels, name)(a, *args, **kw)
-    fb = getattr(kernels, name)(b, *args, **kw)
+    params = case.call()  # the case's parameters; its array is replaced by `a` and `b`
+    fa = case.spec.func(a, *params.args[1:], **params.kwargs)
+    fb = case.spec.func(b, *params.args[1:], **params.kwargs)
     pairs = zip(
         fa if isinstance(fa, tuple) else (fa,), fb if isinstance(fb, tuple) else (fb,), strict=True
     )
@@ -385,27 +377,16 @@ def test_spi_of_gamma_data_is_standard_normal():
 
 
 # --------------------------------------------------------------------------- edges and errors
-TIME_CALLS = [
-    ("move_mean", (3,), {}),
-    ("move_sum", (3,), {}),
-    ("move_std", (3,), {}),
-    ("move_min", (3,), {}),
-    ("move_max", (3,), {}),
-    ("ewm_mean", (0.5,), {}),
-    ("lag", (1,), {}),
-    ("trend", (3,), {}),
-    ("standardized_anomaly", (slice(0, 5),), {}),
-    ("spi", (3, slice(0, 5)), {"min_count": 2}),
-    ("event_decay", (2.0,), {}),
-]
+# One case per time kernel: the table's parameters on arrays of every layout.
+TIME_CASES = list({c.kernel: c for c in CASES if c.spec.family == "time"}.values())
 
 
-@pytest.mark.parametrize("name,args,kw", TIME_CALLS)
+@pytest.mark.parametrize("case", TIME_CASES, ids=lambda c: c.kernel)
 @pytest.mark.parametrize("shape", [(0,), (0, 3), (5, 0), (0, 2, 2), (1,), (1, 2, 3)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-def test_shapes_and_dtypes(name, args, kw, shape, dtype):
-    a = np.ones(shape, dtype)
-    out = getattr(kernels, name)(a, *args, **kw)
+def test_shapes_and_dtypes(case, shape, dtype):
+    params = case.call()
+    out = case.spec.func(np.ones(shape, dtype), *params.args[1:], **params.kwargs)
     want_dtype = np.float64 if dtype == np.int64 else dtype
     for o in out if isinstance(out, tuple) else (out,):
         assert o.shape == shape and o.dtype == want_dtype

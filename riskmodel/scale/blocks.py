@@ -44,12 +44,8 @@ def plan_blocks(ny: int, nx: int, size: int) -> list[Block]:
 
 
 def feature_halo(names: tuple[str, ...] | None = None) -> int:
-    """Widest neighbourhood (cells) of the catalogue features `names` (all when None).
-
-    Neighbourhood kernels declare their reach as the `radius` parameter in the catalogue.
-    """
-    entries = CATALOGUE.values() if names is None else (CATALOGUE[n] for n in names)
-    return max((int(e.params.get("radius", 0)) for e in entries), default=0)
+    """Widest neighbourhood (cells) of the catalogue features `names` (all when None)."""
+    return features.halo_cells(names)
 
 
 def block_inputs(inputs: xr.Dataset, block: Block, halo: int) -> tuple[xr.Dataset, Block]:
