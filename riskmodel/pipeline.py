@@ -40,7 +40,7 @@ from riskmodel.io.atomic import json_text, write_json, write_with
 from riskmodel.models.registry import model_dir
 from riskmodel.models.table import land_cells
 from riskmodel.ops.backfill import months_to_backfill
-from riskmodel.ops.faults import kill_point
+from riskmodel.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scale import store
 from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks
