@@ -1,5 +1,5 @@
 """The canonical inputs of `riskmodel.contract`: the synthetic world holds exactly them,
-real inputs share their monthly axis, and no feature reads what a deployment cannot know."""
+and real inputs share their monthly axis."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-import features
 from riskmodel.config import WorldConfig, load_config
 from riskmodel.contract import REGIONS, VARIABLES, month_starts
 from riskmodel.sources import load_inputs
@@ -55,10 +54,3 @@ gdp_per_capita = {{ column = "gdp", units = "USD" }}
     assert inputs["time"].dtype == np.dtype("datetime64[ns]")
     np.testing.assert_array_equal(inputs["time"].values, month_starts(2000, 36))
 
-
-def test_no_feature_reads_truth_labels_or_region_indices() -> None:
-    hidden = {n for n, v in VARIABLES.items() if v.role in ("truth", "label")}
-    hidden |= {"country_id", "admin1_id"}
-    assert {"incidence_fl", "detection_prob", "identified_cl", "survey_cl_prevalence"} <= hidden
-    for f in features.CATALOGUE.values():
-        assert not set(f.inputs) & hidden, f.name

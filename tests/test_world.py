@@ -96,3 +96,14 @@ def test_tables_follow_targeting_contract(world: xr.Dataset) -> None:
         assert set(factors.split(";")) <= {"political_commitment", "root_causes",
                                            "vulnerable_populations", "knowledge",
                                            "financing", "innovation"}
+
+
+def test_truth_never_a_feature() -> None:
+    import features
+
+    truth = {"incidence_fl", "incidence_cl", "true_rate_fl", "true_rate_cl",
+             "true_prevalence_fl", "true_prevalence_cl", "detection_prob",
+             "identified_fl", "identified_cl", "survey_cl_prevalence", "country_id",
+             "admin1_id"}
+    for f in features.CATALOGUE.values():
+        assert not set(f.inputs) & truth, f.name
