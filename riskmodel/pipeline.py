@@ -36,11 +36,11 @@ from riskmodel.checks.drift import KEY, check_drift
 from riskmodel.checks.reader import open_inputs
 from riskmodel.config import RunConfig, config_hash, load_config
 from riskmodel.errors import InputError, ModelError
+from riskmodel.faults import kill_point
 from riskmodel.io.atomic import json_text, write_json, write_with
 from riskmodel.models.registry import RegisteredModel, model_dir
 from riskmodel.models.table import land_cells
 from riskmodel.ops.backfill import months_to_backfill
-from riskmodel.ops.faults import kill_point
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.scale import store
 from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks

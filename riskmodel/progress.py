@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from riskmodel.ops.faults import kill_point
+from riskmodel.faults import kill_point
 
 
 def peak_rss_mib() -> float:

@@ -4,7 +4,7 @@ leaves only whole files; the next run completes; and the alert store ends with e
 the alerts, messages and outbox rows of an uninterrupted run, none lost or duplicated.
 A kill inside the store's transaction rolls the whole night back.
 
-The kill points are the `RISKMODEL_TEST_KILL_AT` test hook (riskmodel.ops.faults). The
+The kill points are the `RISKMODEL_TEST_KILL_AT` test hook (riskmodel.faults). The
 killed runs are chained in one test (each resumes the previous one's state) to keep the
 number of full subprocess runs small.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from riskmodel.cli import main
-from riskmodel.ops.faults import ENV
+from riskmodel.faults import ENV
 from riskmodel.ops.verify import verify_tree
 from test_ops_support import ROOT, fast_world, ops_config, registry, store_counts  # noqa: F401
 

@@ -38,13 +38,13 @@ from riskmodel.backtest.metrics import (
     forecast_metrics,
 )
 from riskmodel.backtest.origins import Origin, check_training_window, plan_origins
+from riskmodel.contract import month_starts
 from riskmodel.errors import InputError
 from riskmodel.models.fitting import fit_model, training_table
 from riskmodel.models.labels import future_label
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.pipeline import RunContext, build_features, load_world, month_label
 from riskmodel.progress import Progress
-from riskmodel.world.generate import month_starts
 
 METHODS = ("model", "persistence", "logistic", "composite", "oracle")
 

@@ -1,8 +1,8 @@
 """Schema check of the canonical inputs: dims, dtypes, units, value ranges, codes, time axis.
 
 `INPUTS` is the contract of every input the features and the scoring read: its dims and the
-range of plausible values in its units (units themselves come from the world's variable
-table, the one place that names them). A wrong unit (Kelvin labelled degC, a share given in
+range of plausible values in its units (units themselves come from `riskmodel.contract`,
+the one place that names them). A wrong unit (Kelvin labelled degC, a share given in
 percent) shows as values outside the range, a missing or different `units` attribute as a
 unit mismatch. Problems here are never overridable: the data is wrong, not merely old.
 """
@@ -18,12 +18,7 @@ import xarray as xr
 
 from features import CATALOGUE
 from riskmodel.checks.findings import Finding
-from riskmodel.world.generate import VARIABLES
-
-GRID_T = ("time", "lat", "lon")
-GRID = ("lat", "lon")
-COUNTRY_T = ("time", "country")
-ADMIN1_T = ("time", "admin1")
+from riskmodel.contract import ADMIN1_T, COUNTRY_T, GRID, GRID_T, VARIABLES
 
 
 @dataclass(frozen=True)

@@ -1,2 +1,2 @@
-"""Nightly operations: run locks, run history, crash clean-up and test kill points,
-configured-path checks, run-folder verification and the alert-history backfill."""
+"""Nightly operations: run locks, run history, crash clean-up, configured-path checks,
+run-folder verification and the alert-history backfill."""

@@ -18,7 +18,8 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from riskmodel.world.generate import VARIABLES, variable_dims, world_dataset
+from riskmodel.contract import GRID, REGIONS, VARIABLES
+from riskmodel.world.generate import world_dataset
 from riskmodel.world.geography import grid_centres
 from riskmodel.world.tiled import SurveyTotals, TiledWorld, regions_at, world_window
 
@@ -118,11 +119,12 @@ def _tiled_template(world: TiledWorld, chunk: int) -> xr.Dataset:
     sizes = {"time": cfg.n_months, "lat": cfg.ny, "lon": cfg.nx,
              "admin1": len(world.regions.admin1_codes)}
     arrays: dict[str, Any] = {}
-    for name in (*VARIABLES, "land", "country_id", "admin1_id"):
+    rasters = [name for name, dims in REGIONS.items() if dims == GRID]
+    for name in (*VARIABLES, *rasters):
         if name in world.tables:
             arrays[name] = world.tables[name].astype(np.float32)
             continue
-        dims = variable_dims(name, 3)
+        dims = VARIABLES[name].dims if name in VARIABLES else REGIONS[name]
         dtype = {"land": np.int8, "country_id": np.int32, "admin1_id": np.int32,
                  "incidence_fl": np.int32, "incidence_cl": np.int32,
                  "identified_fl": np.int32, "identified_cl": np.int32}.get(name, np.float32)

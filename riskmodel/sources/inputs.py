@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from riskmodel.config import BoundariesSource, CsvSource, GridSource, RunConfig, SourcesConfig
+from riskmodel.contract import month_starts
 from riskmodel.errors import ConfigError, InputError
 from riskmodel.io.atomic import sha256_file
 from riskmodel.sources.boundaries import Boundaries, rasterize, read_geojson
@@ -39,12 +39,6 @@ def sources_of(cfg: RunConfig | SourcesConfig) -> SourcesConfig:
     return src
 
 
-def month_axis(start_year: int, end_year: int) -> np.ndarray:
-    """First day of every month from January `start_year` to December `end_year`."""
-    n = (end_year - start_year + 1) * 12
-    return pd.date_range(f"{start_year}-01-01", periods=n, freq="MS").values
-
-
 def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) -> xr.Dataset:
     """Canonical inputs (`xarray.Dataset`) from the sources of `cfg`.
 
@@ -58,7 +52,7 @@ def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) 
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
     years = (src.start_year, src.end_year)
-    time = month_axis(*years)
+    time = month_starts(years[0], (years[1] - years[0] + 1) * 12)
     bounds = None
     provenance = {}
     if src.boundaries is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from riskmodel.config import WorldConfig
+from riskmodel.contract import VARIABLES
 from riskmodel.errors import ConfigError
 from riskmodel.world.drivers import (
     ANOMALY_RHO,
@@ -42,7 +43,6 @@ from riskmodel.world.drivers import (
     town_bump,
 )
 from riskmodel.world.fields import STREAMS, field_sigmas, rng_for
-from riskmodel.world.generate import VARIABLES, variable_dims
 from riskmodel.world.geography import Regions, draw_regions, label_cells
 from riskmodel.world.lattice import LatticeField, lattice_field, sample
 from riskmodel.world.supervision import Supervision, make_supervision
@@ -62,9 +62,8 @@ SAMPLE_CELLS = 200_000   # cells in the sample that sets the world's global cons
 TOWN_REACH = 6.0         # a town's bump is cut beyond this many radii (exp(-18) ~ 1.5e-8)
 TARGETS = ("fl", "cl")
 # The gridded drivers (the truth variables come from `truth_arrays`).
-# Every driver that is not a table is named in `variable_dims`' table of grids.
-GRID_DRIVERS = tuple(name for name, (_, _, role) in VARIABLES.items() if role == "driver"
-                     and "lat" in variable_dims(name, 2))
+GRID_DRIVERS = tuple(name for name, var in VARIABLES.items() if var.role == "driver"
+                     and "lat" in var.dims)
 
 
 @dataclass(frozen=True)
