@@ -15,6 +15,7 @@
   const layers = new Map(); // alert_id -> Leaflet layer
   let selected = null;
   let data = null; // {alerts, fc} as last fetched
+  let me = null; // the partner (from /me)
 
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -242,9 +243,27 @@
     pre.hidden = false;
   }
 
+  const TARGETS = { fl: "forced labour", cl: "child labour" };
+
+  function targetOptions(targets, alerts) {
+    // One target at a time: FL and CL alerts of one area share its outline, so drawing
+    // both would hide one under the other. Start with the first target that has alerts.
+    const sel = $("target-filter");
+    const keep = sel.value;
+    sel.replaceChildren();
+    for (const t of targets) {
+      const n = alerts.filter((a) => a.target === t).length;
+      const o = el("option", TARGETS[t] + " (" + n + ")");
+      o.value = t;
+      sel.append(o);
+    }
+    const first = targets.find((t) => alerts.some((a) => a.target === t)) || targets[0];
+    sel.value = targets.includes(keep) ? keep : first;
+  }
+
   function draw() {
     const t = $("target-filter").value;
-    const keep = (target) => !t || target === t;
+    const keep = (target) => target === t;
     drawList(data.alerts.filter((a) => keep(a.target)));
     drawMap(Object.assign({}, data.fc,
                           { features: data.fc.features.filter((f) => keep(f.properties.target)) }));
@@ -257,6 +276,7 @@
       api("/alerts.geojson").then((r) => r.json()),
     ]);
     data = { alerts, fc };
+    targetOptions(me.targets, alerts);
     draw();
     const banner = $("synthetic-banner");
     banner.hidden = !fc.synthetic;
@@ -268,7 +288,7 @@
     token = sessionStorage.getItem(KEY);
     if (!token) { signOut(""); return; }
     try {
-      const me = await (await api("/me")).json();
+      me = await (await api("/me")).json();
       $("partner-name").textContent = me.name;
       $("sign-in").hidden = true;
       $("portal").hidden = false;
