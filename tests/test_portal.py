@@ -389,3 +389,23 @@ def test_acknowledge_function_is_what_the_portal_calls(env) -> None:
         via = store.history("fl-XAA-02-2026-05")[-1]
     keys = ("to_state", "from_state", "detail", "as_of", "run_id")
     assert {k: direct[k] for k in keys} == {k: via[k] for k in keys}
+
+
+def test_write_and_its_audit_row_commit_together(env, monkeypatch) -> None:
+    """If the audit row cannot be written, the acknowledgement or outcome is not kept."""
+    import riskmodel.portal.app as portal_app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(portal_app, "add_audit", broken)
+    c = TestClient(create_app(env["store"], env["partners"]), raise_server_exceptions=False)
+    tok, aid = env["tokens"]["pa"], "fl-XAA-02-2026-05"
+    assert c.post(f"/api/v1/alerts/{aid}/ack", headers=H(tok), json={}).status_code == 500
+    assert c.post(f"/api/v1/alerts/{aid}/outcome", headers=H(tok),
+                  json={"outcome": "confirmed"}).status_code == 500
+    assert db_rows(env["store"], "SELECT count(*) FROM history WHERE to_state='acknowledged'"
+                   ) == [(0,)]
+    assert db_rows(env["store"], "SELECT acknowledged_by FROM alerts WHERE alert_id="
+                                 f"'{aid}'") == [(None,)]
+    assert db_rows(env["store"], "SELECT count(*) FROM feedback") == [(0,)]

@@ -5,10 +5,10 @@ partner, and every read goes through `PartnerView` (only that partner's alerts, 
 and feedback). Writes call the same functions as the CLI (`acknowledge` of
 `riskmodel.alerts.ack`, `record_feedback` of `riskmodel.alerts.feedback`), so the portal
 and `riskmodel alerts ack|feedback` produce the same store rows, and each write is then
-appended to the audit log with the token id and remote address. The page at `/` and its
-static files hold no data; the page asks for a token and calls the API. Database work
-runs in Starlette's thread pool, one SQLite connection per thread (WAL: readers never
-wait for the nightly writer).
+appended to the audit log with the token id and remote address, in the same transaction.
+The page at `/` and its static files hold no data; the page asks for a token and calls
+the API. Database work runs in worker threads, one SQLite connection per thread: reads in
+parallel (WAL readers never wait for the nightly writer), writes one at a time.
 """
 
 from __future__ import annotations
@@ -16,16 +16,20 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -41,7 +45,7 @@ from riskmodel.errors import InputError, LockHeldError
 from riskmodel.portal import atom
 from riskmodel.portal.limits import Limits, RateLimiter, retry_after
 from riskmodel.portal.scope import PartnerView
-from riskmodel.portal.tokens import TokenInfo, audit, authenticate
+from riskmodel.portal.tokens import TokenInfo, add_audit, audit, authenticate
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Free text may hold line breaks and tabs, never other control characters (they break CSV
@@ -57,6 +61,36 @@ SECURITY_HEADERS = [
 ]
 
 
+class PortalStore(AlertStore):
+    """An AlertStore whose `transaction()` joins an enclosing `write()` block.
+
+    `acknowledge` and `record_feedback` each open their own transaction; inside `write()`
+    they become part of one transaction with the audit row that records them, so the
+    store never holds a partner's write without its audit row (or the reverse), and a
+    write costs one commit (one fsync) instead of two.
+    """
+
+    _joined = False
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction that nested `transaction()` calls join."""
+        with super().transaction() as db:
+            self._joined = True
+            try:
+                yield db
+            finally:
+                self._joined = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._joined:  # commits or rolls back with the enclosing write()
+            yield self.db
+            return
+        with super().transaction() as db:
+            yield db
+
+
 class ApiError(Exception):
     """An API refusal: status code and a one-line reason for the JSON body."""
 
@@ -70,7 +104,7 @@ class Ctx:
     """One authenticated API request."""
 
     request: Request
-    store: AlertStore
+    store: PortalStore
     view: PartnerView
     token: TokenInfo
     remote: str
@@ -125,12 +159,21 @@ class Portal:
         self.limiter = RateLimiter(self.limits.rate, self.limits.burst)
         self.caps = atom.CapSummaries()
         self._local = threading.local()
+        # Writes run one at a time, queued here in arrival order: SQLite would serialise
+        # them anyway, but its busy handler polls with growing sleeps (tens of ms), which
+        # under concurrent writers turns into seconds of latency. Queued writes also do not
+        # hold the thread pool the reads need.
+        self._writes = anyio.CapacityLimiter(1)
+        # Outcome rows pass through a one-row CSV file (see `outcome`); writes are serial,
+        # so one file per token in one private folder is enough.
+        self._tmp = Path(tempfile.mkdtemp(prefix="riskmodel-portal-"))
+        weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
 
-    def store(self) -> AlertStore:
+    def store(self) -> PortalStore:
         """This thread's connection to the store."""
         s = getattr(self._local, "store", None)
         if s is None:
-            s = self._local.store = AlertStore(self.store_path)
+            s = self._local.store = PortalStore(self.store_path)
         return s
 
     # --- request plumbing ----------------------------------------------------------------
@@ -159,8 +202,12 @@ class Portal:
         async def endpoint(request: Request) -> Response:
             remote = request.client.host if request.client else "unknown"
             try:
-                body = await self._read_body(request) if write else b""
-                return await run_in_threadpool(self._serve, request, fn, body, remote)
+                if not write:  # reads: any worker thread of the default pool
+                    return await anyio.to_thread.run_sync(self._serve, request, fn, b"",
+                                                          remote)
+                body = await self._read_body(request)
+                return await anyio.to_thread.run_sync(self._serve, request, fn, body, remote,
+                                                      limiter=self._writes)
             except ApiError as e:
                 return _err(e.status, e.message, e.headers)
         return endpoint
@@ -244,10 +291,12 @@ class Portal:
         data = c.json()
         note = _text(data, "note", self.limits.max_note)
         aid = self._owned(c, "acknowledge")
-        done = acknowledge(c.store, aid, c.partner.id, partners=self.partners_cfg, note=note)
-        audit(c.store, c.partner.id, "acknowledge", token_id=c.token.token_id,
-              remote=c.remote, alert_id=aid,
-              detail={"note": note, "result": "acknowledged" if done else "already"})
+        with c.store.write():
+            done = acknowledge(c.store, aid, c.partner.id, partners=self.partners_cfg,
+                               note=note)
+            add_audit(c.store, c.partner.id, "acknowledge", token_id=c.token.token_id,
+                      remote=c.remote, alert_id=aid,
+                      detail={"note": note, "result": "acknowledged" if done else "already"})
         return JSONResponse({"alert_id": aid, "acknowledged": True, "changed": done})
 
     def outcome(self, c: Ctx) -> Response:
@@ -266,18 +315,22 @@ class Portal:
         # The CLI's own path: one CSV row through record_feedback, so validation, partner
         # scoping and the stored row are exactly those of `riskmodel alerts feedback`. The
         # file name becomes the row's `source`: "portal-<token id>.csv:<line>".
-        with tempfile.TemporaryDirectory(prefix="riskmodel-portal-") as tmp:
-            path = Path(tmp) / f"portal-{c.token.token_id}.csv"
-            with path.open("w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(["alert_id", "partner", "outcome", "observed_on", "note"])
-                w.writerow([aid, c.partner.id, outcome, observed or "", note or ""])
-            res = record_feedback(c.store, path, partners=self.partners_cfg,
-                                  default_partner=c.partner.id)
-        if res.errors or res.recorded != 1:
-            raise ApiError(422, "; ".join(m for _, m in res.errors) or "not recorded")
-        audit(c.store, c.partner.id, "outcome", token_id=c.token.token_id, remote=c.remote,
-              alert_id=aid, detail={"outcome": outcome, "observed_on": observed, "note": note})
+        path = self._tmp / f"portal-{c.token.token_id}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["alert_id", "partner", "outcome", "observed_on", "note"])
+            w.writerow([aid, c.partner.id, outcome, observed or "", note or ""])
+        try:
+            with c.store.write():
+                res = record_feedback(c.store, path, partners=self.partners_cfg,
+                                      default_partner=c.partner.id)
+                if res.errors or res.recorded != 1:
+                    raise ApiError(422, "; ".join(m for _, m in res.errors) or "not recorded")
+                add_audit(c.store, c.partner.id, "outcome", token_id=c.token.token_id,
+                          remote=c.remote, alert_id=aid,
+                          detail={"outcome": outcome, "observed_on": observed, "note": note})
+        finally:
+            path.unlink(missing_ok=True)
         return JSONResponse({"alert_id": aid, "outcome": outcome, "observed_on": observed,
                              "recorded": True})
 

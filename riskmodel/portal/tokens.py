@@ -126,13 +126,22 @@ def _audit(store: AlertStore, partner: str, action: str, *, token_id: str | None
                      (at, partner, token_id, action, alert_id, remote, dumps(detail)))
 
 
+def add_audit(store: AlertStore, partner: str, action: str, *, token_id: str | None,
+              remote: str | None, alert_id: str | None = None,
+              detail: dict[str, Any] | None = None, at: datetime | None = None) -> None:
+    """Append one audit row inside the caller's transaction (so it commits, or not, with
+    the write it records)."""
+    _audit(store, partner, action, token_id=token_id, remote=remote, at=_now(at),
+           detail=detail or {}, alert_id=alert_id)
+
+
 def audit(store: AlertStore, partner: str, action: str, *, token_id: str | None,
           remote: str | None, alert_id: str | None = None,
           detail: dict[str, Any] | None = None, at: datetime | None = None) -> None:
     """Append one audit row in its own transaction."""
     with store.transaction():
-        _audit(store, partner, action, token_id=token_id, remote=remote, at=_now(at),
-               detail=detail or {}, alert_id=alert_id)
+        add_audit(store, partner, action, token_id=token_id, remote=remote, at=at,
+                  detail=detail, alert_id=alert_id)
 
 
 def audit_rows(store: AlertStore, partner: str | None = None, limit: int = 1000
