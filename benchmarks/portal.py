@@ -7,11 +7,13 @@ A temporary alert store is published from the fake risk dataset of the tests
 (`tests/test_alerts_fakes.py`: 3 countries, 6 admin-1 areas, 12 alerts) with `--partners`
 partners (partner i covers country i mod 3; every other one only one admin-1 area, so
 partners overlap and scoping does real work), one token each. `riskmodel serve` runs in
-its own process on 127.0.0.1 with its default limits; this process runs one HTTP/1.1
-keep-alive client per partner, each cycling through the Atom feed, the GeoJSON, the alert
-list, one alert's detail, one CAP message and one outcome POST, paced to `--rate`
-requests per second per partner (below the portal's per-token limit, so a 429 counts as
-an error). Latency is wall time per request as the client sees it.
+its own process on 127.0.0.1 with its default limits; this process runs one asyncio task
+per partner over a shared HTTP/1.1 keep-alive pool (a connection per partner), each task
+cycling through the Atom feed, the GeoJSON, the alert list, one alert's detail, one CAP
+message and one outcome POST, paced to `--rate` requests per second per partner (below
+the portal's per-token limit, so a 429 counts as an error). After an untimed warm-up (one
+`/me` per partner), latency is wall time per request as the client sees it. The exit
+code is 1 when the target below is missed.
 
 After the run the server is stopped and the store checked: every outcome the server
 acknowledged with 200 has exactly one audit row (its note is unique), no other outcome
