@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "riskmodel.commands.features",
     "riskmodel.commands.status",
     "riskmodel.commands.backtest",
+    "riskmodel.commands.serve",
+    "riskmodel.commands.partners",
 )
 
 

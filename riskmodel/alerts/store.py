@@ -89,6 +89,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE alerts ADD COLUMN domains TEXT NOT NULL DEFAULT '{}';
     """,
+    # 4 -> 5: partner portal API tokens (only a SHA-256 of each token is kept) and the
+    # portal's audit log of who did what, when, from where (append only).
+    """
+    CREATE TABLE IF NOT EXISTS portal_tokens (
+        token_id TEXT PRIMARY KEY, partner TEXT NOT NULL, token_sha256 TEXT NOT NULL,
+        label TEXT, created_at TEXT NOT NULL, revoked_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS portal_tokens_partner ON portal_tokens (partner);
+    CREATE TABLE IF NOT EXISTS portal_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, partner TEXT NOT NULL,
+        token_id TEXT, action TEXT NOT NULL, alert_id TEXT, remote TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS portal_audit_partner ON portal_audit (partner, seq);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
