@@ -64,7 +64,7 @@ def handle_build(args: argparse.Namespace) -> int:
     if args.chunks is not None and args.chunks < 1:
         raise InputError(f"--chunks must be >= 1 cells, got {args.chunks}")
     if args.out and Path(args.out).suffix == ".nc":
-        # `--out` named the cube file before it meant the parent of run outputs everywhere.
+        # A cube file given as --out would become a folder named like a NetCDF file.
         raise InputError(f"--out {args.out}: --out is the parent folder of run outputs; "
                          f"name the cube file with --cube FILE.nc")
     cfg = load_config(args.config)
