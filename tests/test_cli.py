@@ -40,7 +40,7 @@ def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
 def test_one_command_line_with_store_and_countries() -> None:
     commands = set(subcommands(build_parser()))
     assert {("store",), ("countries", "predict"), ("countries", "cv")} <= commands
-    # `python -m riskmodel.scale` is gone: `riskmodel store` and `riskmodel score` replace it.
+    # one entry point: no `python -m riskmodel.scale` beside `riskmodel store` and `score`
     assert importlib.util.find_spec("riskmodel.scale.__main__") is None
     assert importlib.util.find_spec("riskmodel.scale.cli") is None
 
