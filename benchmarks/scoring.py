@@ -5,8 +5,7 @@ Usage: python benchmarks/scoring.py --config configs/global-0p1.toml --json OUT.
        [--as-of YYYY-MM] [--dask local|tcp://HOST:PORT]
 
 Steps (each timed; generation and training are reported apart, never in `wall_s`):
-1. generate: the config's [scale] inputs store, written by `python -m riskmodel.scale
-   store` if absent;
+1. generate: the config's [scale] inputs store, written by `riskmodel store` if absent;
 2. train: the models of the config (or of its `[scale] models_from`) if not registered,
    with `riskmodel train`;
 3. ours: `riskmodel score` in child processes, with the run folders and alert store in a
@@ -203,7 +202,7 @@ def prepare(config: str) -> dict:
     out: dict = {}
     if not Path(store).exists():
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "riskmodel.scale", "store", "--config", config],
+        subprocess.run([sys.executable, "-m", "riskmodel", "store", "--config", config],
                        check=True)
         out["generation_s"] = round(time.perf_counter() - t, 1)
     inputs = open_inputs(store)

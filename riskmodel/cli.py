@@ -1,7 +1,8 @@
 """The `riskmodel` command line: one subcommand per module in `riskmodel.commands`.
 
 Each command module exposes `register(subparsers)`, which adds its parser and sets
-`handler` (a function taking the parsed namespace and returning an exit code). Expected
+`handler` (a function taking the parsed namespace and returning an exit code); a new
+command is one more module and one more line in `COMMAND_MODULES`. Expected
 failures (`RiskmodelError`) print one line and exit with their code; `--debug` shows the
 traceback instead.
 """
@@ -28,6 +29,8 @@ COMMAND_MODULES = (
     "riskmodel.commands.features",
     "riskmodel.commands.status",
     "riskmodel.commands.backtest",
+    "riskmodel.commands.countries",
+    "riskmodel.commands.store",
     "riskmodel.commands.serve",
     "riskmodel.commands.partners",
 )
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskmodel",
         description="Predictive risk modelling for forced labour and child labour.",
+        epilog="--out DIR, wherever a command takes it, is the parent folder of run "
+               "outputs: the command writes under DIR/<config name>/ (default: the "
+               "config's `out`).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

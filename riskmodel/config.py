@@ -17,10 +17,14 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, model_serializer,
                       model_validator)
+from pydantic_core import PydanticCustomError
 
 from riskmodel.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+# Error type of a key that no longer belongs in its section (`moved_key`): the message says
+# where its setting lives now, where a bare "unknown key" would leave the user guessing.
+MOVED_KEY = "moved_key"
 
 
 class Strict(BaseModel):
@@ -36,8 +40,11 @@ def format_validation_error(path: Path | str, err: ValidationError) -> str:
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
+    if first["type"] == MOVED_KEY:  # raised on the section: name the key itself
+        loc = ".".join(str(p) for p in (*first["loc"], first["ctx"]["key"]))
     got = first.get("input")
-    shown = "" if first["type"] in ("extra_forbidden", "missing") else f" (got {got!r})"
+    shown = ("" if first["type"] in ("extra_forbidden", "missing", MOVED_KEY)
+             else f" (got {got!r})")
     more = len(err.errors()) - 1
     tail = f"; and {more} more problem(s)" if more else ""
     return f"{path}: {loc}: {msg}{shown}{tail}"
@@ -132,13 +139,27 @@ class ModelConfig(Strict):
 
 
 class AlertsConfig(Strict):
-    """Where alert rules, partners and the alert store live."""
+    """Where alert rules, partners and the alert store live.
+
+    Every alert level (the threshold with its hysteresis, percentile, rise) is set in the
+    rules file that `rules` names (`configs/alerts.toml`), the one place for them; without
+    a file the rules' defaults apply (`riskmodel.alerts.rules`).
+    """
 
     enabled: bool = True
-    threshold: float = Field(0.5, ge=0, le=1, description="calibrated probability to alert")
-    rules: str | None = None
+    rules: str | None = Field(None, description="alert rules file (None: default rules)")
     partners: str | None = None
     store: str = "runs/alerts.sqlite"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _threshold_moved(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "threshold" in data:
+            raise PydanticCustomError(
+                MOVED_KEY, "no longer read here: the alert threshold is `enter` (and "
+                "`leave`) under [threshold] in the rules file that [alerts] rules names "
+                "(as in configs/alerts.toml); remove this key", {"key": "threshold"})
+        return data
 
 
 class ChecksConfig(Strict):

@@ -114,8 +114,8 @@ def load_world(ctx: RunContext) -> xr.Dataset:
             path = Path(ctx.cfg.scale.inputs)
             if not (path / ".zmetadata").is_file():
                 raise InputError(f"{ctx.config_path}: [scale] inputs {path}: no Zarr store "
-                                 f"there; write it with `python -m riskmodel.scale store "
-                                 f"--config {ctx.config_path}`")
+                                 f"there; write it with `riskmodel store --config "
+                                 f"{ctx.config_path}`")
             ctx.inputs = store.open_inputs(path)  # lazy: blocks read their own chunks
         elif ctx.cfg.sources is not None:
             ctx.inputs = load_inputs(ctx.cfg)
@@ -202,8 +202,8 @@ def driver_rule(cfg: RunConfig) -> DriverRule:
     every cell that can reach an alert has its drivers; `admin1_sample` cells per unit."""
     min_risk = cfg.drivers.min_risk
     if min_risk is None:
-        rules = load_rules(cfg.alerts.rules, cfg.alerts.threshold)
-        min_risk = rules.hold_floor(cfg.alerts.threshold)
+        rules = load_rules(cfg.alerts.rules)
+        min_risk = rules.hold_floor()
     return DriverRule(min_risk=min_risk, admin1_sample=cfg.drivers.admin1_sample,
                       seed=cfg.seed)
 

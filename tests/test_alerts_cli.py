@@ -57,7 +57,7 @@ def test_ack_is_history_and_idempotent(store, capsys) -> None:
 
 def test_export_and_verify_cap(store, capsys) -> None:
     tmp, c = store
-    assert cli(["alerts", "export", *c, "--out", str(tmp / "exp")]) == 0
+    assert cli(["alerts", "export", *c, "--dest", str(tmp / "exp")]) == 0
     caps = sorted(str(p) for p in (tmp / "exp" / "cap").glob("*.xml"))
     assert len(caps) == 4 and (tmp / "exp" / "alerts.geojson").exists()
     assert cli(["alerts", "verify", "--cap", *caps]) == 0
@@ -72,7 +72,7 @@ def test_export_and_verify_cap(store, capsys) -> None:
     assert cli(["alerts", "verify", "--cap", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not closed" in err and "sent" in err
-    assert cli(["alerts", "export", *c, "--out", str(tmp / "x"), "--format", "kml"]) == 2
+    assert cli(["alerts", "export", *c, "--dest", str(tmp / "x"), "--format", "kml"]) == 2
 
 
 def test_feedback_bad_rows_by_line_valid_kept(store, capsys) -> None:
@@ -97,7 +97,7 @@ def test_feedback_bad_rows_by_line_valid_kept(store, capsys) -> None:
     assert res["precision"]["all"]["precision"] == pytest.approx(2 / 3)
     assert res["precision"]["fl"]["precision"] == pytest.approx(1 / 2)
     # Confirmed outcomes become labels for the next training.
-    assert cli(["alerts", "export", *c, "--labels", "--out", str(tmp / "labels.csv")]) == 0
+    assert cli(["alerts", "export", *c, "--labels", "--dest", str(tmp / "labels.csv")]) == 0
     rows = list(csv.DictReader((tmp / "labels.csv").open()))
     assert sorted((r["alert_id"], r["label"]) for r in rows) == [
         ("cl-XAA-01-2026-05", "1"), ("fl-XAA-01-2026-05", "1"), ("fl-XAC-02-2026-05", "0")]

@@ -26,8 +26,8 @@ def cap_schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(SCHEMA_DIR / "CAP-v1.2.xsd")
 
 
-def cfg_for(tmp_path: Path, rules: str | None = None, partners: str | None = None,
-            threshold: float = 0.5) -> AlertsConfig:
+def cfg_for(tmp_path: Path, rules: str | None = None,
+            partners: str | None = None) -> AlertsConfig:
     rp = pp = None
     if rules is not None:
         rp = tmp_path / "alerts.toml"
@@ -35,7 +35,7 @@ def cfg_for(tmp_path: Path, rules: str | None = None, partners: str | None = Non
     if partners is not None:
         pp = tmp_path / "partners.toml"
         pp.write_text(partners)
-    return AlertsConfig(threshold=threshold, store=str(tmp_path / "alerts.sqlite"),
+    return AlertsConfig(store=str(tmp_path / "alerts.sqlite"),
                         rules=str(rp) if rp else None, partners=str(pp) if pp else None)
 
 

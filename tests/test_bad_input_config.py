@@ -59,7 +59,7 @@ HOSTILE = st.one_of(
     st.dictionaries(st.text(min_size=1, max_size=5), st.integers(), max_size=2))
 KEYS = [("seed",), ("name",), ("as_of",), ("targets",), ("world", "ny"),
         ("world", "resolution"), ("world", "n_months"), ("model", "horizon"),
-        ("model", "learning_rate"), ("alerts", "threshold"), ("checks", "max_age_months"),
+        ("model", "learning_rate"), ("drivers", "min_risk"), ("checks", "max_age_months"),
         ("checks", "drift_psi"), ("checks", "max_missing_share"), ("checks", "unknown_key")]
 
 

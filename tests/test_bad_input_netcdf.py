@@ -39,7 +39,7 @@ def world_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, x
     """world.nc as `riskmodel world` writes it, its bytes, and what it reads back as."""
     out = tmp_path_factory.mktemp("world")
     with pytest.raises(SystemExit) as info:
-        main(["world", "--config", str(ROOT / "configs" / "tiny.toml"), "--out", str(out),
+        main(["world", "--config", str(ROOT / "configs" / "tiny.toml"), "--world-dir", str(out),
               "--quiet"])
     assert info.value.code == 0
     path = out / "world.nc"

@@ -159,7 +159,7 @@ def test_cli_build_writes_the_cube(tmp_path: Path, capsys: pytest.CaptureFixture
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
         main(["features", "build", "--config", str(ROOT / "configs" / "tiny.toml"),
-              "--out", str(out), "--chunks", "16", "--quiet"])
+              "--cube", str(out), "--chunks", "16", "--quiet"])
     assert exit_.value.code == 0
     with xr.open_dataset(out) as saved:
         assert list(saved.data_vars) == list(cube.data_vars)
@@ -176,7 +176,7 @@ def test_cli_build_bad_config_one_line_no_file(tmp_path: Path,
                    '[sources.inputs.a.variables]\nx = { column = "x", units = "1" }\n')
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
-        main(["features", "build", "--config", str(cfg), "--out", str(out)])
+        main(["features", "build", "--config", str(cfg), "--cube", str(out)])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.csv" in err[0] and "not found" in err[0]

@@ -90,7 +90,7 @@ def test_every_subcommand_has_help() -> None:
 def test_world_command_writes_netcdf(tiny_config: Path, tmp_path: Path) -> None:
     out = tmp_path / "world"
     with pytest.raises(SystemExit) as info:
-        main(["world", "--config", str(tiny_config), "--out", str(out), "--quiet"])
+        main(["world", "--config", str(tiny_config), "--world-dir", str(out), "--quiet"])
     assert info.value.code == 0
     with xr.open_dataset(out / "world.nc") as ds:
         assert ds["temperature"].attrs["units"] == "degC"
@@ -136,11 +136,11 @@ def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
             assert not (risk[var].values == col).any(), var
 
 
-def test_train_out_is_the_registry(tiny_config: Path, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture) -> None:
+def test_train_registry_option(tiny_config: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture) -> None:
     registry = tmp_path / "elsewhere"
     with pytest.raises(SystemExit) as info:
-        main(["train", "--config", str(tiny_config), "--out", str(registry), "--quiet"])
+        main(["train", "--config", str(tiny_config), "--registry", str(registry), "--quiet"])
     assert info.value.code == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == {"fl", "cl"}
@@ -154,10 +154,11 @@ def test_driver_floor_is_the_lowest_enabled_alert_level() -> None:
     from riskmodel.alerts.rules import RiseRule, RulesConfig, ThresholdRule, load_rules
 
     root = Path(__file__).resolve().parents[1]
-    assert load_rules(root / "configs" / "alerts.toml").hold_floor(0.5) == 0.3
-    assert load_rules(None, 0.5).hold_floor(0.5) == 0.4  # threshold rule alone: leave
-    off = RulesConfig(threshold=ThresholdRule(enabled=False), rise=RiseRule(enabled=False))
-    assert off.hold_floor(0.45) == 0.45
+    assert load_rules(root / "configs" / "alerts.toml").hold_floor() == 0.3
+    assert load_rules(None).hold_floor() == 0.4  # the default rules: the threshold's leave
+    off = RulesConfig(threshold=ThresholdRule(enabled=False, enter=0.45),
+                      rise=RiseRule(enabled=False))
+    assert off.hold_floor() == 0.45  # nothing enabled: the threshold's enter
 
 
 def test_missing_zarr_store_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -168,4 +169,4 @@ def test_missing_zarr_store_fails_clearly(tmp_path: Path, capsys: pytest.Capture
         main(["score", "--config", str(config), "--as-of", "2024-01", "--quiet"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "absent.zarr: no Zarr store there" in err and "riskmodel.scale store" in err
+    assert "absent.zarr: no Zarr store there" in err and "riskmodel store --config" in err

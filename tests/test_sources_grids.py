@@ -207,7 +207,7 @@ def test_grid_mode_cube_via_cli(tmp_path: Path) -> None:
     cfg.write_text(_toml(spec))
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
-        main(["features", "build", "--config", str(cfg), "--out", str(out), "--quiet"])
+        main(["features", "build", "--config", str(cfg), "--cube", str(out), "--quiet"])
     assert exit_.value.code == 0
     with xr.open_dataset(out) as cube:
         assert cube["temp_mean_12m"].dims == ("time", "lat", "lon")
@@ -219,7 +219,7 @@ def test_grid_mode_cube_via_cli(tmp_path: Path) -> None:
     cfg.write_text(_toml(spec))
     out.unlink()
     with pytest.raises(SystemExit) as exit_:
-        main(["features", "build", "--config", str(cfg), "--out", str(out)])
+        main(["features", "build", "--config", str(cfg), "--cube", str(out)])
     assert exit_.value.code == 2 and not out.exists()
 
 

@@ -141,7 +141,7 @@ def test_malformed_table_one_line_and_no_cube(tmp_path: Path,
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
         main(["features", "build", "--config", _config(tmp_path, admin=False),
-              "--out", str(out)])
+              "--cube", str(out)])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -154,7 +154,7 @@ def test_build_notices_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
         main(["features", "build", "--config", _config(tmp_path, admin=False),
-              "--out", str(out)])
+              "--cube", str(out)])
     assert exit_.value.code == 0 and out.exists()
     err = capsys.readouterr().err
     assert "notice: feature drought_spatial_lag skipped: grid-only" in err
@@ -167,7 +167,7 @@ def test_cli_builds_the_admin1_cube(tmp_path: Path) -> None:
     out = tmp_path / "cube.nc"
     with pytest.raises(SystemExit) as exit_:
         main(["features", "build", "--config", _config(tmp_path, admin=True),
-              "--out", str(out), "--quiet"])
+              "--cube", str(out), "--quiet"])
     assert exit_.value.code == 0
     with xr.open_dataset(out) as cube:
         assert cube["inspection_coverage"].dims == ("time", "admin1")

@@ -142,18 +142,26 @@ def test_numbers_resemble_make_world(stored: Path) -> None:
     assert surveyed.any() and (got["survey_cl_prevalence"].values[surveyed] <= 1).all()
 
 
+def store(*argv: str) -> int:
+    """`riskmodel store ARGV`; its exit code."""
+    from riskmodel.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["store", *argv])
+    return int(info.value.code)
+
+
 def test_store_command_picks_the_generator(tmp_path: Path) -> None:
     from riskmodel.config import load_config
-    from riskmodel.scale.cli import main
 
     cfg = load_config("configs/tiny.toml")
-    assert main(["store", "--config", "configs/tiny.toml", "--store",
-                 str(tmp_path / "auto.zarr"), "--chunk", "16"]) == 0
+    assert store("--config", "configs/tiny.toml", "--store", str(tmp_path / "auto.zarr"),
+                 "--chunk", "16") == 0
     whole = make_world(cfg.world, cfg.seed)
     np.testing.assert_array_equal(open_inputs(tmp_path / "auto.zarr")["temperature"].values,
                                   whole["temperature"].values)  # small: make_world
-    assert main(["store", "--config", "configs/tiny.toml", "--store",
-                 str(tmp_path / "tiled.zarr"), "--chunk", "16", "--generator", "tiled"]) == 0
+    assert store("--config", "configs/tiny.toml", "--store", str(tmp_path / "tiled.zarr"),
+                 "--chunk", "16", "--generator", "tiled") == 0
     tiled = open_inputs(tmp_path / "tiled.zarr")
     assert set(tiled.data_vars) == set(whole.data_vars)
     assert not np.array_equal(tiled["land"].values, whole["land"].values)

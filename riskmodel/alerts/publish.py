@@ -48,7 +48,7 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
         raise InputError("publish_alerts: `sent` must be timezone-aware (CAP needs an offset)")
     if not cfg.enabled:
         return {"enabled": False}
-    rules = load_rules(cfg.rules, cfg.threshold)
+    rules = load_rules(cfg.rules)
     partners = load_partners(cfg.partners)
     check_contract(risk)
     select_month(risk)  # as_of must be on the time axis

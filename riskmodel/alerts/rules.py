@@ -118,24 +118,19 @@ class RulesConfig(Strict):
     priority: PriorityWeights = PriorityWeights()
     cap: CapSpec = CapSpec()
 
-    def hold_floor(self, fallback: float) -> float:
+    def hold_floor(self) -> float:
         """The lowest risk (probability) at which an enabled rule can hold an area in alert
-        (threshold `leave`, percentile and rise `min_risk`); `fallback` when none is
-        enabled. Scoring explains every cell at or above it (the driver rule)."""
+        (threshold `leave`, percentile and rise `min_risk`); the threshold's `enter` when
+        none is enabled. Scoring explains every cell at or above it (the driver rule)."""
         levels = [r for on, r in ((self.threshold.enabled, self.threshold.leave),
                                   (self.percentile.enabled, self.percentile.min_risk),
                                   (self.rise.enabled, self.rise.min_risk)) if on]
-        return float(min(levels)) if levels else float(fallback)
+        return float(min(levels)) if levels else float(self.threshold.enter)
 
 
-def load_rules(path: Path | str | None, threshold: float | None = None) -> RulesConfig:
-    """Rules from `path`; without a file, defaults with the run config's `threshold`."""
-    if path is not None:
-        return load_toml_model(path, RulesConfig)
-    if threshold is None:
-        return RulesConfig()
-    leave = min(ThresholdRule().leave, threshold)
-    return RulesConfig(threshold=ThresholdRule(enter=threshold, leave=leave))
+def load_rules(path: Path | str | None) -> RulesConfig:
+    """Rules from `path` (the run config's `[alerts] rules`); the defaults without a file."""
+    return load_toml_model(path, RulesConfig) if path is not None else RulesConfig()
 
 
 @dataclass

@@ -1,15 +1,23 @@
-"""Arguments and set-up shared by the run-style commands (`run`, `score`, `train`, `world`)."""
+"""Arguments and set-up shared by the run-style commands (`run`, `score`, `train`, `world`).
+
+`--out DIR` means the same on every command that takes it: the parent folder of run
+outputs, whose `<DIR>/<config name>/` holds a config's run folders, history, lock and
+other outputs (default: the config's `out`). Anything else a command writes somewhere
+of the user's choosing has its own option (`--registry`, `--world-dir`, `--cube`).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from riskmodel.config import load_config
+from riskmodel.config import RunConfig, load_config
 from riskmodel.pipeline import RunContext
 from riskmodel.progress import Progress
 
 DEFAULT_CONFIG = "configs/demo.toml"
+OUT_HELP = ("parent folder of run outputs: writes under DIR/<config name>/ (default: the "
+            "config's `out`)")
 # CLI flag -> override name recorded in checks.json, the manifest and the history.
 CHECK_OVERRIDES = {"allow_stale": "score although an input is older than [checks] allows",
                    "allow_missing": "score although an input or feature misses more cells "
@@ -17,12 +25,23 @@ CHECK_OVERRIDES = {"allow_stale": "score although an input is older than [checks
                    "allow_drift": "score although a feature drifted beyond [checks] limits"}
 
 
-def add_config_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
+def add_out_arg(p: argparse.ArgumentParser) -> None:
+    """`--out DIR`, the parent folder of run outputs (see the module docstring)."""
+    p.add_argument("--out", metavar="DIR", help=OUT_HELP)
+
+
+def out_root(args: argparse.Namespace, cfg: RunConfig) -> Path:
+    """The parent folder of run outputs: `--out` if given, else the config's `out`."""
+    out = getattr(args, "out", None)
+    return Path(out) if out else Path(cfg.out)
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
     """`--config`, `--out`, `--quiet` and `--log-json`, the options every run-style command
     takes."""
     p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
                    help=f"run config (default: {DEFAULT_CONFIG})")
-    p.add_argument("--out", metavar="DIR", help=out_help)
+    add_out_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--log-json", action="store_true",
                    help="log one JSON object per line on stderr (for log pipelines)")
@@ -44,7 +63,7 @@ def add_dask_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
                    help="score in spatial blocks as Dask tasks: on a LocalCluster of this "
                         "machine's cores, or on the scheduler at this address (README: "
-                        "Running on a Dask cluster)")
+                        "Running on a Dask cluster); training stays in this process")
 
 
 def overrides(args: argparse.Namespace) -> tuple[str, ...]:
@@ -55,9 +74,8 @@ def overrides(args: argparse.Namespace) -> tuple[str, ...]:
 def context(args: argparse.Namespace) -> RunContext:
     """Load the config named by `args.config` and set up the shared run context."""
     cfg = load_config(args.config)
-    out = Path(args.out) if getattr(args, "out", None) else Path(cfg.out)
     inputs = getattr(args, "inputs", None)
-    return RunContext(cfg=cfg, config_path=str(args.config), out_root=out,
+    return RunContext(cfg=cfg, config_path=str(args.config), out_root=out_root(args, cfg),
                       inputs_path=Path(inputs) if inputs else None,
                       dask=getattr(args, "dask", None),
                       progress=Progress(quiet=getattr(args, "quiet", False),

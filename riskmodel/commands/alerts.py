@@ -60,12 +60,13 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("export", help="write current alerts as CAP/GeoJSON/CSV, or labels")
     _common(p)
-    p.add_argument("--out", required=True, metavar="DIR_OR_FILE",
-                   help="output folder (or the labels CSV with --labels)")
+    p.add_argument("--dest", required=True, metavar="DIR_OR_FILE",
+                   help="folder to write the alert files into (with --labels: the labels "
+                        "CSV file to write)")
     p.add_argument("--partner", help="only this partner's alerts")
     p.add_argument("--format", default="cap,geojson,csv", help="comma list of cap,geojson,csv")
     p.add_argument("--labels", action="store_true",
-                   help="write feedback labels for training (CSV) to --out instead")
+                   help="write feedback labels for training (CSV) to --dest instead")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("deliver", help="send pending outbox messages (retries, dead letter)")
@@ -226,16 +227,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     with store:
         if args.labels:
             text = labels_csv(store)
-            write_text(args.out, text)
-            print(f"{args.out}: {text.count(chr(10)) - 1} label row(s)")
+            write_text(args.dest, text)
+            print(f"{args.dest}: {text.count(chr(10)) - 1} label row(s)")
             return EXIT_OK
         formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
         bad = [f for f in formats if f not in ("cap", "geojson", "csv")]
         if bad:
             raise InputError(f"--format: unknown format(s) {', '.join(bad)}")
-        n = export(store, Path(args.out), partners=_partners(cfg), partner=args.partner,
+        n = export(store, Path(args.dest), partners=_partners(cfg), partner=args.partner,
                    formats=formats)
-    print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in n.items()))
+    print(f"{args.dest}: " + ", ".join(f"{k} {v}" for k, v in n.items()))
     return EXIT_OK
 
 

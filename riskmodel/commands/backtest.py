@@ -1,9 +1,7 @@
 """`riskmodel backtest`: rolling-origin evaluation of the model against baselines.
 
 Writes OUT.json (every number; same config -> same bytes) and optionally an HTML report
-with PNG figures in `<report stem>-figures/` beside it; see docs/backtest.md. Registering
-this module also registers `riskmodel countries` (the researchers' real-data evaluation),
-so the CLI's command list names one module for both.
+with PNG figures in `<report stem>-figures/` beside it; see docs/backtest.md.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from typing import Any
 
 from riskmodel.backtest import (backtest_json, load_backtest_config, run_backtest,
                                 run_backtest_worlds)
-from riskmodel.commands import countries
 from riskmodel.errors import EXIT_OK
 from riskmodel.io.atomic import write_json
 from riskmodel.models.seeds import SELECTION_SEEDS, report_seeds
@@ -25,7 +22,7 @@ DEFAULT_CONFIG = "configs/backtest.toml"
 
 
 def register(subparsers: Any) -> None:
-    """Add the `backtest` parser (and `countries`, see the module docstring)."""
+    """Add the `backtest` parser to the CLI's subparsers."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "backtest", help="rolling-origin backtest of the model against baselines",
         description="Retrain the model and the baselines (persistence, logistic, composite "
@@ -48,7 +45,6 @@ def register(subparsers: Any) -> None:
                    help="scenario world (riskmodel.world.scenarios) instead of the "
                         "config's [world] scenario")
     p.set_defaults(handler=run)
-    countries.register(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:

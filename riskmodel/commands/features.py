@@ -5,8 +5,9 @@ docs/features.md). `features build` writes the cube as CF NetCDF: from the confi
 `[sources]` (region mode with countries: the country-year cube of
 `riskmodel.sources.build_country_cube`; with admin-1 tables: the monthly (time, admin1)
 cube; grid mode: the monthly grid cube) or, without
-sources, from the synthetic world. `--chunks N` builds it lazily with dask (N cells per
-chunk along each spatial dim, the whole time axis per chunk); the values are the same.
+sources, from the synthetic world, into `<out>/<name>/features.nc` or the file named by
+`--cube`. `--chunks N` builds it lazily with dask (N cells per chunk along each spatial
+dim, the whole time axis per chunk); the values are the same.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import xarray as xr
 
 import features
 from features.docs import catalogue_markdown, catalogue_rows
+from riskmodel.commands._common import add_out_arg, out_root
 from riskmodel.config import RunConfig, load_config
 from riskmodel.errors import InputError
 from riskmodel.io.atomic import write_with
@@ -61,13 +63,17 @@ def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset
 def handle_build(args: argparse.Namespace) -> int:
     if args.chunks is not None and args.chunks < 1:
         raise InputError(f"--chunks must be >= 1 cells, got {args.chunks}")
+    if args.out and Path(args.out).suffix == ".nc":
+        # A cube file given as --out would become a folder named like a NetCDF file.
+        raise InputError(f"--out {args.out}: --out is the parent folder of run outputs; "
+                         f"name the cube file with --cube FILE.nc")
     cfg = load_config(args.config)
     notices = Notices()
     cube = cube_for(cfg, notices, args.chunks)
     for line in notices.lines:
         if not args.quiet:
             print(f"riskmodel: notice: {line}", file=sys.stderr)
-    out = Path(args.out)
+    out = Path(args.cube) if args.cube else out_root(args, cfg) / cfg.name / "features.nc"
     encoding = {v: {"zlib": True, "complevel": 1} for v in cube.data_vars}
     write_with(out, lambda p: cube.to_netcdf(p, engine="netcdf4", encoding=encoding))
     dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
@@ -87,7 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.set_defaults(handler=handle_list)
     pb = fsub.add_parser("build", help="build the feature cube and write it as NetCDF")
     pb.add_argument("--config", required=True, metavar="TOML", help="run config")
-    pb.add_argument("--out", required=True, metavar="FILE.nc", help="output NetCDF file")
+    add_out_arg(pb)
+    pb.add_argument("--cube", metavar="FILE.nc",
+                    help="NetCDF file to write (default: <out>/<config name>/features.nc)")
     pb.add_argument("--chunks", type=int, metavar="N",
                     help="build lazily with dask, N cells per spatial chunk")
     pb.add_argument("--quiet", action="store_true", help="no notices")

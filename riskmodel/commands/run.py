@@ -98,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "<out>/<name>/<as-of>/. Exit codes: 0 ok, 1 internal "
                                    "error, 2 bad input, 3 stale input, 4 drift, 5 another "
                                    "run holds the lock.")
-    add_config_args(p, out_help="parent folder of run folders (default: the config's `out`)")
+    add_config_args(p)
     p.add_argument("--as-of", metavar="YYYY-MM", help="month to score (default: latest)")
     p.add_argument("--retrain", action="store_true",
                    help="train new models even if matching ones are registered")

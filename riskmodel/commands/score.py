@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "models_from); fails if none is. Block-wise from the "
                                    "[scale] inputs Zarr store when the config names one, "
                                    "on a Dask cluster with --dask.")
-    add_config_args(p, out_help="parent folder of run folders (default: the config's `out`)")
+    add_config_args(p)
     p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
     add_check_args(p)
     add_dask_arg(p)

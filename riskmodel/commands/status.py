@@ -8,10 +8,9 @@ import json
 import os
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
-from riskmodel.commands._common import DEFAULT_CONFIG
+from riskmodel.commands._common import DEFAULT_CONFIG, add_out_arg, out_root
 from riskmodel.config import load_config
 from riskmodel.errors import EXIT_INTERNAL, EXIT_OK
 from riskmodel.ops.history import history_path, read_history
@@ -62,7 +61,7 @@ def _row(e: dict[str, Any]) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    family = (Path(args.out) if args.out else Path(cfg.out)) / cfg.name
+    family = out_root(args, cfg) / cfg.name
     entries = read_history(history_path(family))
     rows = summarise(entries)[-args.last:][::-1]
     if args.json:
@@ -103,8 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "interrupted), alerts raised and warnings; newest first.")
     p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
                    help=f"run config (default: {DEFAULT_CONFIG})")
-    p.add_argument("--out", metavar="DIR", help="parent folder of run folders (default: the "
-                                                "config's `out`)")
+    add_out_arg(p)
     p.add_argument("--last", type=_positive, default=10, metavar="N", help="runs to show (10)")
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
     p.add_argument("--fail-on-error", action="store_true",

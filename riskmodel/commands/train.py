@@ -1,7 +1,8 @@
 """`riskmodel train`: (re)train the FL and CL models for a config and register them.
 
-Training holds the run-folder lock of the config (`<out>/<name>/.lock`): the nightly run
-of the same config loads these models, and retraining under it would swap them mid-run.
+Training holds the run-folder lock of the config (`<out>/<name>/.lock`, `--out` as for
+`run`): the nightly run of the same config loads these models, and retraining under it
+would swap them mid-run. `--registry` names another model registry than the config's.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from riskmodel.commands._common import add_config_args, context
 from riskmodel.ops.lock import folder_lock, hold_lock
@@ -19,11 +19,11 @@ from riskmodel.pipeline import build_features, get_models, load_world
 
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
-    if args.out:
+    if args.registry:
         ctx.cfg = ctx.cfg.model_copy(
-            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})
+            update={"model": ctx.cfg.model.model_copy(update={"registry": args.registry})})
     check_config_paths(ctx.cfg, ctx.config_path)
-    family = Path(ctx.cfg.out) / ctx.cfg.name
+    family = ctx.out_root / ctx.cfg.name
     with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
         load_world(ctx)
         build_features(ctx)
@@ -39,5 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train and register the FL and CL models",
                        description="Build the world and features, train one calibrated "
                                    "LightGBM ensemble per target, and register it.")
-    add_config_args(p, out_help="model registry folder (default: the config's model.registry)")
+    add_config_args(p)
+    p.add_argument("--registry", metavar="DIR",
+                   help="model registry folder to register the models in (default: the "
+                        "config's [model] registry)")
     p.set_defaults(handler=handle)

@@ -1,5 +1,5 @@
 """`riskmodel world`: write the seeded synthetic world to NetCDF, with its event and
-programme tables as CSV."""
+programme tables as CSV, into `<out>/<name>/world/` or the folder named by `--world-dir`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from riskmodel.world.tables import write_tables
 
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
-    out = Path(args.out) if args.out else ctx.out_root / ctx.cfg.name / "world"
+    out = Path(args.world_dir) if args.world_dir else ctx.out_root / ctx.cfg.name / "world"
     world = load_world(ctx)
     # fletcher32: HDF5 checksums every chunk, so a corrupted copy of world.nc fails loudly
     # on read (`run --inputs`) instead of scoring altered numbers.
@@ -33,5 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("world", help="write the synthetic world to NetCDF",
                        description="Generate the seeded synthetic world of the config and "
                                    "write world.nc (CF), events.csv and programmes.csv.")
-    add_config_args(p, out_help="output folder (default: <out>/<name>/world)")
+    add_config_args(p)
+    p.add_argument("--world-dir", metavar="DIR",
+                   help="folder to write world.nc, events.csv and programmes.csv into "
+                        "(default: <out>/<config name>/world)")
     p.set_defaults(handler=handle)

@@ -16,7 +16,7 @@ from riskmodel.config import AlertsConfig
 
 def persistence_window(cfg: AlertsConfig) -> int:
     """n of the rules' "k of the last n runs" persistence (1: no history needed)."""
-    return load_rules(cfg.rules, cfg.threshold).persistence.n
+    return load_rules(cfg.rules).persistence.n
 
 
 def months_to_backfill(cfg: AlertsConfig, labels: list[str], month: int,

@@ -2,9 +2,8 @@
 
 - `blocks`: plan blocks, read each with a halo for neighbourhood features, score its cells.
 - `score`: run the blocks in this process or as Dask tasks; assemble with `score_month`.
-- `store`: canonical inputs as Zarr, chunked over space, whole time axis per chunk.
+- `store`: canonical inputs as Zarr, chunked over space, whole time axis per chunk
+  (written by `riskmodel store`).
 - `cluster`: `--dask local` (LocalCluster of processes) or an existing scheduler.
 - `inference`: LightGBM members compiled to C with tl2cgen, cached by model sha256.
-- `train`: one booster trained with `lightgbm.dask`.
-- `cli`: `python -m riskmodel.scale store|score`.
 """

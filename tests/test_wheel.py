@@ -1,0 +1,130 @@
+"""The package as users install it: a wheel built from a copy of the checkout, installed
+into a fresh virtualenv, runs the real-data feature build and a tiny nightly run from a
+folder outside the repository, importing the installed package (not the checkout).
+
+The wheel is built with pip (`pip wheel --no-deps`, build isolation: pip fetches the
+`[build-system]` requirements from the package index). The virtualenv gets the wheel
+alone; the dependencies come from this test's environment through a `.pth` file added
+after the install, so nothing but the wheel is downloaded or installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, write_tiny_config
+
+pytestmark = pytest.mark.slow
+
+PACKAGES = ("riskmodel", "features", "kernels")
+# Left out of the source copy: the checkout's environments, caches and outputs (a stale
+# build/ folder would put files into the wheel that the package configuration does not).
+NOT_SOURCE = {".git", ".venv", ".cache", "build", "dist", "runs", "models", "data",
+              ".hypothesis", ".pytest_cache"}
+
+
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    top = Path(folder) == ROOT  # `models`, `data`... are packages further down
+    return {n for n in names if (top and n in NOT_SOURCE) or n == "__pycache__"
+            or n.endswith((".egg-info", ".pyc"))}
+
+
+def package_data(src: Path) -> set[str]:
+    """Every file of the importable packages that is not Python source: what the installed
+    package reads at run time (datasets, code lists, schemas, marker files)."""
+    return {p.relative_to(src).as_posix()
+            for pkg in PACKAGES for p in (src / pkg).rglob("*")
+            if p.is_file() and p.suffix != ".py"}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without anything that would import the checkout instead."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update(MPLBACKEND="Agg", **extra)
+    return env
+
+
+def check(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int) -> str:
+    """Run `cmd`; its stdout, or a failure showing its stderr."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(cmd)} -> {done.returncode}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A virtualenv with the wheel installed: its python, its `riskmodel` script, and the
+    wheel."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=_not_source)
+    env = clean_env()
+    check([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+           "--disable-pip-version-check", "-w", str(tmp / "dist"), str(src)],
+          cwd=tmp, env=env, timeout=600)
+    wheel = next((tmp / "dist").glob("riskmodel-*.whl"))
+    venv = tmp / "venv"
+    check([sys.executable, "-m", "venv", str(venv)], cwd=tmp, env=env, timeout=300)
+    python = venv / "bin" / "python"
+    check([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
+           "--disable-pip-version-check", str(wheel)], cwd=tmp, env=env, timeout=300)
+    # Dependencies from this environment, searched after the venv's own site-packages
+    # (which hold the wheel). Paths added by a .pth are not site dirs, so an editable
+    # install of the checkout in this environment (its own .pth finder) stays invisible.
+    site = Path(check([str(python), "-c", "import sysconfig; "
+                       "print(sysconfig.get_paths()['purelib'])"],
+                      cwd=tmp, env=env, timeout=60).strip())
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "zz_test_dependencies.pth").write_text("".join(f"{p}\n" for p in sorted(ours)))
+    return {"python": python, "riskmodel": venv / "bin" / "riskmodel", "wheel": wheel,
+            "venv": venv, "src": src}
+
+
+def test_wheel_holds_every_package_data_file(installed: dict[str, Path]) -> None:
+    with zipfile.ZipFile(installed["wheel"]) as whl:
+        names = set(whl.namelist())
+    expected = package_data(installed["src"])
+    assert "riskmodel/sources/iso3166_alpha3.txt" in expected
+    assert sorted(expected - names) == []
+
+
+def test_installed_package_runs_outside_the_checkout(installed: dict[str, Path],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = clean_env(NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    where = check([str(installed["python"]), "-c",
+                   "import features, kernels, riskmodel; "
+                   "print(riskmodel.__file__, features.__file__, kernels.__file__)"],
+                  cwd=elsewhere, env=env, timeout=120).split()
+    venv = installed["venv"].resolve()
+    for path in where:
+        assert Path(path).resolve().is_relative_to(venv), path
+    # the script runs the venv's interpreter (pip may wrap a long path in a sh exec line)
+    assert str(installed["python"]) in installed["riskmodel"].read_text()[:500]
+
+    # The real-data cube reads the shipped datasets and the ISO 3166 code list.
+    out = check([str(installed["riskmodel"]), "features", "build", "--config",
+                 str(ROOT / "configs" / "real-countries.toml"), "--quiet"],
+                cwd=elsewhere, env=env, timeout=600)
+    assert (elsewhere / "runs" / "real-countries" / "features.nc").is_file(), out
+
+    # configs/tiny.toml with its cwd-relative rules file made absolute, outputs in tmp_path.
+    monkeypatch.chdir(ROOT)
+    (tmp_path / "tiny").mkdir()
+    config = write_tiny_config(tmp_path / "tiny")
+    out = check([str(installed["riskmodel"]), "run", "--config", str(config), "--quiet"],
+                cwd=elsewhere, env=env, timeout=1200)
+    run_dirs = [p for p in (tmp_path / "tiny" / "runs" / "tiny").iterdir() if p.is_dir()]
+    assert any((p / "risk.nc").is_file() and (p / "report.html").is_file()
+               for p in run_dirs), out
