@@ -283,9 +283,12 @@ def _drain(store_path: Path, partners: PartnersConfig, pid: str, chan: str, rep:
     """Deliver one (partner, channel) queue, oldest first, until empty or `deadline`."""
     pol = partners.delivery
     found = _find(partners, pid, chan)
+    seen: set[int] = set()  # without `wait`, each message is tried at most once per run
     with AlertStore(store_path) as store:
         while time.monotonic() < deadline:
-            rows = outbox.due(store, clock(), partner=pid, channel=chan)
+            rows = [r for r in outbox.due(store, clock(), partner=pid, channel=chan)
+                    if wait or r["id"] not in seen]
+            seen.update(r["id"] for r in rows)
             for row in rows:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -70,7 +70,7 @@ def secret_keys(secrets: str | bytes | Iterable[str | bytes]) -> list[bytes]:
     else:
         items = list(secrets)
     if not items:
-        raise SignatureError("no secret given: refusing to sign or verify")
+        raise SignatureError("empty secret: refusing to sign or verify with it")
     return [secret_key(s) for s in items]
 
 
