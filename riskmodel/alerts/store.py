@@ -139,7 +139,17 @@ class AlertStore:
         self.db.row_factory = sqlite3.Row
         try:
             if readonly:
-                v = self.schema_version()
+                try:
+                    v = self.schema_version()
+                except sqlite3.OperationalError:
+                    # A WAL store in a folder we cannot write has no -shm file to share:
+                    # read the file as a snapshot instead (nothing of ours writes to it).
+                    self.db.close()
+                    uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro&immutable=1"
+                    self.db = sqlite3.connect(uri, uri=True, timeout=timeout,
+                                              isolation_level=None)
+                    self.db.row_factory = sqlite3.Row
+                    v = self.schema_version()
                 if v != SCHEMA_VERSION:
                     raise InputError(f"{self.path}: alert store schema v{v}, this code reads "
                                      f"v{SCHEMA_VERSION}; open it writable once to migrate")

@@ -138,6 +138,8 @@ def _alerts_cfg(args: argparse.Namespace) -> AlertsConfig:
 def _open(args: argparse.Namespace, readonly: bool = False):  # type: ignore[no-untyped-def]
     from riskmodel.alerts.store import AlertStore
     cfg = _alerts_cfg(args)
+    if ".." in Path(cfg.store).parts:
+        raise InputError(f"{cfg.store}: alert store path must not contain '..'")
     if not Path(cfg.store).is_file():
         raise InputError(f"{cfg.store}: no alert store (run `riskmodel run` first)")
     return cfg, AlertStore(cfg.store, create=False, readonly=readonly)
