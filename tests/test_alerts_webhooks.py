@@ -387,6 +387,7 @@ def test_partner_channel_test_message(tmp_path: Path, env, capsys) -> None:
     ('budget = "3"', "budget"),
     ('countries = ["xaa"]', "countries"),
     ('countries = ["NOT-A-CODE"]', "countries"),
+    ('countries = ["ABC"]', "ISO 3166-1"),
     ('admin1 = ["XAA-01/../x"]', "admin1"),
 ])
 def test_partner_values_are_not_coerced(tmp_path: Path, snippet: str, why: str) -> None:
@@ -425,3 +426,22 @@ def test_json_report_of_deliver(tmp_path: Path, env, capsys) -> None:
     rep = json.loads(capsys.readouterr().out)
     assert rep["delivered"] == 18 and rep["outbox_delivered"] == 18 and rep["dead"] == 0
     assert os.path.exists(cfg.store)
+
+
+def test_run_config_month_is_a_month(tmp_path: Path) -> None:
+    from riskmodel.config import load_config
+    (tmp_path / "run.toml").write_text('as_of = "2024-13"\n')
+    with pytest.raises(ConfigError, match="as_of"):
+        load_config(tmp_path / "run.toml")
+
+
+def test_verify_missing_files_are_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "secret").write_text(KEY_B)
+    base = ["alerts", "verify", "--id", "i", "--timestamp", "1", "--signature", "v1,AA=="]
+    assert cli([*base, str(tmp_path / "absent-body"), "--secret-file",
+                str(tmp_path / "secret")]) == 2
+    (tmp_path / "body").write_bytes(b"x")
+    assert cli([*base, str(tmp_path / "body"), "--secret-file",
+                str(tmp_path / "absent-secret")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "absent-body" in err[0] and "absent-secret" in err[1]

@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 from riskmodel.alerts.verify import SignatureError, secret_keys
 from riskmodel.config import Strict, load_toml_model
 from riskmodel.errors import ConfigError
+from riskmodel.sources.codes import is_country_code
 
 FORMATS = ("cap", "geojson", "csv")
 SStr = Annotated[str, Field(strict=True)]
@@ -151,6 +152,10 @@ class Partner(Strict):
 
     @model_validator(mode="after")
     def _admin1_in_countries(self) -> Partner:
+        for c in self.countries:
+            if not is_country_code(c):
+                raise ValueError(f"country {c!r} is not an assigned or user-assigned ISO "
+                                 f"3166-1 alpha-3 code")
         for a in self.admin1:
             if a.split("-")[0] not in self.countries:
                 raise ValueError(f"admin1 {a!r} is not in the partner's countries")
