@@ -343,6 +343,11 @@ def test_leaving_partner_gets_a_cancel_with_its_own_area(tmp_path: Path) -> None
     assert "fl-XAA-01-2026-04.1" in root.findtext(NS + "references")
     from riskmodel.alerts.cap import validate_cap
     assert validate_cap(rows[0][1]) == []
+    # Delivery sends the Cancel to pa (it is about an alert pa had, no longer pa's).
+    rep = deliver(cfg.store, load_partners(pf), partner="pa")
+    assert rep["delivered"] >= 1
+    dropped = tmp_path / "drop" / "pa" / "cap" / "fl-XAA-01-2026-04.withdrawn-pa-2026-05.xml"
+    assert dropped.read_bytes() == rows[0][1]
     # A third night changes nothing more for pa: one Cancel is enough.
     s = run(tmp_path, cfg, make_risk({"XAA-01": 0.9}, as_of="2026-06"), "r3")
     assert s["partners"]["pa"]["withdrawn"] == 0

@@ -246,7 +246,11 @@ def _alert_ids(row: dict[str, Any]) -> list[str]:
 
 
 def out_of_scope(store: AlertStore, row: dict[str, Any], partner: Partner) -> str | None:
-    """Why `row` must not go to `partner` any more (None: it may)."""
+    """Why `row` must not go to `partner` any more (None: it may). The partner-only Cancel
+    telling a partner an alert left its areas always may: it repeats what they had."""
+    if row["alert_id"] and row["filename"] == (
+            f"cap/{row['alert_id']}.withdrawn-{partner.id}-{row['as_of']}.xml"):
+        return None
     for aid in _alert_ids(row):
         alert = store.get_alert(aid)
         if alert is not None and not partner.covers(alert):
@@ -284,12 +288,12 @@ def _drain(store_path: Path, partners: PartnersConfig, pid: str, chan: str, rep:
     """Deliver one (partner, channel) queue, oldest first, until empty or `deadline`."""
     pol = partners.delivery
     found = _find(partners, pid, chan)
-    seen: set[int] = set()  # without `wait`, each message is tried at most once per run
+    last_id = 0  # without `wait`, each message is tried at most once per run
     with AlertStore(store_path) as store:
         while time.monotonic() < deadline:
-            rows = [r for r in outbox.due(store, clock(), partner=pid, channel=chan)
-                    if wait or r["id"] not in seen]
-            seen.update(r["id"] for r in rows)
+            rows = outbox.due(store, clock(), partner=pid, channel=chan,
+                              after_id=0 if wait else last_id)
+            last_id = max([last_id, *(r["id"] for r in rows)])
             for row in rows:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -38,12 +38,12 @@ def enqueue(store: AlertStore, *, partner: str, channel: str, kind: str, filenam
 
 
 def due(store: AlertStore, now: float, limit: int = 100, partner: str | None = None,
-        channel: str | None = None) -> list[dict[str, Any]]:
-    """Pending messages whose next attempt time has come, oldest first."""
+        channel: str | None = None, after_id: int = 0) -> list[dict[str, Any]]:
+    """Pending messages whose next attempt time has come, oldest first (ids > `after_id`)."""
     return [dict(r) for r in store.db.execute(
         "SELECT * FROM outbox WHERE state='pending' AND next_attempt_at <= ? "
-        "AND (? IS NULL OR partner=?) AND (? IS NULL OR channel=?) ORDER BY id LIMIT ?",
-        (now, partner, partner, channel, channel, limit))]
+        "AND (? IS NULL OR partner=?) AND (? IS NULL OR channel=?) AND id > ? "
+        "ORDER BY id LIMIT ?", (now, partner, partner, channel, channel, after_id, limit))]
 
 
 def next_due_at(store: AlertStore, partner: str | None = None, channel: str | None = None

@@ -130,7 +130,8 @@ def _alerts_cfg(args: argparse.Namespace) -> AlertsConfig:
         upd["store"] = args.store
     if getattr(args, "partners", None):
         upd["partners"] = args.partners
-    if not args.config and not getattr(args, "store", None):
+    if not args.config and not getattr(args, "store", None) and not (
+            args.alerts_command == "test" and args.partners):
         raise ConfigError("give --config RUN.toml or --store ALERTS.sqlite")
     return cfg.model_copy(update=upd)
 
