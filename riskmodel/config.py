@@ -346,7 +346,7 @@ class RunConfig(Strict):
     name: str = Field("demo", pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(20260, ge=0, le=2**32 - 1)
     out: str = Field("runs", description="parent folder of run folders")
-    as_of: str | None = Field(None, pattern=r"^\d{4}-\d{2}$",
+    as_of: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                               description="YYYY-MM to score; None: the latest month")
     targets: tuple[Literal["fl", "cl"], ...] = ("fl", "cl")
     world: WorldConfig = WorldConfig()

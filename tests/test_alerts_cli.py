@@ -17,11 +17,15 @@ from riskmodel.config import AlertsConfig
 
 @pytest.fixture()
 def store(tmp_path: Path) -> tuple[Path, list[str]]:
-    cfg = AlertsConfig(store=str(tmp_path / "a.sqlite"))
+    (tmp_path / "partners.toml").write_text(
+        '[[partner]]\nid = "pa"\nname = "A"\ncountries = ["XAA"]\n\n'
+        '[[partner]]\nid = "pc"\nname = "C"\ncountries = ["XAC"]\n')
+    cfg = AlertsConfig(store=str(tmp_path / "a.sqlite"), partners=str(tmp_path / "partners.toml"))
     publish_alerts(make_risk({"XAA-01": 0.7, "XAC-02": 0.9}), run_dir=tmp_path / "run",
                    cfg=cfg, run_id="r1", sent=datetime(2026, 6, 2, 1, tzinfo=timezone.utc))
     # A run config pointing at the store, as `riskmodel run` would use.
-    (tmp_path / "run.toml").write_text(f'[alerts]\nstore = "{cfg.store}"\n')
+    (tmp_path / "run.toml").write_text(f'[alerts]\nstore = "{cfg.store}"\n'
+                                       f'partners = "{cfg.partners}"\n')
     return tmp_path, ["--config", str(tmp_path / "run.toml")]
 
 

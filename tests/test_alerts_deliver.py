@@ -20,13 +20,13 @@ from riskmodel.alerts.deliver import _Lock, backoff, deliver
 from riskmodel.alerts.partners import load_partners
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.alerts.store import AlertStore
-from riskmodel.alerts.verify import SignatureError, sign, verify_signature
+from riskmodel.alerts.verify import SignatureError, sign, verify_webhook
 from riskmodel.commands.alerts import main as cli
 from riskmodel.config import AlertsConfig
 from riskmodel.errors import LockHeldError
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRETS = {"pa": b"secret-of-a-0123456789", "pc": b"secret-of-c-9876543210"}
+SECRETS = {"pa": b"secret-of-a-0123456789-abcdef", "pc": b"secret-of-c-9876543210-fedcba"}
 COUNTRY = {"pa": "XAA", "pc": "XAC"}
 
 
@@ -52,8 +52,7 @@ class Receiver:
                     rec.requests += 1
                     n = rec.requests
                 try:
-                    verify_signature(SECRETS[pid], self.headers["X-Riskmodel-Timestamp"],
-                                     self.headers["X-Riskmodel-Signature"], body)
+                    key = verify_webhook(SECRETS[pid], dict(self.headers.items()), body)
                 except (SignatureError, KeyError):
                     with rec.lock:
                         rec.rejected += 1
@@ -62,7 +61,6 @@ class Receiver:
                 if n % 3 == 0:
                     self._reply(503)  # a flaky endpoint
                     return
-                key = self.headers["Idempotency-Key"]
                 stall = False
                 with rec.lock:
                     if key in rec.recorded:
@@ -207,27 +205,35 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_verifier_rejects_tampered_and_old(tmp_path: Path, capsys) -> None:
-    secret = b"s3cret"
+    secret = b"s3cret-s3cret-s3cret-s3cret"
     body = b'{"hello": "partner"}'
     now = 1_780_000_000
-    sig = sign(secret, now, body)
-    verify_signature(secret, str(now), sig, body, now=now + 10)
+    mid = "msg_0123456789abcdef"
+    sig = sign(secret, mid, now, body)
+
+    def check(sig: str, body: bytes, ts: int, clock: float | None = None) -> str:
+        return verify_webhook(secret, {"webhook-id": mid, "webhook-timestamp": str(ts),
+                                       "webhook-signature": sig}, body,
+                              now=ts if clock is None else clock)
+
+    assert check(sig, body, now, clock=now + 10) == mid
     with pytest.raises(SignatureError, match="does not match"):
-        verify_signature(secret, str(now), sig, body.replace(b"partner", b"Partner"), now=now)
+        check(sig, body.replace(b"partner", b"Partner"), now)
     with pytest.raises(SignatureError, match="stale"):
-        verify_signature(secret, str(now - 301), sign(secret, now - 301, body), body, now=now)
+        check(sign(secret, mid, now - 301, body), body, now - 301, clock=now)
     with pytest.raises(SignatureError, match="does not match"):
-        verify_signature(secret, str(now + 1), sig, body, now=now)  # timestamp swapped
+        check(sig, body, now + 1, clock=now)  # timestamp swapped
     # The same checks from the shell, as a partner would run them.
     (tmp_path / "body").write_bytes(body)
     (tmp_path / "tampered").write_bytes(body + b" ")
     (tmp_path / "secret").write_bytes(secret + b"\n")
-    base = ["alerts", "verify", "--secret-file", str(tmp_path / "secret"), "--timestamp",
-            str(now), "--signature", sig, "--now", str(now + 5)]
+    base = ["alerts", "verify", "--secret-file", str(tmp_path / "secret"), "--id", mid,
+            "--timestamp", str(now), "--signature", sig, "--now", str(now + 5)]
     assert cli([*base, str(tmp_path / "body")]) == 0
     assert cli([*base, str(tmp_path / "tampered")]) == 2
-    old = ["alerts", "verify", "--secret-file", str(tmp_path / "secret"), "--timestamp",
-           str(now), "--signature", sig, "--now", str(now + 3600), str(tmp_path / "body")]
+    old = ["alerts", "verify", "--secret-file", str(tmp_path / "secret"), "--id", mid,
+           "--timestamp", str(now), "--signature", sig, "--now", str(now + 3600),
+           str(tmp_path / "body")]
     assert cli(old) == 2
     assert "stale" in capsys.readouterr().err
 
@@ -250,7 +256,7 @@ def test_redirects_refused_and_dead_letters_requeued(tmp_path: Path, receiver, c
         cfg = setup_store(tmp_path, f"http://127.0.0.1:{srv.server_address[1]}", max_attempts=1)
         os.environ["TEST_SECRET_PA"] = SECRETS["pa"].decode()
         args = ["alerts", "deliver", "--store", cfg.store, "--partners", cfg.partners, "--json"]
-        assert cli(args) == 0
+        assert cli(args) == 2  # everything dead-lettered: not a success
         import json
         rep = json.loads(capsys.readouterr().out)
         assert rep["outbox_dead"] == 24 and receiver.requests == 0  # never followed

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_alerts_fakes import make_risk
 
 from riskmodel.alerts.feedback import OUTCOMES, record_feedback
+from riskmodel.alerts.partners import PartnersConfig
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.alerts.store import AlertStore
 from riskmodel.config import AlertsConfig
@@ -29,6 +30,10 @@ OUTCOME = st.sampled_from(["confirmed", "not found", "Not_Visited", "maybe", "",
 OBSERVED = st.sampled_from(["2026-06-20", "", "21/06/2026", "2026-02-30"])
 KNOWN = {"fl-XAA-01-2026-05", "cl-XAC-02-2026-05", "fl-XAC-02-2026-05"}
 NOTE = st.sampled_from(["", "two workers", "a,b", '"quoted"', "ünïcode"])
+# Feedback is only taken from configured partners on their own areas.
+PARTNERS = PartnersConfig.model_validate({"partner": [
+    {"id": "pa", "name": "A", "countries": ["XAA", "XAB", "XAC"]},
+    {"id": "pc", "name": "C", "countries": ["XAC"]}]})
 VALID = ("alert_id,outcome,partner,observed_on,note\n"
          "fl-XAA-01-2026-05,confirmed,pa,2026-06-20,two workers\n"
          "cl-XAC-02-2026-05,not_found,pc,,\n").encode()
@@ -59,7 +64,7 @@ def outcome(published: Path, tmp: Path, data: bytes) -> tuple[int, list[tuple]] 
     path.write_bytes(data)
     with AlertStore(db) as s:
         try:
-            res = record_feedback(s, path, default_partner="pa")
+            res = record_feedback(s, path, partners=PARTNERS, default_partner="pa")
         except InputError as exc:
             msg = str(exc)
             assert str(path) in msg and "Traceback" not in msg, msg

@@ -2,8 +2,8 @@
 
 An acknowledgement says "we have seen this and act on it"; it does not move the
 lifecycle (the risk decides that), so the alert keeps its state and the history gets an
-`acknowledged` row. Only a partner that covers the alert may acknowledge it, and
-acknowledging twice is a no-op.
+`acknowledged` row. Only a configured partner that covers the alert may acknowledge it
+(without a partners file nobody can), and acknowledging twice is a no-op.
 """
 
 from __future__ import annotations
@@ -12,19 +12,23 @@ from datetime import datetime, timezone
 
 from riskmodel.alerts.partners import PartnersConfig
 from riskmodel.alerts.store import AlertStore
-from riskmodel.errors import InputError
+from riskmodel.errors import ConfigError, InputError
 
 
 def acknowledge(store: AlertStore, alert_id: str, partner: str, *,
-                partners: PartnersConfig | None = None, note: str | None = None,
+                partners: PartnersConfig, note: str | None = None,
                 at: datetime | None = None) -> bool:
     """Record `partner`'s acknowledgement; False if it was already acknowledged by them."""
     when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    if not partners.partner:
+        raise ConfigError("acknowledging needs the partners file (--partners or the run "
+                          "config's [alerts] partners): no partner can be checked without it")
+    who = partners.get(partner)
     with store.transaction():
         alert = store.get_alert(alert_id)
         if alert is None:
             raise InputError(f"unknown alert {alert_id!r}")
-        if partners is not None and partners.partner and not partners.get(partner).covers(alert):
+        if not who.covers(alert):
             raise InputError(f"alert {alert_id} is not in partner {partner}'s areas")
         by = set((alert["acknowledged_by"] or "").split())
         if partner in by:

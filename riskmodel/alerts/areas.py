@@ -11,6 +11,8 @@ contributions) and the cells it covers. Admin-1 areas come from `admin1_id`; clu
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,6 +87,28 @@ def check_contract(risk: xr.Dataset) -> None:
     a = risk["admin1_id"].values
     if a.size and (a.max() >= n_adm or a.min() < -1):
         raise InputError(f"risk dataset: admin1_id has ids outside -1..{n_adm - 1}")
+    # Codes become alert ids, CAP identifiers and file names; names go into XML and CSV.
+    for coord, pattern in (("country", _COUNTRY_CODE), ("admin1", _AREA_CODE)):
+        for i, code in enumerate(str(c) for c in risk[coord].values):
+            if not pattern.match(code):
+                raise InputError(f"risk dataset: {coord}[{i}] code {code[:40]!r} is not "
+                                 f"letters, digits, '_', '.', '-' (no '..', no '/')")
+    for name in ("country_name", "admin1_name", "feature_domain"):
+        if name in risk:
+            for i, text in enumerate(str(v) for v in risk[name].values.ravel()):
+                if _CONTROL.search(text):
+                    raise InputError(f"risk dataset: {name}[{i}] {text[:40]!r} contains a "
+                                     f"control character")
+    if "feature" in risk.coords:
+        for i, f in enumerate(str(v) for v in risk["feature"].values):
+            if _CONTROL.search(f):
+                raise InputError(f"risk dataset: feature[{i}] {f[:40]!r} contains a control "
+                                 f"character")
+
+
+_COUNTRY_CODE = re.compile(r"^[A-Z]{3}$")
+_AREA_CODE = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def as_of_of(risk: xr.Dataset) -> str:
@@ -261,10 +285,12 @@ def admin1_areas(grid: Grid, how: str = "pop_mean") -> list[Area]:
 
 
 def _cluster_labels(grid: Grid, enter: float, leave: float, min_cells: int,
-                    keep: list[np.ndarray]) -> tuple[np.ndarray, int]:
+                    keep: list[np.ndarray], zones: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, int]:
     """Flat labels (-1: none) of clusters and their count; see `cluster_areas`."""
     r = np.where(grid.valid, grid.risk, -np.inf).reshape(grid.shape)
-    cid = grid.country_id.reshape(grid.shape)
+    cid = (grid.country_id if zones is None else np.asarray(zones, dtype=np.int64)
+           ).reshape(grid.shape)
     weak_all = r >= leave
     seed = r >= enter
     kept = np.zeros(grid.shape[0] * grid.shape[1], dtype=bool)
@@ -274,7 +300,8 @@ def _cluster_labels(grid: Grid, enter: float, leave: float, min_cells: int,
     seed |= kept  # an open alert's cells still above `leave` keep it alive (hysteresis)
     comp = np.zeros(grid.shape, dtype=np.int64)
     n_comp = 0
-    # Label each country inside its bounding box: cheap, and clusters never cross borders.
+    # Label each zone (country, or partner scope within it) inside its bounding box: cheap,
+    # and clusters never cross borders.
     for c, box in enumerate(ndimage.find_objects(np.where(cid >= 0, cid + 1, 0))):
         if box is None:
             continue
@@ -312,15 +339,19 @@ def _cluster_labels(grid: Grid, enter: float, leave: float, min_cells: int,
 
 
 def cluster_areas(grid: Grid, enter: float, leave: float, min_cells: int = 1,
-                  how: str = "pop_mean", keep: list[np.ndarray] | None = None) -> list[Area]:
+                  how: str = "pop_mean", keep: list[np.ndarray] | None = None,
+                  zones: np.ndarray | None = None) -> list[Area]:
     """Connected clusters (4-neighbour, within one country) of cells at or above `leave`
     that contain a cell at or above `enter` (hysteresis thresholding), at least `min_cells`.
+
+    `zones` (flat, int, -1 outside; default the countries) splits countries further:
+    clusters never cross a zone border, so a cluster stays within one partner's scope.
 
     `keep` lists the cells of open cluster alerts: their cells above `leave` count as
     seeds (an alert fades only below `leave`), and pieces of one alert that split apart
     stay one area, so the alert neither dies nor multiplies while it is still warm.
     """
-    labels_all, n_lab = _cluster_labels(grid, enter, leave, min_cells, list(keep or []))
+    labels_all, n_lab = _cluster_labels(grid, enter, leave, min_cells, list(keep or []), zones)
     out: list[Area] = []
     if n_lab == 0:
         return out

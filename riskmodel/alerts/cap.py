@@ -7,7 +7,9 @@ with `status` Exercise (never Actual) and says so in `note`. Messages are plain
 ElementTree output with a fixed element order, so the same alert renders the same bytes.
 `check_cap` enforces CAP 1.2 section 3 rules beyond the schema: polygons of at least four
 closed lat,lon pairs in range, `sent`/`effective`/`expires` with an explicit UTC offset,
-well-formed `references`.
+well-formed `references`. `validate_cap` is the gate every message passes before it is
+stored or queued: well-formed XML, the CAP 1.2 schema (`schema/CAP-v1.2.xsd`) and those
+rules. Identifiers (which also name files) come from a safe character set.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from riskmodel.alerts.rules import CapSpec, severity
@@ -27,7 +31,13 @@ EVENTS = {"fl": "Forced labour risk", "cl": "Child labour risk"}
 SYNTHETIC_NOTE = ("SYNTHETIC WORLD: computed from a generated test world; not evidence about "
                   "any real place.")
 _DT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
-_ID_OK = re.compile(r"^[^\s,<&]+$")
+# Identifiers name files in run folders, drops and webhooks: letters, digits, '_', '.',
+# '-', starting with a letter or digit, and never '..' (no way out of a folder).
+SAFE_ID = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_ID_OK = re.compile(r"^[^\s,<&]+$")  # the spec's own rule, for messages of any sender
+# Characters XML 1.0 cannot carry (most C0 controls, NUL, surrogates, U+FFFE/U+FFFF).
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "CAP-v1.2.xsd"
 
 
 def cap_time(t: datetime) -> str:
@@ -47,6 +57,9 @@ def month_start(as_of: str, add_months: int = 0) -> datetime:
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     e = ET.SubElement(parent, _Q + tag)
     if text is not None:
+        if _XML_BAD.search(text):
+            raise ValueError(f"CAP {tag} {text[:60]!r} holds a control character XML cannot "
+                             f"carry")
         e.text = text
     return e
 
@@ -66,8 +79,9 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
                   references: list[tuple[str, str, str]], synthetic: bool, cap: CapSpec,
                   as_of: str) -> str:
     """The CAP 1.2 XML text of one message about `alert` (a store row)."""
-    if not _ID_OK.match(identifier):
-        raise ValueError(f"CAP identifier {identifier!r} has a space, comma, < or &")
+    if not SAFE_ID.match(identifier):
+        raise ValueError(f"CAP identifier {identifier!r} is not letters, digits, '_', '.', "
+                         f"'-' (no '..')")
     target = alert["target"]
     cancel = msg_type == "Cancel"
     root = ET.Element(_Q + "alert")
@@ -187,7 +201,10 @@ def read_message(xml: str | bytes) -> dict[str, Any]:
 def check_cap(xml: str | bytes) -> list[str]:
     """Problems with CAP 1.2 rules the XSD cannot express (empty list: none)."""
     problems: list[str] = []
-    root = ET.fromstring(xml)
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        return [f"not well-formed XML ({exc})"]
     for tag in ("sent", "effective", "onset", "expires"):
         for e in root.iter(_Q + tag):
             if not _DT.match(e.text or ""):
@@ -220,3 +237,98 @@ def check_cap(xml: str | bytes) -> list[str]:
                 problems.append(f"polygon pair {p!r} out of range")
                 break
     return problems
+
+
+@lru_cache(maxsize=1)
+def _schema() -> Any:
+    # xmlschema is a runtime dependency: no message leaves unchecked against the XSD.
+    import xmlschema
+    return xmlschema.XMLSchema(SCHEMA_PATH)
+
+
+def validate_cap(xml: str | bytes) -> list[str]:
+    """Every problem of a CAP message: not well-formed, CAP 1.2 schema, then the spec's rules
+    (`check_cap`). An empty list means it may be stored and sent."""
+    text = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
+    try:
+        ET.fromstring(xml)
+    except ET.ParseError as exc:
+        return [f"not well-formed XML ({exc})"]
+    problems = [f"schema: {e.reason} at {e.path}" for e in _schema().iter_errors(text)]
+    return problems + check_cap(xml)
+
+
+def build_test_message(partner_id: str, *, identifier: str, sent: str, cap: CapSpec) -> str:
+    """A CAP 1.2 message with status `Test` that proves a channel to `partner_id`: it carries
+    no alert and receivers are expected to discard it after checking it arrived."""
+    if not SAFE_ID.match(identifier):
+        raise ValueError(f"CAP identifier {identifier!r} is not from the safe character set")
+    root = ET.Element(_Q + "alert")
+    _sub(root, "identifier", identifier)
+    _sub(root, "sender", cap.sender)
+    _sub(root, "sent", sent)
+    _sub(root, "status", "Test")
+    _sub(root, "msgType", "Alert")
+    _sub(root, "source", "riskmodel channel test")
+    _sub(root, "scope", "Restricted")
+    _sub(root, "restriction", "ILO national partners; channel test, discard")
+    _sub(root, "note", f"Channel test for partner {partner_id}: no alert, discard.")
+    info = _sub(root, "info")
+    _sub(info, "language", cap.language)
+    _sub(info, "category", "Other")
+    _sub(info, "event", "Channel test")
+    _sub(info, "urgency", "Unknown")
+    _sub(info, "severity", "Unknown")
+    _sub(info, "certainty", "Unknown")
+    _sub(info, "senderName", cap.sender_name)
+    _sub(info, "headline", "riskmodel channel test: discard")
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def withdrawal(previous: str, *, identifier: str, sent: str, partner_id: str) -> str:
+    """A Cancel, for one partner only, of the alert `previous` (the last CAP message that
+    partner received) told: the alert left the partner's areas. It keeps the area of
+    `previous`, so nothing of the alert's new extent (another partner's) is disclosed, and
+    references every message the partner had."""
+    if not SAFE_ID.match(identifier):
+        raise ValueError(f"CAP identifier {identifier!r} is not from the safe character set")
+    root = ET.fromstring(previous)
+    if root.tag != _Q + "alert":
+        raise ValueError("previous message is not a CAP 1.2 alert")
+
+    def set_text(parent: ET.Element, tag: str, text: str) -> None:
+        e = parent.find(_Q + tag)
+        if e is not None:
+            e.text = text
+
+    old = (root.findtext(_Q + "sender") or "", root.findtext(_Q + "identifier") or "",
+           root.findtext(_Q + "sent") or "")
+    refs = (root.findtext(_Q + "references") or "").split() + [",".join(old)]
+    set_text(root, "identifier", identifier)
+    set_text(root, "sent", sent)
+    set_text(root, "msgType", "Cancel")
+    ref_el = root.find(_Q + "references")
+    if ref_el is None:  # CAP order: ... note, references, incidents, info
+        ref_el = ET.Element(_Q + "references")
+        children = list(root)
+        at = next(i for i, c in enumerate(children)
+                  if c.tag in (_Q + "incidents", _Q + "info"))
+        root.insert(at, ref_el)
+    ref_el.text = " ".join(refs)
+    for info in root.findall(_Q + "info"):
+        set_text(info, "responseType", "AllClear")
+        set_text(info, "urgency", "Past")
+        set_text(info, "severity", "Minor")
+        set_text(info, "certainty", "Unlikely")
+        set_text(info, "effective", sent)
+        area = (info.find(f"{_Q}area/{_Q}areaDesc"))
+        where = area.text if area is not None else "this area"
+        set_text(info, "headline", f"Withdrawn for {partner_id}: alert for {where}"[:160])
+        set_text(info, "description",
+                 f"This alert no longer falls within the areas of partner {partner_id}; "
+                 f"no further messages about it will be sent to {partner_id}.")
+        for e in info.findall(_Q + "instruction"):
+            info.remove(e)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -2,7 +2,8 @@
 
 For spreadsheets and partners' case systems. Column order is fixed (below), numbers are
 rounded, and a synthetic-world file starts every row with `synthetic=true`, so a copied
-row still carries the marking.
+row still carries the marking. Text cells that a spreadsheet would run as a formula
+(starting with =, +, -, @, tab or CR) are prefixed with a single quote.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ COLUMNS = ("synthetic", "rank", "alert_id", "identifier", "msg_type", "state", "
            "contrib_supervisory", "model_id")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(v: Any) -> Any:
+    """A CSV cell value: text a spreadsheet would evaluate is quoted with a leading '."""
+    if isinstance(v, str) and v.startswith(_FORMULA):
+        return "'" + v
+    return v
+
+
 def to_csv(records: list[dict[str, Any]]) -> str:
     """CSV text (header + rows, LF line ends) for alert records."""
     buf = io.StringIO()
@@ -31,5 +42,5 @@ def to_csv(records: list[dict[str, Any]]) -> str:
         p = properties(rec)
         p["synthetic"] = "true" if p["synthetic"] else "false"
         p["acknowledged"] = "true" if p["acknowledged"] else "false"
-        w.writerow({k: ("" if p.get(k) is None else p[k]) for k in COLUMNS})
+        w.writerow({k: ("" if p.get(k) is None else cell(p[k])) for k in COLUMNS})
     return buf.getvalue()

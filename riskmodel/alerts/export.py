@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmodel.alerts import geojson
-from riskmodel.alerts.csvout import to_csv
+from riskmodel.alerts.csvout import cell, to_csv
 from riskmodel.alerts.feedback import labels
 from riskmodel.alerts.partners import PartnersConfig
 from riskmodel.alerts.publish import _record, partner_records
@@ -55,15 +55,18 @@ def export(store: AlertStore, out: Path, *, partners: PartnersConfig,
     return n
 
 
-def labels_csv(store: AlertStore) -> str:
-    """Feedback labels as CSV (admin1 and cells as JSON lists)."""
-    rows = labels(store)
+def labels_csv(store: AlertStore, partners: PartnersConfig, partner: str | None = None) -> str:
+    """Feedback labels as CSV (admin1 and cells as JSON lists): outcomes of configured
+    partners on their own alerts, only `partner`'s when given."""
+    if partner is not None:
+        partners.get(partner)  # ConfigError for an unknown partner
+    rows = labels(store, partners, partner)
     cols = ("alert_id", "target", "area_kind", "area_key", "admin1", "cells", "opened_as_of",
             "observed_on", "partner", "outcome", "label")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (r[k] if k not in ("admin1", "cells") else json.dumps(json.loads(r[k])))
-                    for k in cols})
+        w.writerow({k: (cell(r[k]) if k not in ("admin1", "cells")
+                        else json.dumps(json.loads(r[k]))) for k in cols})
     return buf.getvalue()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -21,7 +22,7 @@ from typing import Any
 
 from riskmodel.alerts.partners import PARTNER_ID, PartnersConfig
 from riskmodel.alerts.store import AlertStore
-from riskmodel.errors import InputError
+from riskmodel.errors import ConfigError, InputError
 
 OUTCOMES = ("confirmed", "not_found", "not_visited")
 _ID_RE = re.compile(r"^(.*)\.\d+$")  # a CAP identifier is "<alert_id>.<seq>"
@@ -41,11 +42,15 @@ def _outcome(raw: str) -> str | None:
     return v if v in OUTCOMES else None
 
 
-def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersConfig | None = None,
+def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersConfig,
                     default_partner: str | None = None, now: datetime | None = None
                     ) -> FeedbackResult:
     """Validate and record a feedback CSV (columns alert_id or identifier, outcome, and
-    optionally partner, observed_on YYYY-MM-DD, note)."""
+    optionally partner, observed_on YYYY-MM-DD, note). Every row's partner must be a
+    configured partner that covers the alert, so without partners nothing is recorded."""
+    if not partners.partner:
+        raise ConfigError("recording feedback needs the partners file (--partners or the run "
+                          "config's [alerts] partners): no partner can be checked without it")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -95,14 +100,14 @@ def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersCo
             res.errors.append((line, f"partner {partner!r} is not a partner id "
                                      f"(lower-case letters, digits, '_' or '-')"))
             continue
-        if partners is not None and partners.partner:
-            known = {q.id: q for q in partners.partner}
-            if partner not in known:
-                res.errors.append((line, f"unknown partner {partner!r}"))
-                continue
-            if not known[partner].covers(alert):
-                res.errors.append((line, f"alert {aid} is not in partner {partner}'s areas"))
-                continue
+        known = {q.id: q for q in partners.partner}
+        if partner not in known:
+            res.errors.append((line, f"unknown partner {partner!r}" if partner else
+                                     "no partner (add a partner column or --partner)"))
+            continue
+        if not known[partner].covers(alert):
+            res.errors.append((line, f"alert {aid} is not in partner {partner}'s areas"))
+            continue
         valid.append((aid, partner, outcome, observed, r.get("note") or None, stamp,
                       f"{p.name}:{line}"))
     with store.transaction():
@@ -127,16 +132,31 @@ def precision(store: AlertStore) -> dict[str, Any]:
     return out
 
 
-def labels(store: AlertStore) -> list[dict[str, Any]]:
+def labels(store: AlertStore, partners: PartnersConfig | None = None,
+           partner: str | None = None) -> list[dict[str, Any]]:
     """Training labels from feedback: 1 for confirmed, 0 for not found (not_visited skipped),
-    with the alert's area (admin-1 ids, cells for clusters) and month."""
-    q = ("SELECT a.alert_id, a.target, a.area_kind, a.area_key, a.admin1, a.cells, "
+    with the alert's area (admin-1 ids, cells for clusters) and month.
+
+    With `partners`, only outcomes of a configured partner about an alert it covers count
+    (a partner's word on another's area is no label); with `partner`, only that partner's.
+    """
+    gate = {q.id: q for q in partners.partner} if partners is not None else None
+    q = ("SELECT a.alert_id, a.target, a.country, a.area_kind, a.area_key, a.admin1, a.cells, "
          "a.opened_as_of, f.outcome, f.observed_on, f.partner FROM feedback f "
          "JOIN alerts a USING (alert_id) WHERE f.outcome IN ('confirmed','not_found') "
          "ORDER BY a.alert_id, f.partner")
     out = []
     for r in store.db.execute(q):
         d = dict(r)
+        if partner is not None and d["partner"] != partner:
+            continue
+        if gate is not None:
+            who = gate.get(d["partner"])
+            alert = {"target": d["target"], "country": d["country"],
+                     "admin1": json.loads(d["admin1"])}
+            if who is None or not who.covers(alert):
+                continue
+        d.pop("country")
         d["label"] = 1 if d["outcome"] == "confirmed" else 0
         out.append(d)
     return out

@@ -37,19 +37,36 @@ def enqueue(store: AlertStore, *, partner: str, channel: str, kind: str, filenam
     return cur.rowcount == 1
 
 
-def due(store: AlertStore, now: float, limit: int = 100, partner: str | None = None
-        ) -> list[dict[str, Any]]:
-    """Pending messages whose next attempt time has come, oldest first."""
+def due(store: AlertStore, now: float, limit: int = 100, partner: str | None = None,
+        channel: str | None = None, after_id: int = 0) -> list[dict[str, Any]]:
+    """Pending messages whose next attempt time has come, oldest first (ids > `after_id`)."""
     return [dict(r) for r in store.db.execute(
         "SELECT * FROM outbox WHERE state='pending' AND next_attempt_at <= ? "
-        "AND (? IS NULL OR partner=?) ORDER BY id LIMIT ?", (now, partner, partner, limit))]
+        "AND (? IS NULL OR partner=?) AND (? IS NULL OR channel=?) AND id > ? "
+        "ORDER BY id LIMIT ?", (now, partner, partner, channel, channel, after_id, limit))]
 
 
-def next_due_at(store: AlertStore, partner: str | None = None) -> float | None:
+def next_due_at(store: AlertStore, partner: str | None = None, channel: str | None = None
+                ) -> float | None:
     """When the earliest pending message becomes due (None: nothing pending)."""
     r = store.db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state='pending' "
-                         "AND (? IS NULL OR partner=?)", (partner, partner))
+                         "AND (? IS NULL OR partner=?) AND (? IS NULL OR channel=?)",
+                         (partner, partner, channel, channel))
     return r.fetchone()[0]
+
+
+def queues(store: AlertStore, partner: str | None = None) -> list[tuple[str, str]]:
+    """(partner, channel) pairs with pending messages: each is delivered on its own."""
+    return [(p, c) for p, c in store.db.execute(
+        "SELECT DISTINCT partner, channel FROM outbox WHERE state='pending' "
+        "AND (? IS NULL OR partner=?) ORDER BY partner, channel", (partner, partner))]
+
+
+def withdraw(store: AlertStore, row_id: int, reason: str) -> None:
+    """Take a pending message out of the queue for good: it must not be sent any more
+    (its alert left the partner's scope). Not a failure, so not a dead letter."""
+    _write(store, "UPDATE outbox SET state='withdrawn', last_error=? WHERE id=? "
+                  "AND state='pending'", (reason[:500], row_id))
 
 
 def mark_delivered(store: AlertStore, row_id: int, when: datetime | None = None) -> None:
@@ -73,7 +90,7 @@ def _write(store: AlertStore, sql: str, args: tuple[Any, ...]) -> None:
 
 def counts(store: AlertStore) -> dict[str, int]:
     """Outbox rows per state."""
-    out = {"pending": 0, "delivered": 0, "dead": 0}
+    out = {"pending": 0, "delivered": 0, "dead": 0, "withdrawn": 0}
     for state, n in store.db.execute("SELECT state, count(*) FROM outbox GROUP BY state"):
         out[state] = n
     return out

@@ -6,38 +6,127 @@ through, so a partner never receives another partner's areas: an alert goes to a
 only if its country is the partner's and, when the partner lists admin-1 areas, every
 admin-1 area the alert touches is listed. Secrets for signing webhook deliveries are read
 at delivery time from an environment variable or a file named in the config, never from
-the config itself (the repository must not hold them).
+the config itself (the repository must not hold them); several space-separated secrets
+are all used to sign (key rotation).
+
+Everything here is hostile input: values are not coerced (a TOML string is not a number),
+codes must look like ISO 3166 codes, webhook URLs must be HTTPS (plain HTTP only to a
+loopback address written in the URL) without user info or link-local/metadata hosts, and
+drop folders must be free of `..` and not shared between partners.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from pathlib import Path
-from typing import Any, Literal
+import re
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
+from riskmodel.alerts.verify import SignatureError, secret_keys
 from riskmodel.config import Strict, load_toml_model
 from riskmodel.errors import ConfigError
+from riskmodel.sources.codes import is_country_code
 
 FORMATS = ("cap", "geojson", "csv")
+SStr = Annotated[str, Field(strict=True)]
+COUNTRY = r"^[A-Z]{3}$"
+ADMIN1 = r"^[A-Z]{3}-[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"
+
+
+def host_address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                         named_loopback: bool) -> str | None:
+    """Why a webhook may not connect to `ip` (None: it may).
+
+    Link-local (cloud metadata at 169.254.169.254 among them), multicast, unspecified and
+    reserved addresses are never reachable; loopback only when the URL names a loopback
+    address itself (a public name resolving to 127.0.0.1 is refused).
+    """
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return None if named_loopback else f"{ip} is a loopback address"
+    for what, bad in (("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
+                      ("unspecified", ip.is_unspecified), ("reserved", ip.is_reserved)):
+        if bad:
+            return f"{ip} is a {what} address"
+    return None
+
+
+def check_webhook_url(url: str) -> tuple[str, str, int, bool]:
+    """(scheme, host, port, host names a loopback address) of a webhook URL; ValueError if
+    the URL is not HTTPS (or HTTP to a loopback address), has user info, a fragment, a bad
+    port, control characters or a forbidden address."""
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ValueError("webhook url is empty or has spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http"):
+        raise ValueError(f"webhook url scheme {parts.scheme!r}; expected https")
+    if "@" in parts.netloc:
+        raise ValueError("webhook url has user info (user@host): refused")
+    if parts.fragment:
+        raise ValueError("webhook url has a #fragment")
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError("webhook url has no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValueError(f"webhook url port in {parts.netloc!r} is not a number 1-65535"
+                         ) from None
+    if port == 0:
+        raise ValueError("webhook url port 0")
+    try:
+        ip: Any = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,62}\.)*[a-z0-9-]{1,63}\.?", host):
+            raise ValueError(f"webhook url host {host!r} is not a DNS name or IP address"
+                             ) from None
+    loopback = host == "localhost" or (ip is not None and ip.is_loopback)
+    if ip is not None:
+        why = host_address_problem(ip, named_loopback=True)
+        if why:
+            raise ValueError(f"webhook url host {why}")
+    if parts.scheme == "http" and not loopback:
+        raise ValueError(f"webhook url must be https:// (http only to a loopback address, "
+                         f"got host {host!r})")
+    return parts.scheme, host, port, loopback
+
+
+def check_drop_path(path: str) -> str:
+    """A drop or secret path (absolute, or relative to the working directory like every
+    path of a run config), normalised, without `..` or control characters."""
+    if not path or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise ValueError("directory path is empty or has control characters")
+    p = PurePosixPath(path)
+    if ".." in p.parts or path.startswith("~"):
+        raise ValueError(f"directory path {path!r} contains '..'")
+    return str(p)
 
 
 class Channel(Strict):
-    """One way to reach a partner: a directory drop or an HTTP(S) webhook."""
+    """One way to reach a partner: a directory drop or an HTTPS webhook."""
 
     kind: Literal["directory", "webhook"]
-    id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-                           description="stable name; default <kind>-<position>")
-    path: str | None = Field(None, description="directory for kind=directory")
-    url: str | None = Field(None, pattern=r"^https?://[^\s]+$", description="for kind=webhook")
+    id: SStr | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+                            description="stable name; default <kind>-<position>")
+    path: SStr | None = Field(None, description="directory for kind=directory")
+    url: SStr | None = Field(None, description="https URL for kind=webhook")
 
     @model_validator(mode="after")
     def _target(self) -> Channel:
-        if self.kind == "directory" and not self.path:
-            raise ValueError("a directory channel needs `path`")
-        if self.kind == "webhook" and not self.url:
-            raise ValueError("a webhook channel needs `url`")
+        if self.kind == "directory":
+            if not self.path or self.url:
+                raise ValueError("a directory channel needs `path` (and no `url`)")
+            check_drop_path(self.path)
+        if self.kind == "webhook":
+            if not self.url or self.path:
+                raise ValueError("a webhook channel needs `url` (and no `path`)")
+            check_webhook_url(self.url)
         return self
 
 
@@ -48,25 +137,33 @@ PARTNER_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 class Partner(Strict):
     """One national partner."""
 
-    id: str = Field(pattern=PARTNER_ID)
-    name: str
-    countries: tuple[str, ...] = Field(min_length=1)
-    admin1: tuple[str, ...] = ()
+    id: SStr = Field(pattern=PARTNER_ID)
+    name: SStr
+    countries: tuple[Annotated[str, Field(strict=True, pattern=COUNTRY)], ...] = Field(
+        min_length=1)
+    admin1: tuple[Annotated[str, Field(strict=True, pattern=ADMIN1)], ...] = ()
     targets: tuple[Literal["fl", "cl"], ...] = ("fl", "cl")
     formats: tuple[Literal["cap", "geojson", "csv"], ...] = FORMATS
-    budget: int | None = Field(None, ge=0, description="alerts open at once; rules' default")
-    secret_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
-    secret_file: str | None = None
+    budget: int | None = Field(None, ge=0, strict=True,
+                               description="alerts open at once; rules' default")
+    secret_env: SStr | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    secret_file: SStr | None = None
     channels: tuple[Channel, ...] = ()
 
     @model_validator(mode="after")
     def _admin1_in_countries(self) -> Partner:
+        for c in self.countries:
+            if not is_country_code(c):
+                raise ValueError(f"country {c!r} is not an assigned or user-assigned ISO "
+                                 f"3166-1 alpha-3 code")
         for a in self.admin1:
             if a.split("-")[0] not in self.countries:
                 raise ValueError(f"admin1 {a!r} is not in the partner's countries")
         if any(c.kind == "webhook" for c in self.channels) and not (
                 self.secret_env or self.secret_file):
             raise ValueError("a webhook channel needs secret_env or secret_file")
+        if self.secret_file is not None:
+            check_drop_path(self.secret_file)
         names = [n for n, _ in self.named_channels()]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate channel ids: {', '.join(names)}")
@@ -85,31 +182,48 @@ class Partner(Strict):
             return bool(alert["admin1"]) and set(alert["admin1"]) <= set(self.admin1)
         return True
 
-    def secret(self) -> bytes:
-        """The signing secret from the environment or the secret file; ConfigError if absent."""
-        if self.secret_env and os.environ.get(self.secret_env):
-            return os.environ[self.secret_env].encode()
-        if self.secret_file:
+    def touches(self, alert: dict[str, Any]) -> bool:
+        """True if `alert` overlaps this partner's areas at all (budgets count these)."""
+        if alert["target"] not in self.targets or alert["country"] not in self.countries:
+            return False
+        return not self.admin1 or bool(set(alert["admin1"]) & set(self.admin1))
+
+    def secrets(self) -> list[bytes]:
+        """The signing keys (several, space-separated, while rotating) from the environment
+        or the secret file; ConfigError if absent, empty or shorter than 24 bytes."""
+        text = ""
+        where = ""
+        if self.secret_env and os.environ.get(self.secret_env, "").strip():
+            text, where = os.environ[self.secret_env], f"${self.secret_env}"
+        elif self.secret_file:
             p = Path(self.secret_file)
             try:
-                s = p.read_bytes().strip()
-            except OSError as exc:
+                text = p.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"partner {self.id}: cannot read secret file {p}: "
-                                  f"{exc.strerror}") from None
-            if s:
-                return s
-        raise ConfigError(f"partner {self.id}: no secret (set ${self.secret_env or '?'} "
-                          f"or secret_file)")
+                                  f"{getattr(exc, 'strerror', None) or exc}") from None
+            where = str(p)
+        if not text.strip():
+            raise ConfigError(f"partner {self.id}: no secret (set ${self.secret_env or '?'} "
+                              f"or secret_file)")
+        try:
+            return secret_keys(text)
+        except SignatureError as exc:
+            raise ConfigError(f"partner {self.id}: secret in {where}: {exc}") from None
 
 
 class Delivery(Strict):
     """Outbox delivery policy."""
 
-    max_attempts: int = Field(8, ge=1, le=100, description="then the message is dead-lettered")
-    base_delay_s: float = Field(30.0, ge=0, description="first retry delay; doubles each try")
-    max_delay_s: float = Field(3600.0, ge=0)
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    tolerance_s: int = Field(300, ge=1, description="max age of a signature (verifier)")
+    max_attempts: int = Field(8, ge=1, le=100, strict=True,
+                              description="then the message is dead-lettered")
+    base_delay_s: float = Field(30.0, ge=0, strict=True,
+                                description="first retry delay; doubles each try")
+    max_delay_s: float = Field(3600.0, ge=0, strict=True)
+    timeout_s: float = Field(10.0, gt=0, le=300, strict=True,
+                             description="whole request (connect, send, full reply)")
+    tolerance_s: int = Field(300, ge=1, le=3600, strict=True,
+                             description="max age of a signature (verifier)")
 
 
 class PartnersConfig(Strict):
@@ -124,6 +238,14 @@ class PartnersConfig(Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate partner id(s): {', '.join(dup)}")
+        # A drop folder belongs to one partner: a shared or nested folder would hand one
+        # partner's files to another.
+        drops = [(PurePosixPath(ch.path), p.id) for p in self.partner
+                 for _, ch in p.named_channels() if ch.path]
+        for i, (a, pa) in enumerate(drops):
+            for b, pb in drops[i + 1:]:
+                if pa != pb and (a == b or a in b.parents or b in a.parents):
+                    raise ValueError(f"partners {pa} and {pb} share drop folder {a} / {b}")
         return self
 
     def get(self, pid: str) -> Partner:

@@ -53,7 +53,7 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
     check_contract(risk)
     select_month(risk)  # as_of must be on the time axis
     as_of = as_of_of(risk)
-    synthetic = int(risk.attrs.get("synthetic", 0)) == 1
+    synthetic = synthetic_flag(risk.attrs)
     sent_s = capmod.cap_time(sent)
     with AlertStore(cfg.store) as store:
         with store.transaction():
@@ -82,18 +82,62 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
     return summary
 
 
+def synthetic_flag(attrs: dict[str, Any]) -> bool:
+    """The dataset's `synthetic` attribute, strictly: 1/0, True/False or "true"/"false"/"1"/"0".
+
+    A missing or odd value is refused rather than guessed: guessing "real" would send
+    numbers from a generated world out as CAP `Actual`.
+    """
+    if "synthetic" not in attrs:
+        raise InputError("risk dataset: attribute 'synthetic' is missing (expected 1 for the "
+                         "synthetic world, 0 for real data); refusing to guess")
+    v = attrs["synthetic"]
+    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, (bool, int)) and int(v) in (0, 1):
+        return bool(int(v))
+    if isinstance(v, str) and v.strip().lower() in ("1", "0", "true", "false"):
+        return v.strip().lower() in ("1", "true")
+    raise InputError(f"risk dataset: attribute 'synthetic' is {v!r}; expected 1 or 0")
+
+
 def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else (v if isinstance(v, (int, float, str)) else str(v))
 
 
 # --- processing one new night ------------------------------------------------------------
 
-def _areas(grid: Grid, rules: RulesConfig, keep: list[np.ndarray]) -> list[Area]:
+def partner_zones(grid: Grid, partners: PartnersConfig) -> np.ndarray | None:
+    """Flat zone ids (-1 at sea): cells of one country covered by the same partners.
+
+    Clusters grow within a zone, so every cluster belongs wholly to the partners covering
+    it: it can neither straddle two partners (and belong to nobody) nor grow out of its
+    partner's areas into another's. None without partners (zones = countries).
+    """
+    if not partners.partner:
+        return None
+    keys: dict[tuple[int, tuple[str, ...]], int] = {}
+
+    def zone(c: int, admin1: list[str]) -> int:
+        probe = {"target": grid.target, "country": grid.countries[c], "admin1": admin1}
+        k = (c, tuple(p.id for p in partners.partner if p.covers(probe)))
+        return keys.setdefault(k, len(keys))
+
+    by_admin1 = np.array([zone(int(grid.admin1_country[i]), [a])
+                          for i, a in enumerate(grid.admin1)] or [0], dtype=np.int64)
+    by_country = np.array([zone(c, []) for c in range(len(grid.countries))] or [0],
+                          dtype=np.int64)
+    cid, aid = grid.country_id, grid.admin1_id
+    z = np.where(aid >= 0, by_admin1[np.maximum(aid, 0)], by_country[np.maximum(cid, 0)])
+    return np.where(cid >= 0, z, -1)
+
+
+def _areas(grid: Grid, rules: RulesConfig, keep: list[np.ndarray],
+           partners: PartnersConfig) -> list[Area]:
     if rules.area.kind == "admin1":
         return admin1_areas(grid, rules.area.aggregate)
     th = rules.threshold
     return cluster_areas(grid, th.enter, th.leave, rules.area.min_cells, rules.area.aggregate,
-                         keep=keep)
+                         keep=keep, zones=partner_zones(grid, partners))
 
 
 def match_clusters(areas: list[Area], previous: list[tuple[str, str, list[int]]],
@@ -203,8 +247,16 @@ def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of:
     ident = f"{alert_id}.{seq}"
     refs = [(rules.cap.sender, m["identifier"], m["sent"]) for m in prev]
     alert["drivers"] = [tuple(d) for d in alert["drivers"]]
-    xml = capmod.build_message(alert, identifier=ident, msg_type=msg_type, sent=sent,
-                               references=refs, synthetic=synthetic, cap=rules.cap, as_of=as_of)
+    try:
+        xml = capmod.build_message(alert, identifier=ident, msg_type=msg_type, sent=sent,
+                                   references=refs, synthetic=synthetic, cap=rules.cap,
+                                   as_of=as_of)
+    except ValueError as exc:
+        raise InputError(f"alert {alert_id}: cannot build its CAP message: {exc}") from None
+    problems = capmod.validate_cap(xml)
+    if problems:  # raised inside the night's transaction: nothing is stored or queued
+        raise InputError(f"alert {alert_id}: CAP message {ident} is invalid: "
+                         f"{'; '.join(problems[:3])}")
     store.add_message(ident, alert_id, seq, msg_type, sent, as_of, run_id, xml)
     return {"identifier": ident, "alert_id": alert_id, "msg_type": msg_type}
 
@@ -228,7 +280,8 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
         grid = Grid(risk, target, time)
         active = {a["area_key"]: a for a in store.alerts(states=ACTIVE_STATES, target=target)}
         areas = _areas(grid, rules, [np.asarray(a["cells"], dtype=np.int64)
-                                     for a in active.values() if a["area_kind"] == "cluster"])
+                                     for a in active.values() if a["area_kind"] == "cluster"],
+                       partners)
         if rules.area.kind == "cluster":
             match_clusters(areas, store.previous_cells(target, as_of, hist_n),
                            {k: a["cells"] for k, a in active.items()},
@@ -293,12 +346,14 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                 candidates.append((score(a, rules.priority), a, v, grid))
 
     # Phase 2, all targets together: open the best candidates within partners' budgets.
-    load = {p.id: len([al for al in store.alerts(states=ACTIVE_STATES) if p.covers(al)])
+    # Budgets count every alert that touches a partner's areas, so an alert that straddles
+    # two partners (possible only after a partners file changed) still uses their room.
+    load = {p.id: len([al for al in store.alerts(states=ACTIVE_STATES) if p.touches(al)])
             for p in partners.partner}
     candidates.sort(key=lambda c: (-c[0], c[1].target, c[1].key))
     for prio, a, v, grid in candidates:
         probe = {"target": a.target, "country": a.country, "admin1": list(a.admin1)}
-        mine = [p for p in partners.partner if p.covers(probe)]
+        mine = [p for p in partners.partner if p.touches(probe)]
         if any(load[p.id] >= _budget(p, rules) for p in mine):
             counts["deferred"] += 1
             continue
@@ -371,8 +426,16 @@ def _rerank(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def partner_records(p: Partner, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records that belong to partner `p`, ranked within the partner."""
-    return _rerank([r for r in records if p.covers(r)])
+    """The records that belong to partner `p`, ranked within the partner; `acknowledged`
+    reflects `p`'s own acknowledgement only (another partner's is not `p`'s business)."""
+    out = []
+    for r in records:
+        if not p.covers(r):
+            continue
+        by = (r.get("acknowledged_by") or "").split()
+        out.append({**r, "acknowledged_by": p.id if p.id in by else None,
+                    "acknowledged_at": r.get("acknowledged_at") if p.id in by else None})
+    return _rerank(out)
 
 
 def _enqueue(store: AlertStore, partners: PartnersConfig, records: list[dict[str, Any]],
@@ -398,10 +461,51 @@ def _enqueue(store: AlertStore, partners: PartnersConfig, records: list[dict[str
                     store, partner=p.id, channel=ch_name, kind=kind,
                     filename=f"feeds/{as_of}/alerts.{kind}", body=body.encode(), as_of=as_of,
                     alert_id=None, created_at=sent)
+        withdrawn = _withdrawals(store, p, as_of=as_of, sent=sent) if "cap" in p.formats else []
+        for ident, aid, xml in withdrawn:
+            for ch_name, _ in p.named_channels():
+                queued += outbox.enqueue(
+                    store, partner=p.id, channel=ch_name, kind="cap",
+                    filename=f"cap/{ident}.xml", body=xml.encode(), as_of=as_of,
+                    alert_id=aid, created_at=sent)
         per[p.id] = {"alerts": sum(1 for r in recs if r["state"] in ACTIVE_STATES),
                      "resolved": sum(1 for r in recs if r["state"] == "resolved"),
-                     "messages": len(mine), "queued": queued}
+                     "messages": len(mine) + len(withdrawn), "withdrawn": len(withdrawn),
+                     "queued": queued}
     return per
+
+
+def _withdrawals(store: AlertStore, p: Partner, *, as_of: str, sent: str
+                 ) -> list[tuple[str, str, str]]:
+    """(identifier, alert_id, CAP xml) of a partner-only Cancel for every alert `p` was
+    sent that no longer belongs to `p` (its partners file changed, or its area moved) and
+    that `p` has not been told is over: `p` is never left holding a live alert nobody
+    updates. The Cancel repeats only the area `p` last received, never the new one."""
+    rows = store.db.execute(
+        "SELECT o.alert_id, o.body FROM outbox o JOIN (SELECT alert_id, max(id) AS last "
+        "FROM outbox WHERE partner=? AND kind='cap' AND alert_id IS NOT NULL "
+        "GROUP BY alert_id) m ON o.id = m.last ORDER BY o.alert_id", (p.id,)).fetchall()
+    out = []
+    for aid, body in rows:
+        alert = store.get_alert(aid)
+        if alert is None or p.covers(alert):
+            continue
+        prev = bytes(body).decode("utf-8")
+        if capmod.read_message(prev)["msgType"] == "Cancel":
+            continue  # resolved, or already withdrawn: the partner knows it is over
+        ident = f"{aid}.withdrawn-{p.id}-{as_of}"
+        try:
+            xml = capmod.withdrawal(prev, identifier=ident, sent=sent, partner_id=p.id)
+        except ValueError as exc:
+            raise InputError(f"alert {aid}: cannot build the Cancel for {p.id}: {exc}") from None
+        problems = capmod.validate_cap(xml)
+        if problems:
+            raise InputError(f"alert {aid}: Cancel {ident} for {p.id} is invalid: "
+                             f"{'; '.join(problems[:3])}")
+        store.add_history(aid, "withdrawn", sent, from_state=alert["state"], as_of=as_of,
+                          run_id=None, detail={"partner": p.id, "identifier": ident})
+        out.append((ident, aid, xml))
+    return out
 
 
 def _feeds(p: Partner, recs: list[dict[str, Any]], *, as_of: str, synthetic: bool
@@ -417,6 +521,14 @@ def _feeds(p: Partner, recs: list[dict[str, Any]], *, as_of: str, synthetic: boo
 
 # --- files ---------------------------------------------------------------------------------
 
+def _inside(folder: Path, name: str) -> Path:
+    """`folder / name`, refusing any name that is not one safe file name (defence in depth:
+    identifiers are checked when they are made)."""
+    if not capmod.SAFE_ID.match(name):
+        raise InputError(f"{folder}: refusing to write file name {name[:80]!r}")
+    return folder / name
+
+
 def render_run(store: AlertStore, run_dir: Path, records: list[dict[str, Any]],
                partners: PartnersConfig, *, as_of: str, synthetic: bool) -> dict[str, Any]:
     """Write the run folder's alert files from `records`; returns the file counts."""
@@ -426,7 +538,7 @@ def render_run(store: AlertStore, run_dir: Path, records: list[dict[str, Any]],
         msg = store.get_message(r["identifier"])
         assert msg is not None
         xml_of[r["identifier"]] = msg["xml"]
-        write_text(adir / "cap" / f"{r['identifier']}.xml", msg["xml"])
+        write_text(_inside(adir / "cap", f"{r['identifier']}.xml"), msg["xml"])
     write_text(run_dir / "alerts.geojson",
                geojson.dumps(geojson.feature_collection(records, as_of=as_of,
                                                         synthetic=synthetic)))
@@ -434,11 +546,12 @@ def render_run(store: AlertStore, run_dir: Path, records: list[dict[str, Any]],
     per: dict[str, int] = {}
     for p in partners.partner:
         recs = partner_records(p, records)
-        pdir = adir / "partners" / p.id
+        pdir = _inside(adir / "partners", p.id)
         n = 0
         if "cap" in p.formats:
             for r in recs:
-                write_text(pdir / "cap" / f"{r['identifier']}.xml", xml_of[r["identifier"]])
+                write_text(_inside(pdir / "cap", f"{r['identifier']}.xml"),
+                           xml_of[r["identifier"]])
                 n += 1
         for kind, body in _feeds(p, recs, as_of=as_of, synthetic=synthetic).items():
             write_text(pdir / f"alerts.{kind}", body)

@@ -98,7 +98,7 @@ class CapSpec(Strict):
 
     sender: str = Field("riskmodel@ilo.invalid", pattern=r"^[^\s,<&]+$")
     sender_name: str = "riskmodel (ILO SDG 8.7 predictive risk model)"
-    language: str = "en"
+    language: str = Field("en", pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")  # xs:language
     web: str | None = None
     contact: str | None = None
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from riskmodel.errors import InputError, LockHeldError
 
@@ -129,22 +130,55 @@ def dumps(obj: Any) -> str:
 class AlertStore:
     """An open alert store; use as a context manager or call `close()`."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 30.0, create: bool = True,
+                 readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A store path is a config value: `..` could point it anywhere, so it is refused.
+        if ".." in self.path.parts:
+            raise InputError(f"{self.path}: alert store path must not contain '..'")
+        if (readonly or not create) and not self.path.is_file():
+            raise InputError(f"{self.path}: no alert store here (check the path; "
+                             f"`riskmodel run` creates it)")
+        self.readonly = readonly
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            if readonly:
+                # Reading needs no write access: a read-only file still lists and exports.
+                uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+            else:
+                self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise InputError(f"{self.path}: cannot open alert store: {exc}") from None
         self.db.row_factory = sqlite3.Row
         try:
-            self._retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"), timeout)
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._retry_locked(self.migrate, timeout)
+            if readonly:
+                try:
+                    v = self.schema_version()
+                except sqlite3.OperationalError:
+                    # A WAL store in a folder we cannot write has no -shm file to share:
+                    # read the file as a snapshot instead (nothing of ours writes to it).
+                    self.db.close()
+                    uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro&immutable=1"
+                    self.db = sqlite3.connect(uri, uri=True, timeout=timeout,
+                                              isolation_level=None)
+                    self.db.row_factory = sqlite3.Row
+                    v = self.schema_version()
+                if v != SCHEMA_VERSION:
+                    raise InputError(f"{self.path}: alert store schema v{v}, this code reads "
+                                     f"v{SCHEMA_VERSION}; open it writable once to migrate")
+            else:
+                self._retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"), timeout)
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self._retry_locked(self.migrate, timeout)
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise InputError(f"{self.path}: not a usable alert store: {exc}") from None
+        except InputError:
+            self.db.close()
+            raise
 
     @staticmethod
     def _retry_locked(fn: Any, timeout: float) -> None:

@@ -2,8 +2,11 @@
 
 `riskmodel run --inputs world.nc` scores a frozen snapshot of inputs instead of generating
 the synthetic world. The file is opened with every failure turned into one `InputError`
-line naming the file: a truncated or foreign file, undecodable times, and any schema
-problem (`checks.schema`) of the variables the features and the scoring read.
+line naming the file: a truncated or foreign file, undecodable times, a missing or odd
+`synthetic` attribute, a missing input variable (every driver of the synthetic world, and
+for any file, a feature with some but not all of its inputs) rather than silently training
+on fewer features, and any schema problem (`checks.schema`) of the variables the features
+and the scoring read.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def open_inputs(path: Path | str) -> xr.Dataset:
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise InputError(f"{p}: not a readable NetCDF inputs file ({type(exc).__name__}: "
                          f"{first})") from None
+    _check_completeness(p, inputs)
     _, found = check_schema(inputs, required_inputs(plan_features(inputs)[0]))
     failed = [f for f in found if f.status == "fail"]
     if failed:
@@ -36,3 +40,27 @@ def open_inputs(path: Path | str) -> xr.Dataset:
         more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
         raise InputError(f"{p}: inputs fail their schema: {shown}{more}")
     return inputs
+
+
+def _check_completeness(p: Path, inputs: xr.Dataset) -> None:
+    """Refuse a file whose `synthetic` attribute is missing or odd, or that lacks inputs."""
+    from features.catalogue import CATALOGUE
+    from riskmodel.world.generate import VARIABLES
+    raw = inputs.attrs.get("synthetic")
+    raw = raw.item() if hasattr(raw, "item") else raw
+    flags = {1: True, 0: False, "1": True, "0": False, "true": True, "false": False}
+    key = raw.strip().lower() if isinstance(raw, str) else raw
+    if raw is None or isinstance(raw, float) or key not in flags:
+        raise InputError(f"{p}: attribute 'synthetic' is {raw!r}; expected 1 (synthetic "
+                         f"world) or 0 (real data)")
+    missing: set[str] = set()
+    if flags[key]:
+        missing |= {v for v, (_, _, role) in VARIABLES.items()
+                    if role == "driver" and v not in inputs}
+    for name, why in plan_features(inputs)[1].items():
+        need = CATALOGUE[name].inputs
+        if any(v in inputs for v in need):  # some inputs present: the others were lost
+            missing |= {v for v in need if v not in inputs}
+    if missing:
+        raise InputError(f"{p}: input variable(s) {', '.join(sorted(missing))} missing; "
+                         f"refusing to score (the models would silently use fewer features)")

@@ -1,18 +1,26 @@
-"""`riskmodel alerts list|show|ack|export|deliver|feedback|verify`: the alert store by hand.
+"""`riskmodel alerts list|show|ack|export|deliver|test|feedback|verify`: the store by hand.
 
 Every subcommand finds the store, rules and partners from a run config (`--config`, its
-`[alerts]` section) and/or explicit `--store`/`--partners` paths, which win. `list` and
-`show` print tables or, with `--json`, machine-readable JSON; `deliver` drains the outbox;
-`feedback` records partner outcomes (bad rows reported by line, exit 2, valid rows kept);
-`verify` is the reference signature check partners can run on a received webhook.
+`[alerts]` section) and/or explicit `--store`/`--partners` paths, which win; the store
+must exist (a typo never creates an empty one) and `list`, `show` and `export` only read
+it (a read-only file is fine). `list` and `show` print tables or, with `--json`, JSON;
+`deliver` drains the outbox (exit 2 and a status line when messages were dead-lettered);
+`test` proves a partner's channels with a CAP `Test` message; `feedback` records partner
+outcomes (bad rows reported by line, exit 2, valid rows kept); `verify` is the reference
+Standard Webhooks check partners can run on a received webhook, or checks CAP files.
+Every expected failure is one line naming the file, partner or header at fault.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import sqlite3
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +40,7 @@ def register(subparsers: Any) -> None:
     """Add the `alerts` parser and its subcommands to the CLI's subparsers."""
     top: argparse.ArgumentParser = subparsers.add_parser(
         "alerts", help="alerts for national partners: list, show, ack, export, deliver, "
-                       "feedback, verify",
+                       "test, feedback, verify",
         description="Inspect and act on the alert store; see docs/alerts.md.")
     sub = top.add_subparsers(dest="alerts_command", required=True, metavar="SUBCOMMAND")
 
@@ -80,6 +88,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_deliver)
 
+    p = sub.add_parser("test", help="send a CAP Test message through a partner's channels")
+    _common(p)
+    p.add_argument("--partner", required=True)
+    p.add_argument("--channel", help="only this channel (its id)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_test)
+
     p = sub.add_parser("feedback", help="record partner outcomes from a CSV file")
     _common(p)
     p.add_argument("file", metavar="FILE.csv",
@@ -92,14 +107,17 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("verify", help="check a webhook delivery's signature (for partners), "
                                       "or CAP files (--cap)")
     p.add_argument("body", nargs="?", metavar="BODY_FILE", help="the received request body")
-    p.add_argument("--timestamp", help="X-Riskmodel-Timestamp header value")
-    p.add_argument("--signature", help="X-Riskmodel-Signature header value")
-    p.add_argument("--secret-env", metavar="VAR", help="environment variable with the secret")
-    p.add_argument("--secret-file", metavar="FILE", help="file with the secret")
+    p.add_argument("--id", dest="msg_id", help="webhook-id header value")
+    p.add_argument("--timestamp", help="webhook-timestamp header value")
+    p.add_argument("--signature", help="webhook-signature header value (v1,<base64> ...)")
+    p.add_argument("--filename", help="riskmodel-filename header value (checked if given)")
+    p.add_argument("--secret-env", metavar="VAR",
+                   help="environment variable with the secret(s), space-separated")
+    p.add_argument("--secret-file", metavar="FILE", help="file with the secret(s)")
     p.add_argument("--tolerance", type=int, default=300, help="max age in seconds")
     p.add_argument("--now", type=float, help=argparse.SUPPRESS)
     p.add_argument("--cap", nargs="+", metavar="FILE.xml",
-                   help="check CAP 1.2 files (schema if xmlschema is installed, and the "
+                   help="check CAP 1.2 files (well-formed, the CAP 1.2 schema, and the "
                         "spec's polygon/time/reference rules)")
     p.set_defaults(handler=cmd_verify)
 
@@ -113,17 +131,39 @@ def _alerts_cfg(args: argparse.Namespace) -> AlertsConfig:
         upd["store"] = args.store
     if getattr(args, "partners", None):
         upd["partners"] = args.partners
-    if not args.config and not getattr(args, "store", None):
+    if not args.config and not getattr(args, "store", None) and not (
+            args.alerts_command == "test" and args.partners):
         raise ConfigError("give --config RUN.toml or --store ALERTS.sqlite")
     return cfg.model_copy(update=upd)
 
 
-def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open(args: argparse.Namespace, readonly: bool = False):  # type: ignore[no-untyped-def]
     from riskmodel.alerts.store import AlertStore
     cfg = _alerts_cfg(args)
-    if not Path(cfg.store).exists():
+    if ".." in Path(cfg.store).parts:
+        raise InputError(f"{cfg.store}: alert store path must not contain '..'")
+    if not Path(cfg.store).is_file():
         raise InputError(f"{cfg.store}: no alert store (run `riskmodel run` first)")
-    return cfg, AlertStore(cfg.store)
+    return cfg, AlertStore(cfg.store, create=False, readonly=readonly)
+
+
+def _one_line(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the failures a hostile file or store can cause into one `InputError` line."""
+    @functools.wraps(fn)
+    def run(args: argparse.Namespace) -> int:
+        from riskmodel.alerts.verify import SignatureError
+        try:
+            return fn(args)
+        except SignatureError as exc:
+            raise InputError(f"verify: {exc}") from None
+        except OSError as exc:
+            where = exc.filename or "?"
+            raise InputError(f"{where}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise InputError(f"alert store: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})") from None
+    return run
 
 
 def _partners(cfg: AlertsConfig):  # type: ignore[no-untyped-def]
@@ -145,10 +185,11 @@ def _brief(al: dict[str, Any]) -> dict[str, Any]:
 
 # --- handlers ------------------------------------------------------------------------------
 
+@_one_line
 def cmd_list(args: argparse.Namespace) -> int:
     """List alerts as a table or JSON."""
     from riskmodel.alerts.store import ACTIVE_STATES
-    cfg, store = _open(args)
+    cfg, store = _open(args, readonly=True)
     with store:
         states = {"open": ACTIVE_STATES, "all": None}.get(args.state, (args.state,))
         rows = store.alerts(states=states, target=args.target)
@@ -167,10 +208,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_one_line
 def cmd_show(args: argparse.Namespace) -> int:
     """Show one alert with history, messages, feedback and outbox rows."""
     from riskmodel.alerts import outbox
-    cfg, store = _open(args)
+    cfg, store = _open(args, readonly=True)
     with store:
         al = store.get_alert(args.alert_id)
         if al is None:
@@ -207,6 +249,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_one_line
 def cmd_ack(args: argparse.Namespace) -> int:
     """Acknowledge an alert on behalf of a partner."""
     from riskmodel.alerts.ack import acknowledge
@@ -219,14 +262,15 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_one_line
 def cmd_export(args: argparse.Namespace) -> int:
     """Export current alerts (or feedback labels)."""
     from riskmodel.alerts.export import export, labels_csv
     from riskmodel.io.atomic import write_text
-    cfg, store = _open(args)
+    cfg, store = _open(args, readonly=True)
     with store:
         if args.labels:
-            text = labels_csv(store)
+            text = labels_csv(store, _partners(cfg), args.partner)
             write_text(args.dest, text)
             print(f"{args.dest}: {text.count(chr(10)) - 1} label row(s)")
             return EXIT_OK
@@ -240,18 +284,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_one_line
 def cmd_deliver(args: argparse.Namespace) -> int:
-    """Drain the outbox."""
+    """Drain the outbox; exit 2 with a status line if messages were dead-lettered."""
     from riskmodel.alerts import outbox
     from riskmodel.alerts.deliver import deliver, requeue_dead
-    from riskmodel.alerts.store import AlertStore
-    cfg = _alerts_cfg(args)
+    cfg, store = _open(args)
+    store.close()
+    partners = _partners(cfg)
+    if args.partner:
+        partners.get(args.partner)
     if args.requeue_dead:
         n = requeue_dead(cfg.store, args.partner)
         print(f"requeued {n} dead message(s)", file=sys.stderr)
-    rep = deliver(cfg.store, _partners(cfg), wait=args.wait, max_seconds=args.max_seconds,
+    rep = deliver(cfg.store, partners, wait=args.wait, max_seconds=args.max_seconds,
                   partner=args.partner)
-    with AlertStore(cfg.store) as store:
+    _, store = _open(args, readonly=True)
+    with store:
         dead = [{k: r[k] for k in ("partner", "channel", "filename", "attempts", "last_error")}
                 for r in outbox.rows(store, "dead")
                 if args.partner is None or r["partner"] == args.partner]
@@ -262,16 +311,62 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         for d in dead:
             print(f"dead: {d['partner']} {d['channel']} {d['filename']} after {d['attempts']} "
                   f"tries: {d['last_error']}", file=sys.stderr)
+    if rep["dead"]:
+        print(f"riskmodel: deliver: {rep['dead']} message(s) dead-lettered in this run "
+              f"({len(dead)} dead in all); fix the channel, then `riskmodel alerts deliver "
+              f"--requeue-dead`", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
+@_one_line
+def cmd_test(args: argparse.Namespace) -> int:
+    """Send a CAP `Test` message through every channel of one partner, now."""
+    from riskmodel.alerts.cap import build_test_message, cap_time, validate_cap
+    from riskmodel.alerts.deliver import send_one
+    from riskmodel.alerts.outbox import CONTENT_TYPES
+    from riskmodel.alerts.rules import load_rules
+    cfg = _alerts_cfg(args)
+    partners = _partners(cfg)
+    p = partners.get(args.partner)
+    chans = [(n, ch) for n, ch in p.named_channels() if args.channel in (None, n)]
+    if not chans:
+        raise ConfigError(f"partner {p.id} has no channel {args.channel!r}" if args.channel
+                          else f"partner {p.id} has no channels")
+    now = datetime.now(timezone.utc)
+    ident = f"test-{p.id}-{now:%Y%m%dT%H%M%S}"
+    xml = build_test_message(p.id, identifier=ident, sent=cap_time(now),
+                             cap=load_rules(cfg.rules, cfg.threshold).cap)
+    problems = validate_cap(xml)
+    if problems:
+        raise InputError(f"test message is not valid CAP: {'; '.join(problems[:3])}")
+    row = {"body": xml.encode(), "filename": f"cap/{ident}.xml",
+           "content_type": CONTENT_TYPES["cap"], "idempotency_key": ident}
+    results = []
+    for name, ch in chans:
+        try:
+            send_one(row, p, ch, timeout=partners.delivery.timeout_s)
+        except Exception as exc:  # report every channel, not just the first failure
+            results.append({"channel": name, "ok": False,
+                            "error": (str(exc).splitlines() or [type(exc).__name__])[0]})
+        else:
+            results.append({"channel": name, "ok": True, "error": None})
+    if args.json:
+        _print_json({"partner": p.id, "identifier": ident, "channels": results})
+    for r in results:
+        line = f"{p.id} {r['channel']}: " + ("ok" if r["ok"] else f"FAILED: {r['error']}")
+        print(line, file=sys.stdout if r["ok"] and not args.json else sys.stderr)
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_BAD_INPUT
+
+
+@_one_line
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Record a feedback file; exit 2 if any row was malformed (valid rows are kept)."""
     from riskmodel.alerts.feedback import precision, record_feedback
     cfg, store = _open(args)
     partners = _partners(cfg)
     with store:
-        res = record_feedback(store, args.file, partners=partners if partners.partner else None,
+        res = record_feedback(store, args.file, partners=partners,
                               default_partner=args.partner)
         prec = precision(store)
     for line, msg in res.errors:
@@ -285,43 +380,46 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if res.errors else EXIT_OK
 
 
+@_one_line
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Verify a delivery signature, or check CAP files."""
+    """Verify a Standard Webhooks delivery (id, timestamp window, signature), or CAP files."""
     if args.cap:
         return _verify_cap(args.cap)
-    from riskmodel.alerts.verify import verify_signature
-    if not (args.body and args.timestamp and args.signature):
-        raise InputError("verify needs BODY_FILE, --timestamp and --signature (or --cap FILES)")
+    from riskmodel.alerts.verify import (FILENAME_HEADER, ID_HEADER, SIGNATURE_HEADER,
+                                         TIMESTAMP_HEADER, verify_webhook)
+    if not (args.body and args.msg_id and args.timestamp and args.signature):
+        raise InputError("verify needs BODY_FILE, --id, --timestamp and --signature "
+                         "(or --cap FILES)")
     if args.secret_env:
-        secret = os.environ.get(args.secret_env, "").encode()
-        if not secret:
-            raise ConfigError(f"${args.secret_env} is not set")
+        secret = os.environ.get(args.secret_env, "")
+        if not secret.strip():
+            raise ConfigError(f"${args.secret_env} is not set or empty")
     elif args.secret_file:
-        secret = Path(args.secret_file).read_bytes().strip()
+        secret = Path(args.secret_file).read_text(encoding="utf-8")
+        if not secret.strip():
+            raise ConfigError(f"{args.secret_file}: empty secret")
     else:
         raise InputError("give --secret-env VAR or --secret-file FILE")
     body = Path(args.body).read_bytes()
-    verify_signature(secret, args.timestamp, args.signature, body,
-                     tolerance_s=args.tolerance, now=args.now)
-    print(f"{args.body}: signature ok")
+    headers = {ID_HEADER: args.msg_id, TIMESTAMP_HEADER: args.timestamp,
+               SIGNATURE_HEADER: args.signature}
+    if args.filename is not None:
+        headers[FILENAME_HEADER] = args.filename
+    msg_id = verify_webhook(secret, headers, body, tolerance_s=args.tolerance, now=args.now)
+    print(f"{args.body}: signature ok (webhook-id {msg_id})")
     return EXIT_OK
 
 
 def _verify_cap(files: list[str]) -> int:
-    from riskmodel.alerts.cap import check_cap
-    try:
-        import xmlschema  # optional at runtime: the test extra has it
-        schema = xmlschema.XMLSchema(Path(__file__).resolve().parents[1] / "alerts" / "schema"
-                                     / "CAP-v1.2.xsd")
-    except ImportError:
-        schema = None
-        print("note: xmlschema not installed; checking the spec's rules only", file=sys.stderr)
+    from riskmodel.alerts.cap import validate_cap
     bad = 0
     for f in files:
-        data = Path(f).read_bytes()
-        problems = check_cap(data)
-        if schema is not None:
-            problems += [f"schema: {e.reason}" for e in schema.iter_errors(f)]
+        try:
+            data = Path(f).read_bytes()
+        except OSError as exc:
+            problems = [f"cannot read: {exc.strerror}"]
+        else:
+            problems = validate_cap(data)
         for pr in problems:
             print(f"{f}: {pr}", file=sys.stderr)
         bad += bool(problems)

@@ -3,8 +3,12 @@ by a code property, and rasterise it onto a lat/lon grid with `kernels.rasterize
 
 Errors name the file and the feature (index and code): invalid JSON, not a
 FeatureCollection, a feature without the code property, an unknown or duplicate code, a
-geometry that is not a (Multi)Polygon, coordinates outside WGS 84 lon/lat ranges. Codes in
-`skip_codes` (Natural Earth's -99 for disputed areas) are dropped with a notice.
+geometry that is not a (Multi)Polygon, coordinates outside WGS 84 lon/lat ranges, and rings
+that cannot enclose anything or enclose it ambiguously: fewer than four positions, not
+closed, non-finite numbers, zero area, or crossing themselves (a ring that merely touches
+itself, as some Natural Earth outlines do, is accepted: its area is the same either way).
+Such a ring would silently rasterise to no cells and turn a country's values to NaN. Codes
+in `skip_codes` (Natural Earth's -99 for disputed areas) are dropped with a notice.
 """
 
 from __future__ import annotations
@@ -35,8 +39,38 @@ def _ring_bounds(coords: Any) -> tuple[float, float, float, float]:
     pts = np.asarray([p for poly in coords for ring in poly for p in ring], dtype=float)
     if pts.ndim != 2 or pts.shape[1] < 2 or len(pts) == 0:
         raise ValueError("coordinates are not rings of (lon, lat) pairs")
+    if not np.isfinite(pts[:, :2]).all():
+        raise ValueError("coordinates hold NaN or infinite numbers")
     return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()),
             float(pts[:, 1].max()))
+
+
+def _check_rings(polys: Any) -> None:
+    """Raise ValueError naming the polygon and ring that cannot be rasterised honestly."""
+    import shapely
+    from shapely.geometry import Polygon
+    for i, poly in enumerate(polys):
+        if not isinstance(poly, list) or not poly:
+            raise ValueError(f"polygon {i} has no rings")
+        for j, ring in enumerate(poly):
+            where = f"polygon {i} ring {j}"
+            pts = np.asarray(ring, dtype=float)[:, :2]
+            if len(pts) < 4:
+                raise ValueError(f"{where} has {len(pts)} position(s); a ring needs at "
+                                 f"least 4 (closed)")
+            if not np.array_equal(pts[0], pts[-1]):
+                raise ValueError(f"{where} is not closed (first position != last)")
+            x, y = pts[:, 0], pts[:, 1]
+            signed = 0.5 * abs(float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1])))
+            # A crossing ring (a bow tie) has a shoelace area different from the area it
+            # encloses when repaired; a ring that only touches itself keeps the same area.
+            # Slivers below ~10 m2 (1e-9 square degrees) are too small to matter.
+            fixed = float(shapely.make_valid(Polygon(pts)).area)
+            if fixed == 0.0:
+                raise ValueError(f"{where} encloses no area")
+            if abs(fixed - signed) > 1e-6 * fixed + 1e-9:
+                raise ValueError(f"{where} crosses itself (area {signed:.6g} read as drawn, "
+                                 f"{fixed:.6g} repaired)")
 
 
 def read_geojson(path: Path, code_property: str, skip_codes: tuple[str, ...],
@@ -83,7 +117,8 @@ def read_geojson(path: Path, code_property: str, skip_codes: tuple[str, ...],
         polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
         try:
             x0, y0, x1, y1 = _ring_bounds(polys)
-        except (TypeError, ValueError) as exc:
+            _check_rings(polys)
+        except (TypeError, ValueError, IndexError) as exc:
             raise InputError(f"{where} ({code}): {exc}") from None
         if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
             raise InputError(f"{where} ({code}): coordinates outside lon [-180, 180], "

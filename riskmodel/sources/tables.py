@@ -97,6 +97,8 @@ def parse_value(text: str, vmap: VariableMap) -> float | str:
         return f"{s!r} is not a number"
     if not math.isfinite(v):
         return f"{s!r} is not a finite number"
+    if not math.isfinite(v * vmap.scale):  # 1e308 x scale overflows: check what is stored
+        return f"{s!r} x scale {vmap.scale:g} is not a finite number"
     return v * vmap.scale
 
 
