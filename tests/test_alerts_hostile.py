@@ -224,7 +224,7 @@ def test_read_only_store_still_lists_and_exports(tmp_path: Path) -> None:
         rc, text = _as_reader(["alerts", "list", "--store", cfg.store, "--json"])
         assert rc == 0 and len(json.loads(text)) == 12
         rc, _ = _as_reader(["alerts", "export", "--store", cfg.store, "--partners",
-                            cfg.partners, "--out", str(out), "--partner", "pc"])
+                            cfg.partners, "--dest", str(out), "--partner", "pc"])
         assert rc == 0 and (out / "alerts.csv").exists()
         assert Path(cfg.store).read_bytes() == before
     finally:
@@ -255,11 +255,11 @@ def test_labels_only_from_the_partner_of_the_area(published, capsys) -> None:
         st.db.execute("INSERT INTO feedback VALUES ('fl-XAA-02-2026-05','pc','confirmed',"
                       "NULL,NULL,'2026-06-03','old')")
     base = ["alerts", "export", "--labels", "--store", cfg.store, "--partners", cfg.partners]
-    assert cli([*base, "--out", str(tmp / "all.csv")]) == 0
+    assert cli([*base, "--dest", str(tmp / "all.csv")]) == 0
     rows = list(csv.DictReader((tmp / "all.csv").open()))
     assert sorted((r["alert_id"], r["partner"]) for r in rows) == [
         ("fl-XAA-01-2026-05", "pa"), ("fl-XAA-01-2026-05", "pa1"), ("fl-XAC-01-2026-05", "pc")]
-    assert cli([*base, "--partner", "pa", "--out", str(tmp / "pa.csv")]) == 0
+    assert cli([*base, "--partner", "pa", "--dest", str(tmp / "pa.csv")]) == 0
     rows = list(csv.DictReader((tmp / "pa.csv").open()))
     assert [(r["alert_id"], r["partner"]) for r in rows] == [("fl-XAA-01-2026-05", "pa")]
 
@@ -270,7 +270,7 @@ def test_ack_shows_only_in_the_acknowledging_partners_feed(published, capsys) ->
                 "--partners", cfg.partners]) == 0
     for pid, expect in (("pa", "false"), ("pa1", "true")):
         assert cli(["alerts", "export", "--store", cfg.store, "--partners", cfg.partners,
-                    "--out", str(tmp / pid), "--partner", pid]) == 0
+                    "--dest", str(tmp / pid), "--partner", pid]) == 0
         rows = {r["alert_id"]: r for r in csv.DictReader((tmp / pid / "alerts.csv").open())}
         assert rows["fl-XAA-01-2026-05"]["acknowledged"] == expect, pid
         fc = json.loads((tmp / pid / "alerts.geojson").read_text())

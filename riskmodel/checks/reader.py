@@ -17,6 +17,7 @@ import xarray as xr
 
 from features.cube import plan_features
 from riskmodel.checks.schema import check_schema, required_inputs
+from riskmodel.contract import VARIABLES
 from riskmodel.errors import InputError
 
 
@@ -45,7 +46,6 @@ def open_inputs(path: Path | str) -> xr.Dataset:
 def _check_completeness(p: Path, inputs: xr.Dataset) -> None:
     """Refuse a file whose `synthetic` attribute is missing or odd, or that lacks inputs."""
     from features.catalogue import CATALOGUE
-    from riskmodel.world.generate import VARIABLES
     raw = inputs.attrs.get("synthetic")
     raw = raw.item() if hasattr(raw, "item") else raw
     flags = {1: True, 0: False, "1": True, "0": False, "true": True, "false": False}
@@ -55,8 +55,8 @@ def _check_completeness(p: Path, inputs: xr.Dataset) -> None:
                          f"world) or 0 (real data)")
     missing: set[str] = set()
     if flags[key]:
-        missing |= {v for v, (_, _, role) in VARIABLES.items()
-                    if role == "driver" and v not in inputs}
+        missing |= {v for v, var in VARIABLES.items()
+                    if var.role == "driver" and v not in inputs}
     for name, why in plan_features(inputs)[1].items():
         need = CATALOGUE[name].inputs
         if any(v in inputs for v in need):  # some inputs present: the others were lost

@@ -336,7 +336,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc)
     ident = f"test-{p.id}-{now:%Y%m%dT%H%M%S}"
     xml = build_test_message(p.id, identifier=ident, sent=cap_time(now),
-                             cap=load_rules(cfg.rules, cfg.threshold).cap)
+                             cap=load_rules(cfg.rules).cap)
     problems = validate_cap(xml)
     if problems:
         raise InputError(f"test message is not valid CAP: {'; '.join(problems[:3])}")
