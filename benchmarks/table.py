@@ -122,6 +122,22 @@ def scoring_table(files: dict[str, dict[str, Any]]) -> str:
     return "\n".join(f"- {h}" for h in heads) + "\n\n" + "\n".join(rows)
 
 
+def scenarios_table(data: dict[str, Any], name: str = "results-scenarios.json") -> str:
+    """Explainable share of the true log-odds per scenario world: median (range) over the
+    seeds of the out-of-sample R^2 of a linear and a boosted regression on the features."""
+    loads = [v for v in (data.get("load_start"), data.get("load_end")) if v is not None]
+    lines = [_provenance(name, data.get("machine"), data.get("cpus"), data.get("date"), loads)
+             + f" Seeds {data.get('seeds')}.", "",
+             "| scenario | FL linear R^2 | FL boosted R^2 | CL linear R^2 | CL boosted R^2 "
+             "| detection logit R^2 on coverage |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    keys = ("fl_r2_linear", "fl_r2_gbm", "cl_r2_linear", "cl_r2_gbm", "detection_r2_coverage")
+    for scenario, r in data["scenarios"].items():
+        cells = [f"{r['median'][k]:.2f} ({r['min'][k]:.2f}-{r['max'][k]:.2f})" for k in keys]
+        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def render(results: Path = HERE) -> str:
     """The generated block: one table per benchmark, from the results files in `results`."""
     parts = []
@@ -136,6 +152,10 @@ def render(results: Path = HERE) -> str:
                for p in sorted(results.glob("results-scoring-*.json"))}
     if scoring:
         parts.append("### Scoring (`benchmarks/scoring.py`)\n\n" + scoring_table(scoring))
+    scenarios = results / "results-scenarios.json"
+    if scenarios.exists():
+        parts.append("### Scenario worlds (`benchmarks/scenarios.py`)\n\n"
+                     + scenarios_table(json.loads(scenarios.read_text()), scenarios.name))
     if not parts:
         raise SystemExit(f"{results}: no results-*.json files to render")
     return "\n\n".join(parts) + "\n"
