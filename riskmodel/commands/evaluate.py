@@ -15,7 +15,7 @@ from riskmodel.pipeline import build_features, load_world, month_label
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
     inputs = load_world(ctx)
-    cube = build_features(ctx)
+    cube = build_features(ctx, inputs)
     with ctx.progress.stage("evaluate"):
         result = evaluate(ctx.cfg, inputs, cube, note=ctx.progress.note,
                           time_label=lambda i: month_label(inputs, i))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from riskmodel.commands._common import add_config_args, context
@@ -21,18 +22,17 @@ from riskmodel.pipeline import build_features, get_models, load_world
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
     if args.out:
-        ctx.cfg = ctx.cfg.model_copy(
-            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})})
+        ctx = replace(ctx, cfg=ctx.cfg.model_copy(
+            update={"model": ctx.cfg.model.model_copy(update={"registry": args.out})}))
     check_config_paths(ctx.cfg, ctx.config_path)
     family = Path(ctx.cfg.out) / ctx.cfg.name
     with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
-        load_world(ctx)
-        build_features(ctx)
-        get_models(ctx, retrain=True)
-    out = {t: {"model_id": m[1]["model_id"],
-               "folder": str(model_dir(ctx.cfg.model.registry, t, m[1]["model_id"])),
-               "rows": m[1]["rows"], "training_window": m[1]["training_window"]}
-           for t, m in ctx.models.items()}
+        inputs = load_world(ctx)
+        models = get_models(ctx, inputs, build_features(ctx, inputs), retrain=True)
+    out = {t: {"model_id": m["model_id"],
+               "folder": str(model_dir(ctx.cfg.model.registry, t, m["model_id"])),
+               "rows": m["rows"], "training_window": m["training_window"]}
+           for t, m in models.metas.items()}
     print(json.dumps(out, indent=2), file=sys.stdout)
     return 0
 
