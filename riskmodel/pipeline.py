@@ -284,7 +284,7 @@ def check_inputs(ctx: RunContext, inputs: xr.Dataset, models: RunModels, month: 
         else:
             report = CheckReport(as_of=label, overrides=list(overrides),
                                  notes=["input checks disabled by [checks] enabled = false"])
-        _settle(ctx, report, report.findings, run_dir, models)
+        _settle(ctx.progress, report, report.findings, run_dir, list(models.models))
     return report
 
 
@@ -303,16 +303,18 @@ def check_features(ctx: RunContext, report: CheckReport, rows: FeatureRows,
             list(models.metas.values()), cube, inputs, lambda i: month_label(inputs, i),
             ctx.cfg.checks.drift_bins)
         feature_checks(report, rows, ref, source, ctx.cfg.checks)
-        _settle(ctx, report, report.findings[known:], run_dir, models)
+        _settle(ctx.progress, report, report.findings[known:], run_dir, list(models.models))
     return report
 
 
-def _settle(ctx: RunContext, report: CheckReport, new: list[Finding], run_dir: Path,
-            models: RunModels) -> None:
-    """Write `checks.json`, log the `new` findings, and raise for failures not overridden.
+def _settle(progress: Progress, report: CheckReport, new: list[Finding], run_dir: Path,
+            targets: list[str]) -> None:
+    """Write `checks.json` in `run_dir`, log the `new` findings of `report`, and raise for
+    failures not overridden.
 
     Drift warnings (a feature above what 95% of training months reached, short of
-    failing) are one line together, naming the largest; `checks.json` holds each.
+    failing) are one line together, naming the largest and the `targets` whose models
+    read them; `checks.json` holds each. Warnings show even with `--quiet`.
     """
     path = run_dir / "checks.json"
     write_json(path, report.to_dict())
@@ -320,24 +322,25 @@ def _settle(ctx: RunContext, report: CheckReport, new: list[Finding], run_dir: P
     def overridden(f: Finding) -> bool:
         return OVERRIDES.get(f.kind) in report.overrides
 
+    def log(f: Finding, level: str) -> None:
+        progress.event("check", level=level, kind=f.kind, subject=f.subject,
+                       status=f.status, message=f.message)
+
     drift = [f for f in new if f.kind == "drift" and f.status == "warn"]
     for f in new:
         if f.status == "warn" and f.kind != "drift":
-            ctx.progress.event("check", level="warning", kind=f.kind, subject=f.subject,
-                               status=f.status, message=f.message)
+            log(f, "warning")
     if drift:
-        ctx.progress.event("check", level="warning", kind="drift", status="warn",
-                           features=len(drift), targets=",".join(models.models),
-                           message=drift_line(drift, report.checked.get("drift", 0),
-                                              list(models.models), path))
+        progress.event("check", level="warning", kind="drift", status="warn",
+                       features=len(drift), targets=",".join(targets),
+                       message=drift_line(drift, report.checked.get("drift", 0), targets,
+                                          path))
     for f in new:
         if f.status == "fail" and overridden(f):
-            ctx.progress.event("check", level="warning", kind=f.kind, subject=f.subject,
-                               status=f.status, message=f.message)
+            log(f, "warning")
     for f in new:
         if f.status == "fail" and not overridden(f):
-            ctx.progress.event("check", level="error", kind=f.kind, subject=f.subject,
-                               status=f.status, message=f.message)
+            log(f, "error")
     report.raise_for(str(path))
 
 

@@ -14,11 +14,11 @@ import xarray as xr
 import features
 from riskmodel.config import load_config
 from riskmodel.models.registry import model_dir
+from riskmodel.models.table import land_cells
 from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
 from riskmodel.scale.score import iter_block_scores, merge_blocks, score_months
 from riskmodel.scale.store import open_inputs, write_inputs
-from riskmodel.models.table import land_cells
 from riskmodel.scoring import EVERY_CELL, NOT_COMPUTED, DriverRule, admin1_sample
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
