@@ -270,11 +270,14 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
 
 
 def check_inputs(ctx: RunContext, inputs: xr.Dataset, models: RunModels, month: int,
-                 run_dir: Path, overrides: tuple[str, ...] = ()) -> CheckReport:
+                 run_dir: Path, overrides: tuple[str, ...] = (),
+                 outcome: Outcome | None = None) -> CheckReport:
     """Stage `checks`: schema, freshness and coverage of the inputs, before any scoring.
 
-    Writes `checks.json` in the run folder either way; raises the matching error (exit
-    code 2 or 3) when a check fails that no override in `overrides` lets through.
+    Writes `checks.json` in the run folder either way, and hands the report to the
+    session's `outcome` before raising, so the history records it; raises the matching
+    error (exit code 2 or 3) when a check fails that no override in `overrides` lets
+    through.
     """
     label = month_label(inputs, month)
     with ctx.progress.stage("checks"):
@@ -284,6 +287,8 @@ def check_inputs(ctx: RunContext, inputs: xr.Dataset, models: RunModels, month: 
         else:
             report = CheckReport(as_of=label, overrides=list(overrides),
                                  notes=["input checks disabled by [checks] enabled = false"])
+        if outcome is not None:
+            outcome.checks = report
         _settle(ctx.progress, report, report.findings, run_dir, list(models.models))
     return report
 
@@ -461,7 +466,7 @@ def _night(ctx: RunContext, outcome: Outcome, client: Any, as_of: str | None, *,
     label = month_label(inputs, month)
     run_dir = run_dir_for(ctx, label)
     outcome.as_of, outcome.run_dir = label, run_dir
-    report = outcome.checks = check_inputs(ctx, inputs, models, month, run_dir, allow)
+    report = check_inputs(ctx, inputs, models, month, run_dir, allow, outcome)
     backfill = backfill_months(cfg, inputs, month)
     scored = score(ctx, inputs, models, backfill + [month], rule=driver_rule(cfg), cube=cube,
                    client=client, features_of=month if cfg.checks.enabled else None)

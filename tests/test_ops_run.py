@@ -110,6 +110,7 @@ def test_stale_input_stops_before_publishing_and_override_is_recorded(
     assert not store.exists() or store_counts(store)["runs"] == []
     hist = read_history(tmp_path / "runs" / "tiny" / "history.jsonl")
     assert hist[-1]["status"] == "failed" and hist[-1]["exit_code"] == 3
+    assert hist[-1]["checks"] == "failed" and hist[-1]["as_of"] == AS_OF  # how far it got
 
     assert run("run", "--config", str(config), "--inputs", str(inputs), "--quiet",
                "--allow-stale") == 0
@@ -146,6 +147,8 @@ def test_drift_and_bad_schema_exit_with_their_codes(
     assert "time: duplicated timestamp 2024-11-01" in err and "Traceback" not in err
     hist = read_history(tmp_path / "runs" / "tiny" / "history.jsonl")
     assert [h["exit_code"] for h in hist] == [4, 2]
+    # drift fails in the checks; the broken time axis already when the inputs are read
+    assert [h["checks"] for h in hist] == ["failed", None]
     assert run("status", "--config", str(config), "--fail-on-error") == 2
 
 
