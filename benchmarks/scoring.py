@@ -140,15 +140,13 @@ def run_peer(config: str, as_of: str, out: Path) -> dict:
     from riskmodel.config import load_config
     from riskmodel.models.registry import load_model, model_dir
     from riskmodel.models.table import land_cells
-    from riskmodel.pipeline import RunContext, driver_rule, model_config, month_index
-    from riskmodel.progress import Progress
+    from riskmodel.pipeline import driver_rule, model_config, month_index
     from riskmodel.scale.store import open_inputs
     from riskmodel.scoring import admin1_sample
     from riskmodel.training import model_id
 
     cfg = load_config(config)
-    owner = model_config(RunContext(cfg=cfg, config_path=config, progress=Progress(quiet=True),
-                                    out_root=out))
+    owner = model_config(cfg)
     stages = {}
     t0 = t = time.perf_counter()
     inputs = open_inputs(_store(config)).load()
@@ -193,8 +191,7 @@ def prepare(config: str) -> dict:
     """Generate the store if absent and train missing models (of `[scale] models_from`
     when set); return the times and the world's size."""
     from riskmodel.config import load_config
-    from riskmodel.pipeline import RunContext, model_config, models_registered
-    from riskmodel.progress import Progress
+    from riskmodel.pipeline import model_config, models_registered
     from riskmodel.scale.store import open_inputs
 
     cfg = load_config(config)
@@ -206,11 +203,9 @@ def prepare(config: str) -> dict:
                        check=True)
         out["generation_s"] = round(time.perf_counter() - t, 1)
     inputs = open_inputs(store)
-    ctx = RunContext(cfg=cfg, config_path=config, progress=Progress(quiet=True),
-                     out_root=Path(cfg.out), inputs=inputs)
-    owner = model_config(ctx)
+    owner = model_config(cfg)
     t = time.perf_counter()
-    if not models_registered(ctx, owner):
+    if not models_registered(cfg, owner, inputs):
         source = cfg.scale.models_from or config
         subprocess.run([sys.executable, "-m", "riskmodel", "train", "--config", source,
                         "--quiet"], check=True)

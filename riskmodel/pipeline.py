@@ -1,22 +1,26 @@
-"""The nightly pipeline: world -> features -> models -> checks -> (backfill) -> score ->
-alerts -> targeting -> report, into one run folder with a manifest.
+"""The night: world -> features -> models -> checks -> score -> feature checks ->
+(backfill) -> risk.nc -> alerts -> targeting -> report, into one run folder with a
+manifest; `run_night` runs it as one locked and recorded session (`riskmodel.ops.session`).
 
-Every stage composes functions of `features`, `riskmodel.models`, `riskmodel.alerts` and
-`riskmodel.targeting`; nothing here computes a feature or a kernel. Files are written
-atomically; the same inputs, config and model give a byte-identical `risk.nc`.
+Every stage composes functions of `features`, `riskmodel.models`, `riskmodel.checks`,
+`riskmodel.alerts` and `riskmodel.targeting`; nothing here computes a feature or a kernel.
+Each stage returns what it made; the night passes it on, and `RunContext` holds only what
+a command hands in. Files are written atomically; the same inputs, config and model give a
+byte-identical `risk.nc`.
 
-Two ways to score, one output: in memory (the whole feature cube, for worlds that fit) or
-block-wise (`riskmodel.scale`), when the config names a Zarr store in `[scale] inputs` or
-a Dask client is given. Block-wise, the features exist only inside each spatial block, so
-the scores of every month a run needs (as-of and alert backfill) are computed in one pass
-over the blocks, and the feature checks (coverage, drift) read the as-of month's features
-the blocks hand back; nothing is written before the checks pass, as in memory.
+Scoring has one entry point, `riskmodel.scale.score.score_months`, with two engines: the
+whole feature cube in memory (worlds that fit), or spatial blocks when the config names a
+Zarr store in `[scale] inputs` or a Dask cluster is given (`--dask`). Every month a night
+needs (the alert backfill's and the as-of month) is scored in one pass. The input checks
+come in two parts: the inputs before scoring (schema, freshness, coverage), the as-of
+month's features the engine hands back after it (coverage, drift); nothing is written but
+`checks.json` before both pass.
 """
 
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,62 +34,74 @@ from features import WARMUP_MONTHS
 from riskmodel import __version__
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.alerts.rules import load_rules
-from riskmodel.checks import CheckReport, run_checks
-from riskmodel.checks.coverage import check_coverage
-from riskmodel.checks.drift import KEY, check_drift
+from riskmodel.checks import CheckReport, FeatureRows, Finding, feature_checks, input_checks
+from riskmodel.checks.findings import OVERRIDES
 from riskmodel.checks.reader import open_inputs
+from riskmodel.checks.run import reference_distribution
 from riskmodel.config import RunConfig, config_hash, load_config
 from riskmodel.errors import InputError, ModelError
 from riskmodel.faults import kill_point
 from riskmodel.io.atomic import json_text, write_json, write_with
 from riskmodel.models.registry import RegisteredModel, model_dir
-from riskmodel.models.table import land_cells
 from riskmodel.ops.backfill import months_to_backfill
+from riskmodel.ops.session import Outcome, nightly_session
 from riskmodel.progress import Progress, peak_rss_mib
+from riskmodel.report.run_report import write_run_report
 from riskmodel.scale import store
-from riskmodel.scale.score import assemble, iter_block_scores, merge_blocks
-from riskmodel.scoring import DriverRule, admin1_sample, score_month
+from riskmodel.scale.cluster import dask_client
+from riskmodel.scale.score import Engine, Scored, score_months
+from riskmodel.scoring import DriverRule
 from riskmodel.sources import load_inputs
+from riskmodel.targeting import run_targeting
 from riskmodel.training import ensure_model, model_id
 from riskmodel.world import SYNTHETIC_NOTE, make_world
+from riskmodel.world.tables import write_tables
+
+# Years of events and programmes the targeting stage summarises, up to the as-of year.
+TARGETING_YEARS = 3
+# Drift warnings named in the one line a night prints about them (checks.json has all).
+DRIFT_NAMED = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunContext:
-    """What the stages share: config, where outputs go, progress, and what they made."""
+    """What a command hands the pipeline: the config (read from `config_path`), the parent
+    of run folders, progress reporting, canonical inputs to score instead of the config's
+    world (`--inputs`), and the Dask cluster to score on (`--dask`: local or
+    tcp://HOST:PORT)."""
 
     cfg: RunConfig
     config_path: str
     progress: Progress
     out_root: Path
     inputs_path: Path | None = None
-    inputs: xr.Dataset | None = None
-    cube: xr.Dataset | None = None
-    models: dict[str, RegisteredModel] = field(default_factory=dict)
-    trained: dict[str, bool] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    run_dir: Path | None = None
-    as_of: str | None = None
-    checks: CheckReport | None = None
-    backfilled: list[str] = field(default_factory=list)
-    # `--dask` (local or tcp://HOST:PORT) and its client, set while a run holds it; with
-    # either, blocks run as Dask tasks (None: in this process)
     dask: str | None = None
-    client: Any = None
-    # registry folder of each target's model (what Dask workers load)
-    model_folders: dict[str, str] = field(default_factory=dict)
-    # block-wise only: risk datasets scored ahead, and the as-of month's raw features of
-    # the land cells (for the feature checks), by time index
-    scored: dict[int, xr.Dataset] = field(default_factory=dict)
-    month_features: dict[int, np.ndarray] = field(default_factory=dict)
-    # the run's driver rule, read once (it may read the alert rules file)
-    drivers: DriverRule | None = None
 
     @property
-    def blockwise(self) -> bool:
-        """Score in spatial blocks: inputs in a Zarr store, or a Dask cluster to use."""
-        return bool(self.cfg.scale.inputs) or self.dask is not None
+    def engine(self) -> Engine:
+        """The scoring engine: "blocks" with inputs in a Zarr store or a Dask cluster to
+        use, else "memory"."""
+        return "blocks" if self.cfg.scale.inputs or self.dask is not None else "memory"
+
+
+@dataclass(frozen=True)
+class RunModels:
+    """The model of every target a run scores with, whether each was trained now, and its
+    registry folder (what Dask workers load)."""
+
+    models: dict[str, RegisteredModel]
+    trained: dict[str, bool]
+    folders: dict[str, str]
+
+    @property
+    def metas(self) -> dict[str, dict[str, Any]]:
+        """Metadata (model.json) of each target's model."""
+        return {t: m.meta for t, m in self.models.items()}
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The features the models read, in their column order (the same for all)."""
+        return next(iter(self.models.values())).features
 
 
 def month_label(inputs: xr.Dataset, index: int) -> str:
@@ -106,81 +122,44 @@ def month_index(inputs: xr.Dataset, as_of: str | None) -> int:
 
 def load_world(ctx: RunContext) -> xr.Dataset:
     """Stage `world`: the canonical inputs: the NetCDF file given with `--inputs`, else the
-    config's `[sources]`, else the seeded synthetic world."""
+    config's `[scale] inputs` Zarr store (lazy), else its `[sources]`, else the seeded
+    synthetic world."""
+    cfg = ctx.cfg
     with ctx.progress.stage("world"):
         if ctx.inputs_path is not None:
-            ctx.inputs = open_inputs(ctx.inputs_path)
-        elif ctx.cfg.scale.inputs:
-            path = Path(ctx.cfg.scale.inputs)
+            return open_inputs(ctx.inputs_path)
+        if cfg.scale.inputs:
+            path = Path(cfg.scale.inputs)
             if not (path / ".zmetadata").is_file():
                 raise InputError(f"{ctx.config_path}: [scale] inputs {path}: no Zarr store "
                                  f"there; write it with `riskmodel store --config "
                                  f"{ctx.config_path}`")
-            ctx.inputs = store.open_inputs(path)  # lazy: blocks read their own chunks
-        elif ctx.cfg.sources is not None:
-            ctx.inputs = load_inputs(ctx.cfg)
-            missing = [f"identified_{t}" for t in ctx.cfg.targets
-                       if f"identified_{t}" not in ctx.inputs]
+            return store.open_inputs(path)  # lazy: blocks read their own chunks
+        if cfg.sources is not None:
+            inputs = load_inputs(cfg)
+            missing = [f"identified_{t}" for t in cfg.targets
+                       if f"identified_{t}" not in inputs]
             if missing:
                 # Real sources carry no case records yet; say so rather than score nothing.
                 raise InputError(f"{ctx.config_path}: the [sources] give no identified-case "
                                  f"labels {missing}, which the cell-level models train on; "
                                  f"use `riskmodel features build` or `riskmodel countries` "
                                  f"for country-level data")
-        else:
-            ctx.inputs = make_world(ctx.cfg.world, ctx.cfg.seed)
-    return ctx.inputs
+            return inputs
+        return make_world(cfg.world, cfg.seed)
 
 
-def build_features(ctx: RunContext) -> xr.Dataset:
-    """Stage `features`: the whole feature cube from the catalogue, in memory (a block-wise
-    run skips it: each block builds its own)."""
-    assert ctx.inputs is not None
+def build_features(ctx: RunContext, inputs: xr.Dataset) -> xr.Dataset:
+    """Stage `features`: the whole feature cube of `inputs` from the catalogue, in memory."""
     with ctx.progress.stage("features"):
-        ctx.cube = features.build_cube(ctx.inputs)
-    return ctx.cube
+        return features.build_cube(inputs)
 
 
-def model_config(ctx: RunContext) -> RunConfig:
-    """The config whose registered models score this run: `[scale] models_from`, else the
-    run's own."""
-    source = ctx.cfg.scale.models_from
-    return load_config(source) if source else ctx.cfg
-
-
-def get_models(ctx: RunContext, *, retrain: bool = False, train_missing: bool = True) -> None:
-    """Stage `models`: load the registered model per target, or train it.
-
-    With `[scale] models_from` the models of that config are loaded (their feature list
-    must equal this world's) and nothing is trained. Block-wise, the whole feature cube is
-    built only when a model has to be trained.
-    """
-    inputs = ctx.inputs
-    assert inputs is not None
-    owner = model_config(ctx)
-    borrowed = owner is not ctx.cfg
-    if borrowed and retrain:
-        raise ModelError(f"{ctx.config_path}: --retrain with [scale] models_from = "
-                         f"{ctx.cfg.scale.models_from!r}: the models belong to that config; "
-                         f"train them there")
-    if ctx.cube is None and (retrain or (train_missing and not borrowed
-                                         and not models_registered(ctx, owner))):
-        with ctx.progress.stage("features"):
-            ctx.cube = features.build_cube(inputs)
-    # Finding a registered model needs only the feature names, not their values.
-    cube = ctx.cube if ctx.cube is not None else _names_only(inputs)
-    with ctx.progress.stage("models"):
-        for target in ctx.cfg.targets:
-            registered, trained = ensure_model(
-                owner, inputs, cube, target, retrain=retrain,
-                train=train_missing and not borrowed,
-                time_label=lambda i: month_label(inputs, i))
-            ctx.models[target] = registered
-            ctx.trained[target] = trained
-            ctx.model_folders[target] = str(registered.folder)
-            verb = "trained" if trained else "loaded"
-            source = f" (registered for {ctx.cfg.scale.models_from})" if borrowed else ""
-            ctx.progress.note(f"{verb} {target} model {registered.model_id}{source}")
+def model_config(cfg: RunConfig) -> RunConfig:
+    """The config whose registered models score a run of `cfg`: `[scale] models_from`,
+    else `cfg` itself."""
+    source = cfg.scale.models_from
+    return load_config(source) if source else cfg
 
 
 def _names_only(inputs: xr.Dataset) -> xr.Dataset:
@@ -189,12 +168,57 @@ def _names_only(inputs: xr.Dataset) -> xr.Dataset:
     return xr.Dataset({n: ((), np.float32(np.nan)) for n in names})
 
 
-def models_registered(ctx: RunContext, owner: RunConfig) -> bool:
-    """Whether every target's model is in the registry of `owner` for these inputs."""
-    assert ctx.inputs is not None
-    names = tuple(str(n) for n in _names_only(ctx.inputs).data_vars)
+def models_registered(cfg: RunConfig, owner: RunConfig, inputs: xr.Dataset) -> bool:
+    """Whether every target of `cfg` has its model in the registry of `owner` for these
+    inputs (only the feature names are needed, not their values)."""
+    names = tuple(str(n) for n in _names_only(inputs).data_vars)
     return all(model_dir(owner.model.registry, t, model_id(owner, t, names)).exists()
-               for t in ctx.cfg.targets)
+               for t in cfg.targets)
+
+
+def training_needed(ctx: RunContext, inputs: xr.Dataset, *, retrain: bool,
+                    train_missing: bool) -> bool:
+    """Whether `get_models` will train (and so needs the whole feature cube): `retrain`,
+    or a missing model that this run may train. Models borrowed through `[scale]
+    models_from` are never trained here."""
+    owner = model_config(ctx.cfg)
+    borrowed = owner is not ctx.cfg
+    if borrowed and retrain:
+        raise ModelError(f"{ctx.config_path}: --retrain with [scale] models_from = "
+                         f"{ctx.cfg.scale.models_from!r}: the models belong to that config; "
+                         f"train them there")
+    return retrain or (train_missing and not borrowed
+                       and not models_registered(ctx.cfg, owner, inputs))
+
+
+def get_models(ctx: RunContext, inputs: xr.Dataset, cube: xr.Dataset | None, *,
+               retrain: bool = False, train_missing: bool = True) -> RunModels:
+    """Stage `models`: load the registered model per target, or train it from `cube`.
+
+    With `[scale] models_from` the models of that config are loaded (their feature list
+    must equal this world's) and nothing is trained. `cube` may be None when nothing is
+    to be trained (`training_needed`).
+    """
+    owner = model_config(ctx.cfg)
+    borrowed = owner is not ctx.cfg
+    if cube is None and training_needed(ctx, inputs, retrain=retrain,
+                                        train_missing=train_missing):
+        raise ValueError("get_models: training needs the feature cube")
+    # Finding a registered model needs only the feature names, not their values.
+    names_cube = cube if cube is not None else _names_only(inputs)
+    models, trained, folders = {}, {}, {}
+    with ctx.progress.stage("models"):
+        for target in ctx.cfg.targets:
+            registered, now = ensure_model(
+                owner, inputs, names_cube, target, retrain=retrain,
+                train=train_missing and not borrowed,
+                time_label=lambda i: month_label(inputs, i))
+            models[target], trained[target] = registered, now
+            folders[target] = str(registered.folder)
+            verb = "trained" if now else "loaded"
+            source = f" (registered for {ctx.cfg.scale.models_from})" if borrowed else ""
+            ctx.progress.note(f"{verb} {target} model {registered.model_id}{source}")
+    return RunModels(models, trained, folders)
 
 
 def driver_rule(cfg: RunConfig) -> DriverRule:
@@ -208,144 +232,132 @@ def driver_rule(cfg: RunConfig) -> DriverRule:
                       seed=cfg.seed)
 
 
-def run_driver_rule(ctx: RunContext) -> DriverRule:
-    """The run's driver rule (`driver_rule` of its config), built on first use."""
-    if ctx.drivers is None:
-        ctx.drivers = driver_rule(ctx.cfg)
-    return ctx.drivers
-
-
-def risk_attrs(ctx: RunContext, month: int) -> dict[str, Any]:
+def risk_attrs(cfg: RunConfig, inputs: xr.Dataset, models: RunModels,
+               month: int) -> dict[str, Any]:
     """Provenance attrs of the risk dataset of time index `month`."""
-    assert ctx.inputs is not None
-    cfg = ctx.cfg
     return {
-        "synthetic": int(ctx.inputs.attrs.get("synthetic", 0)),
-        "comment": SYNTHETIC_NOTE if ctx.inputs.attrs.get("synthetic") else "",
-        "as_of": month_label(ctx.inputs, month), "horizon": cfg.model.horizon,
+        "synthetic": int(inputs.attrs.get("synthetic", 0)),
+        "comment": SYNTHETIC_NOTE if inputs.attrs.get("synthetic") else "",
+        "as_of": month_label(inputs, month), "horizon": cfg.model.horizon,
         "config_hash": config_hash(cfg), "code_version": __version__,
         "source": "riskmodel " + __version__,
-        **{f"model_id_{t}": m.model_id for t, m in ctx.models.items()},
+        **{f"model_id_{t}": meta["model_id"] for t, meta in models.metas.items()},
     }
 
 
-def risk_for(ctx: RunContext, month: int) -> xr.Dataset:
-    """The risk dataset of time index `month` with provenance attrs (nothing written):
-    from the cube in memory, or block-wise (scored ahead by `score_blocks`, else now)."""
-    assert ctx.inputs is not None
-    if ctx.blockwise:
-        if month not in ctx.scored:
-            score_blocks(ctx, [month])
-        return ctx.scored.pop(month)
-    assert ctx.cube is not None
-    return score_month(ctx.models, ctx.inputs, ctx.cube, month, risk_attrs(ctx, month),
-                       run_driver_rule(ctx))
+def backfill_months(cfg: RunConfig, inputs: xr.Dataset, month: int) -> list[int]:
+    """Time indices the alert rules' persistence needs published before `month`, oldest
+    first (`riskmodel.ops.backfill`; none with alerts off)."""
+    if not cfg.alerts.enabled:
+        return []
+    labels = [month_label(inputs, i) for i in range(inputs.sizes["time"])]
+    return months_to_backfill(cfg.alerts, labels, month, first_usable=WARMUP_MONTHS)
 
 
-def score_blocks(ctx: RunContext, months: list[int]) -> None:
-    """Score time indices `months` block-wise in one pass (each block's features built
-    once), on `ctx.client` when set; keep the risk datasets in `ctx.scored` and the last
-    month's raw land-cell features in `ctx.month_features` for the feature checks."""
-    assert ctx.inputs is not None
+def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[int], *,
+          rule: DriverRule, cube: xr.Dataset | None, client: Any,
+          features_of: int | None) -> Scored:
+    """Stage `score`: the risk datasets of time indices `months` (nothing written), with
+    the run's engine, and the raw features of `features_of` for the feature checks."""
     cfg = ctx.cfg
-    rule = run_driver_rule(ctx)
-    # drawn once for the blocks and every month assembled (seconds on a global grid)
-    sample = admin1_sample(ctx.inputs["admin1_id"].values, rule)
-    results = list(iter_block_scores(
-        ctx.models, ctx.inputs, months, rule=rule, block=cfg.scale.block, client=ctx.client,
-        folders=ctx.model_folders, inference=cfg.scale.inference,
-        cache_dir=cfg.scale.compiled_cache, keep_features=True, sample=sample))
-    land = land_cells(ctx.inputs["country_id"].values)
-    for month in months:
-        ctx.scored[month] = assemble(ctx.models, ctx.inputs, month, risk_attrs(ctx, month),
-                                     results, rule, sample)
-    _, values = merge_blocks(results, land, months[-1])
-    assert values is not None  # the blocks were asked to keep them
-    ctx.month_features[months[-1]] = values
-
-
-def months_needed(ctx: RunContext, month: int) -> list[int]:
-    """Time indices a run scores: the alert backfill's (oldest first), then `month`."""
-    assert ctx.inputs is not None
-    if not ctx.cfg.alerts.enabled:
-        return [month]
-    labels = [month_label(ctx.inputs, i) for i in range(ctx.inputs.sizes["time"])]
-    return months_to_backfill(ctx.cfg.alerts, labels, month,
-                              first_usable=WARMUP_MONTHS) + [month]
-
-
-def score(ctx: RunContext, run_dir: Path, month: int) -> xr.Dataset:
-    """Stage `score`: the risk dataset for `month`, written as `risk.nc`."""
     with ctx.progress.stage("score"):
-        risk = risk_for(ctx, month)
-
-        def write(p: Path) -> None:
-            risk.to_netcdf(p, engine="netcdf4")
-            kill_point("write:risk.nc")  # test hook: bytes written, not yet renamed
-
-        write_with(run_dir / "risk.nc", write)
-        ctx.outputs["risk"] = "risk.nc"
-    return risk
+        return score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
+                            attrs=lambda m: risk_attrs(cfg, inputs, models, m), cube=cube,
+                            features_of=features_of, client=client, block=cfg.scale.block,
+                            folders=models.folders, inference=cfg.scale.inference,
+                            cache_dir=cfg.scale.compiled_cache)
 
 
-def check_inputs(ctx: RunContext, run_dir: Path, month: int,
-                 overrides: tuple[str, ...] = ()) -> CheckReport:
-    """Stage `checks`: schema, freshness, coverage and drift before anything is scored.
+def check_inputs(ctx: RunContext, inputs: xr.Dataset, models: RunModels, month: int,
+                 run_dir: Path, overrides: tuple[str, ...] = (),
+                 outcome: Outcome | None = None) -> CheckReport:
+    """Stage `checks`: schema, freshness and coverage of the inputs, before any scoring.
 
-    Writes `checks.json` in the run folder either way; raises the matching error (exit
-    code 2, 3 or 4) when a check fails that no override in `overrides` lets through.
+    Writes `checks.json` in the run folder either way, and hands the report to the
+    session's `outcome` before raising, so the history records it; raises the matching
+    error (exit code 2 or 3) when a check fails that no override in `overrides` lets
+    through.
     """
-    assert ctx.inputs is not None
-    inputs = ctx.inputs
-    if ctx.blockwise and month not in ctx.month_features:
-        with ctx.progress.stage("blocks"):  # features and scores, block by block
-            score_blocks(ctx, months_needed(ctx, month))
+    label = month_label(inputs, month)
     with ctx.progress.stage("checks"):
         if ctx.cfg.checks.enabled:
-            report = run_checks(inputs, ctx.cube, month, month_label(inputs, month),
-                                ctx.cfg.checks, metas=[m.meta for m in ctx.models.values()],
-                                time_label=lambda i: month_label(inputs, i),
-                                overrides=overrides)
-            if ctx.cube is None and not report.failures():
-                _feature_checks(report, ctx.month_features.pop(month),
-                                [m.meta for m in ctx.models.values()],
-                                next(iter(ctx.models.values())).features,
-                                ctx.cfg)
+            report = input_checks(inputs, month, label, ctx.cfg.checks,
+                                  names=models.feature_names, overrides=overrides)
         else:
-            report = CheckReport(as_of=month_label(inputs, month), overrides=list(overrides),
+            report = CheckReport(as_of=label, overrides=list(overrides),
                                  notes=["input checks disabled by [checks] enabled = false"])
-        ctx.checks = report
-        write_json(run_dir / "checks.json", report.to_dict())
-        for f in report.warnings():
-            ctx.progress.event("check", level="warning", kind=f.kind, subject=f.subject,
-                               status=f.status, message=f.message)
-        failed = report.failures(overridden=False)
-        for f in failed:
-            ctx.progress.event("check", level="error", kind=f.kind, subject=f.subject,
-                               status=f.status, message=f.message)
-        report.raise_for(str(run_dir / "checks.json"))
+        if outcome is not None:
+            outcome.checks = report
+        _settle(ctx.progress, report, report.findings, run_dir, list(models.models))
     return report
 
 
-def _feature_checks(report: CheckReport, values: np.ndarray, metas: list[dict[str, Any]],
-                    names: tuple[str, ...], cfg: RunConfig) -> None:
-    """Coverage and drift of the as-of month's features when they were built block by
-    block: `values` (land cells, F) raw features, checked as a one-month cube whose
-    cells are all land, against the training distribution saved with the model."""
-    ref = next((m[KEY] for m in metas if KEY in m), None)
-    if ref is None:
-        report.notes.append(f"training distribution: none in the model metadata ({KEY}); "
-                            f"feature coverage and drift not checked block-wise")
-        return
-    report.notes.append("training distribution: saved with the model")
-    cube = xr.Dataset({n: (("time", "lat", "lon"), values[None, None, :, j])
-                       for j, n in enumerate(names)})
-    land = np.zeros((1, len(values)), np.int32)  # every row is a land cell
-    report.add("coverage", *check_coverage(xr.Dataset({"country_id": (("lat", "lon"), land)}),
-                                           cube, [], 0, cfg.checks.max_missing_share, ref))
-    n, found, psi = check_drift(cube, 0, land, ref, cfg.checks)
-    report.add("drift", n, found)
-    report.psi = psi
+def check_features(ctx: RunContext, report: CheckReport, rows: FeatureRows,
+                   inputs: xr.Dataset, models: RunModels, cube: xr.Dataset | None,
+                   run_dir: Path) -> CheckReport:
+    """Stage `feature_checks`: coverage and drift of the as-of month's feature `rows`
+    against the training distribution, added to `report` of `check_inputs`.
+
+    Rewrites `checks.json`; raises the matching error (exit code 2 or 4) when a check
+    fails that no override lets through.
+    """
+    with ctx.progress.stage("feature_checks"):
+        known = len(report.findings)
+        ref, source = reference_distribution(
+            list(models.metas.values()), cube, inputs, lambda i: month_label(inputs, i),
+            ctx.cfg.checks.drift_bins)
+        feature_checks(report, rows, ref, source, ctx.cfg.checks)
+        _settle(ctx.progress, report, report.findings[known:], run_dir, list(models.models))
+    return report
+
+
+def _settle(progress: Progress, report: CheckReport, new: list[Finding], run_dir: Path,
+            targets: list[str]) -> None:
+    """Write `checks.json` in `run_dir`, log the `new` findings of `report`, and raise for
+    failures not overridden.
+
+    Drift warnings (a feature above what 95% of training months reached, short of
+    failing) are one line together, naming the largest and the `targets` whose models
+    read them; `checks.json` holds each. Warnings show even with `--quiet`.
+    """
+    path = run_dir / "checks.json"
+    write_json(path, report.to_dict())
+
+    def overridden(f: Finding) -> bool:
+        return OVERRIDES.get(f.kind) in report.overrides
+
+    def log(f: Finding, level: str) -> None:
+        progress.event("check", level=level, kind=f.kind, subject=f.subject,
+                       status=f.status, message=f.message)
+
+    drift = [f for f in new if f.kind == "drift" and f.status == "warn"]
+    for f in new:
+        if f.status == "warn" and f.kind != "drift":
+            log(f, "warning")
+    if drift:
+        progress.event("check", level="warning", kind="drift", status="warn",
+                       features=len(drift), targets=",".join(targets),
+                       message=drift_line(drift, report.checked.get("drift", 0), targets,
+                                          path))
+    for f in new:
+        if f.status == "fail" and overridden(f):
+            log(f, "warning")
+    for f in new:
+        if f.status == "fail" and not overridden(f):
+            log(f, "error")
+    report.raise_for(str(path))
+
+
+def drift_line(drift: list[Finding], checked: int, targets: list[str], path: Path) -> str:
+    """One line about the drift warnings `drift` among `checked` features: how many, the
+    largest by PSI, the targets whose models read them, and where the details are."""
+    top = sorted(drift, key=lambda f: -float(f.value or 0.0))[:DRIFT_NAMED]
+    named = ", ".join(f"{f.subject} {float(f.value or 0.0):.2f}" for f in top)
+    more = f" and {len(drift) - len(top)} more" if len(drift) > len(top) else ""
+    return (f"{len(drift)} of {checked} features are further from their training "
+            f"distribution than 95% of training months were (PSI: {named}{more}); a "
+            f"warning, below the failure limit; read by the {' and '.join(targets)} "
+            f"model{'s' if len(targets) > 1 else ''}; details in {path}")
 
 
 def run_dir_for(ctx: RunContext, as_of: str) -> Path:
@@ -353,27 +365,30 @@ def run_dir_for(ctx: RunContext, as_of: str) -> Path:
     return ctx.out_root / ctx.cfg.name / as_of
 
 
-def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> dict[str, Any]:
-    """Write `manifest.json` (config, hashes, seed, code version, models, timings, peak
-    memory) and return what was written."""
-    assert ctx.inputs is not None
+def write_manifest(ctx: RunContext, run_dir: Path, status: str, *, inputs: xr.Dataset,
+                   month: int, models: RunModels, checks: CheckReport | None,
+                   backfilled: list[str], outputs: dict[str, str],
+                   summary: dict[str, Any]) -> dict[str, Any]:
+    """Write `manifest.json` (config, hashes, seed, code version, models, checks, outputs,
+    timings, peak memory) and return what was written."""
     manifest = {
         "status": status,
         "config_path": ctx.config_path,
         "config_hash": config_hash(ctx.cfg),
         "config": ctx.cfg.model_dump(mode="json"),
         "seed": ctx.cfg.seed,
-        "synthetic": bool(ctx.inputs.attrs.get("synthetic", 0)),
-        "as_of": month_label(ctx.inputs, month),
+        "synthetic": bool(inputs.attrs.get("synthetic", 0)),
+        "as_of": month_label(inputs, month),
         "code_version": __version__,
         "python": platform.python_version(),
-        "models": {t: {"model_id": m.model_id, "trained_now": ctx.trained.get(t, False),
-                       "metrics": m.metrics} for t, m in ctx.models.items()},
-        "checks": ctx.checks.to_dict() if ctx.checks is not None else None,
-        "overrides": list(ctx.checks.overrides) if ctx.checks is not None else [],
-        "backfilled": list(ctx.backfilled),
-        "outputs": ctx.outputs,
-        "summary": ctx.summary,
+        "models": {t: {"model_id": meta["model_id"],
+                       "trained_now": models.trained.get(t, False),
+                       "metrics": meta.get("metrics", {})} for t, meta in models.metas.items()},
+        "checks": checks.to_dict() if checks is not None else None,
+        "overrides": list(checks.overrides) if checks is not None else [],
+        "backfilled": list(backfilled),
+        "outputs": outputs,
+        "summary": summary,
         "timings_s": ctx.progress.timings,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "peak_rss_mib_by_stage": ctx.progress.peak_mib,
@@ -388,30 +403,109 @@ def write_manifest(ctx: RunContext, run_dir: Path, month: int, status: str) -> d
     return manifest
 
 
-def backfill_alerts(ctx: RunContext, run_dir: Path, month: int) -> list[str]:
-    """Stage `backfill`: publish the months the alert rules' persistence needs first.
-
-    On a store without the n-1 months before `month` (see `riskmodel.ops.backfill`), each
-    missing month is scored and published oldest first, quietly, its alert files under
-    `<run_dir>/backfill/<YYYY-MM>/` (no risk.nc). Returns the months published.
-    """
-    assert ctx.inputs is not None
-    inputs = ctx.inputs
-    labels = [month_label(inputs, i) for i in range(inputs.sizes["time"])]
-    months = months_to_backfill(ctx.cfg.alerts, labels, month, first_usable=WARMUP_MONTHS)
+def backfill_alerts(ctx: RunContext, inputs: xr.Dataset, run_dir: Path,
+                    risk: dict[int, xr.Dataset], months: list[int]) -> list[str]:
+    """Stage `backfill`: publish the scored `months` the alert rules' persistence needs
+    before the as-of month (`backfill_months`), oldest first, quietly, their alert files
+    under `<run_dir>/backfill/<YYYY-MM>/` (no risk.nc). Returns the months published."""
     if not months:
         return []
+    done = []
     with ctx.progress.stage("backfill"):
         for i in months:
-            label = labels[i]
-            publish_alerts(risk_for(ctx, i), run_dir=run_dir / "backfill" / label,
+            label = month_label(inputs, i)
+            publish_alerts(risk[i], run_dir=run_dir / "backfill" / label,
                            cfg=ctx.cfg.alerts, run_id=f"{ctx.cfg.name}-{label}",
                            sent=datetime.now(timezone.utc).replace(microsecond=0),
                            warm_up=False)
-            ctx.backfilled.append(label)
+            done.append(label)
             kill_point(f"backfill:{label}")
-        ctx.progress.note(f"backfilled alert history for {', '.join(ctx.backfilled)}")
-    return list(ctx.backfilled)
+        ctx.progress.note(f"backfilled alert history for {', '.join(done)}")
+    return done
+
+
+def write_risk(ctx: RunContext, run_dir: Path, risk: xr.Dataset) -> None:
+    """Stage `write`: the as-of month's risk dataset as `risk.nc`."""
+    with ctx.progress.stage("write"):
+        def write(p: Path) -> None:
+            risk.to_netcdf(p, engine="netcdf4")
+            kill_point("write:risk.nc")  # test hook: bytes written, not yet renamed
+
+        write_with(run_dir / "risk.nc", write)
+
+
+def run_night(ctx: RunContext, as_of: str | None, *, train_missing: bool,
+              retrain: bool = False, allow: tuple[str, ...] = (),
+              command: str = "run") -> Path:
+    """The night for `as_of` (default: the config's, else the latest month); returns the
+    run folder.
+
+    Holds the run-folder and alert-store locks and records the run in the history
+    (`riskmodel.ops.session`), on the Dask cluster of `ctx.dask` when given. Trains a
+    missing model only with `train_missing` (every model with `retrain`); `allow` names
+    the check overrides in force (allow_stale, allow_missing, allow_drift). Nothing is
+    published when a check fails.
+    """
+    with nightly_session(ctx.cfg, ctx.config_path, ctx.out_root, ctx.progress,
+                         command) as outcome, dask_client(ctx.dask) as client:
+        return _night(ctx, outcome, client, as_of, train_missing=train_missing,
+                      retrain=retrain, allow=allow)
+
+
+def _night(ctx: RunContext, outcome: Outcome, client: Any, as_of: str | None, *,
+           train_missing: bool, retrain: bool, allow: tuple[str, ...]) -> Path:
+    cfg = ctx.cfg
+    inputs = load_world(ctx)
+    cube = None
+    if ctx.engine == "memory" or training_needed(ctx, inputs, retrain=retrain,
+                                                 train_missing=train_missing):
+        cube = build_features(ctx, inputs)
+    models = get_models(ctx, inputs, cube, retrain=retrain, train_missing=train_missing)
+    month = month_index(inputs, as_of or cfg.as_of)
+    label = month_label(inputs, month)
+    run_dir = run_dir_for(ctx, label)
+    outcome.as_of, outcome.run_dir = label, run_dir
+    report = check_inputs(ctx, inputs, models, month, run_dir, allow, outcome)
+    backfill = backfill_months(cfg, inputs, month)
+    scored = score(ctx, inputs, models, backfill + [month], rule=driver_rule(cfg), cube=cube,
+                   client=client, features_of=month if cfg.checks.enabled else None)
+    if scored.features is not None:
+        check_features(ctx, report, FeatureRows(models.feature_names, scored.features),
+                       inputs, models, cube, run_dir)
+    outcome.backfilled = backfilled = backfill_alerts(ctx, inputs, run_dir, scored.risk,
+                                                      backfill)
+    risk = scored.risk[month]
+    write_risk(ctx, run_dir, risk)
+    outputs = {"risk": "risk.nc"}
+    summary: dict[str, Any] = {"risk": risk_summary(risk)}
+    alerts = None
+    if cfg.alerts.enabled:
+        with ctx.progress.stage("alerts"):
+            alerts = publish_alerts(risk, run_dir=run_dir, cfg=cfg.alerts,
+                                    run_id=f"{cfg.name}-{label}",
+                                    sent=datetime.now(timezone.utc).replace(microsecond=0))
+            summary["alerts"] = outcome.alerts = {k: v for k, v in alerts.items()
+                                                  if k != "files"}
+            outputs.update(alerts_geojson="alerts.geojson", alerts_csv="alerts.csv",
+                           alerts_cap="alerts/cap/")
+    synthetic = bool(inputs.attrs.get("synthetic", 0))
+    with ctx.progress.stage("targeting"):
+        events, programmes = write_tables(inputs, run_dir / "inputs")
+        year = int(label[:4])
+        result = run_targeting(events, programmes, (year - TARGETING_YEARS + 1, year),
+                               json_path=run_dir / "targeting.json",
+                               html_path=run_dir / "targeting.html", risk=risk,
+                               note=SYNTHETIC_NOTE if synthetic else None)
+        outputs.update(targeting_json="targeting.json", targeting_html="targeting.html")
+    with ctx.progress.stage("report"):
+        outputs["report"] = "report.html"
+        manifest = write_manifest(ctx, run_dir, "running", inputs=inputs, month=month,
+                                  models=models, checks=report, backfilled=backfilled,
+                                  outputs=outputs, summary=summary)
+        write_run_report(run_dir, risk, manifest, alerts, result.html)
+    write_manifest(ctx, run_dir, "ok", inputs=inputs, month=month, models=models,
+                   checks=report, backfilled=backfilled, outputs=outputs, summary=summary)
+    return run_dir
 
 
 def risk_summary(risk: xr.Dataset) -> dict[str, Any]:

@@ -1,9 +1,13 @@
-"""Scoring stage: calibrated risk, interval and drivers for one month, as a CF dataset.
+"""The risk contract: calibrated risk, interval and drivers of land cells, and the CF dataset
+of one month they make (`assemble_risk`).
 
-The output follows the risk contract of docs/architecture.md: `risk`, `risk_lo`,
-`risk_hi` on (target, time, lat, lon), the top drivers per cell (`driver_feature`,
-`driver_contrib`) and per admin-1 unit, contributions grouped by feature domain, and the
-area context alerts and targeting need (regions, population, programmes, ratifications).
+Scoring itself has one entry point, `riskmodel.scale.score.score_months`, whose engines
+(the whole grid in memory, or spatial blocks) both run `scoring_matrix` and `score_rows`
+on their cells and hand the scores to `assemble_risk`. The output follows the risk
+contract of docs/architecture.md: `risk`, `risk_lo`, `risk_hi` on (target, time, lat,
+lon), the top drivers per cell (`driver_feature`, `driver_contrib`) and per admin-1 unit,
+contributions grouped by feature domain, and the area context alerts and targeting need
+(regions, population, programmes, ratifications).
 Inspection coverage is set to the model's reference level for every area, so the score is
 risk at standard detection, not "where inspectors already go".
 """
@@ -20,7 +24,7 @@ import kernels
 from features import CATALOGUE, DOMAINS
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.registry import RegisteredModel
-from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.models.table import feature_matrix
 
 N_DRIVERS = 3
 # driver_feature value of a cell whose contributions the driver rule did not compute
@@ -37,7 +41,7 @@ class DriverRule:
     reach an alert has its drivers), or when it is among the `admin1_sample` cells drawn
     per admin-1 unit (seeded by `seed`; every cell of a smaller unit), from which the
     admin-1 drivers are computed. `min_risk = 0` and `admin1_sample = None` explain every
-    cell, the rule `score_month` uses when given none.
+    cell, the rule `score_months` uses when given none.
     """
 
     min_risk: float = 0.0
@@ -58,7 +62,7 @@ class DriverRule:
                 else int(self.admin1_sample)}
 
 
-# The rule of `score_month` when given none: contributions for every land cell.
+# The rule of `score_months` when given none: contributions for every land cell.
 EVERY_CELL = DriverRule()
 
 
@@ -129,16 +133,6 @@ def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: n
     return {"risk": risk, "lo": lo, "hi": hi, "explained": explained, "contrib": contrib}
 
 
-def score_target(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, month: int,
-                 cells: np.ndarray, sampled: np.ndarray | None = None,
-                 rule: DriverRule = EVERY_CELL) -> dict[str, np.ndarray]:
-    """`score_rows` for land `cells` of `cube` at time index `month` (every row sampled
-    when `sampled` is None)."""
-    X = scoring_matrix(model, meta, cube, month, cells)
-    sampled = np.ones(len(cells), bool) if sampled is None else sampled
-    return score_rows(model, meta, X, sampled, rule)
-
-
 def _grid(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int],
           fill: float = np.nan, dtype: Any = np.float32) -> np.ndarray:
     out = np.full(int(np.prod(shape)), fill, dtype=dtype)
@@ -181,24 +175,6 @@ def _context(inputs: xr.Dataset, month: int) -> dict[str, tuple]:
 
 
 Models = dict[str, RegisteredModel]
-
-
-def compute_scores(models: Models, cube: xr.Dataset, month: int, cells: np.ndarray,
-                   sampled: np.ndarray, rule: DriverRule) -> dict[str, dict[str, np.ndarray]]:
-    """Per target, `score_target` of land `cells` (flat (lat, lon) indices, ascending) at
-    time index `month`; `sampled` (len(cells),) marks the rule's admin-1 sample."""
-    return {t: score_target(m.estimator, m.meta, cube, month, cells, sampled, rule)
-            for t, m in models.items()}
-
-
-def score_month(models: Models, inputs: xr.Dataset, cube: xr.Dataset, month: int,
-                attrs: dict[str, Any], rule: DriverRule = EVERY_CELL) -> xr.Dataset:
-    """The risk dataset for time index `month` and every target in `models`: per-cell
-    scores from the in-memory `cube` (`compute_scores`), then `assemble_risk`."""
-    cells = land_cells(inputs["country_id"].values)
-    sampled = admin1_sample(inputs["admin1_id"].values, rule)[cells]
-    scores = compute_scores(models, cube, month, cells, sampled, rule)
-    return assemble_risk(models, inputs, month, attrs, cells, sampled, scores, rule)
 
 
 def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, Any],

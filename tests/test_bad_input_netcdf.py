@@ -197,7 +197,7 @@ def test_nan_storm_fails_coverage_exactly_when_above_the_limit(
     hit = rng.choice(land, size=int(round(share * land.size)), replace=False)
     v[last].ravel()[hit] = np.nan
     ds[name] = (ds[name].dims, v, ds[name].attrs)
-    _, found = check_coverage(ds, None, [name], last, CFG.max_missing_share)
+    _, found = check_coverage(ds, [name], last, CFG.max_missing_share)
     true_share = missing_share(ds[name], last, ds["country_id"].values >= 0)
     assert true_share == pytest.approx(hit.size / land.size)
     assert bool(found) == (true_share > CFG.max_missing_share)

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from riskmodel.checks.coverage import check_coverage
+from riskmodel.checks.coverage import check_coverage, check_feature_coverage
 from riskmodel.checks.drift import bin_shares, check_drift, feature_distribution, psi
 from riskmodel.checks.findings import CheckReport, Finding
 from riskmodel.checks.freshness import check_freshness
+from riskmodel.checks.rows import FeatureRows
 from riskmodel.checks.run import reference_distribution, run_checks
 from riskmodel.checks.schema import check_schema, required_inputs
 from riskmodel.config import ChecksConfig, load_config
@@ -63,9 +64,9 @@ def test_drift_fails_on_a_shifted_month_and_passes_a_typical_one() -> None:
     cube = cube_of(values, cid)
     ref = feature_distribution(cube, np.arange(0, 36), cid)
     assert ref["features"]["f"]["missing"] == 0.0  # sea is not counted as missing
-    n, found, values_psi = check_drift(cube, 37, cid, ref, CFG)
+    n, found, values_psi = check_drift(FeatureRows.from_cube(cube, 37, cid), ref, CFG)
     assert n == 1 and not [f for f in found if f.status == "fail"]
-    n, found, values_psi = check_drift(cube, 39, cid, ref, CFG)
+    n, found, values_psi = check_drift(FeatureRows.from_cube(cube, 39, cid), ref, CFG)
     assert [f.subject for f in found if f.status == "fail"] == ["f"]
     assert values_psi["f"] > 2 * ref["features"]["f"]["monthly_psi_max"]
 
@@ -74,7 +75,7 @@ def test_drift_fails_for_a_feature_without_reference() -> None:
     cid = np.zeros((4, 4), dtype=np.int32)
     cube = cube_of(np.ones((3, 4, 4)), cid)
     ref = {"features": {}}
-    _, found, _ = check_drift(cube, 2, cid, ref, CFG)
+    _, found, _ = check_drift(FeatureRows.from_cube(cube, 2, cid), ref, CFG)
     assert found[0].status == "fail" and "no training distribution" in found[0].message
 
 
@@ -92,21 +93,22 @@ def test_freshness_names_the_stale_input_and_honours_overrides(world: xr.Dataset
 def test_coverage_counts_land_only_and_features_beyond_training(world: xr.Dataset) -> None:
     w = world.copy()
     last = w.sizes["time"] - 1
-    assert check_coverage(w, None, ["temperature"], last, 0.05)[1] == []  # sea is NaN anyway
+    assert check_coverage(w, ["temperature"], last, 0.05)[1] == []  # sea is NaN anyway
     land = w["country_id"].values >= 0
     t = w["temperature"].values.copy()
     t[last][land & (np.arange(land.shape[1])[None, :] < 16)] = np.nan  # about half the land
     w["temperature"] = (w["temperature"].dims, t, w["temperature"].attrs)
-    found = check_coverage(w, None, ["temperature"], last, 0.05)[1]
+    found = check_coverage(w, ["temperature"], last, 0.05)[1]
     assert found[0].subject == "temperature" and 0.2 < found[0].value < 0.8
     # a feature missing by meaning as often as in training is fine; more is not
     cid = w["country_id"].values
     cube = cube_of(np.where(np.arange(4)[:, None, None] < 3, np.nan, 1.0)
                    * np.ones((4, *cid.shape)), cid)
+    rows = FeatureRows.from_cube(cube, 2, cid)
     ref = {"features": {"f": {"missing": 1.0}}}
-    assert check_coverage(w, cube, [], 2, 0.05, ref)[1] == []
+    assert check_feature_coverage(rows, ref, 0.05) == (1, [])
     ref = {"features": {"f": {"missing": 0.0}}}
-    assert check_coverage(w, cube, [], 2, 0.05, ref)[1][0].subject == "f"
+    assert check_feature_coverage(rows, ref, 0.05)[1][0].subject == "f"
 
 
 def test_schema_of_the_synthetic_world_is_clean(world: xr.Dataset) -> None:
@@ -154,6 +156,12 @@ def test_fallback_reference_equals_saved_one(world: xr.Dataset) -> None:
     ref, source = reference_distribution([{**meta, "feature_distribution": saved}], cube,
                                          world, labels.__getitem__, 10)
     assert source == "saved with the model"
-    report = run_checks(world, cube, world.sizes["time"] - 1, labels[-1], CFG, metas=[meta],
-                        time_label=labels.__getitem__)
+    # without the whole cube (block-wise scoring) there is nothing to recompute it from
+    ref, source = reference_distribution([meta], None, world, labels.__getitem__, 10)
+    assert ref is None and "block by block" in source
+    ref, source = reference_distribution([meta], cube, world, labels.__getitem__, 10)
+    last = world.sizes["time"] - 1
+    rows = FeatureRows.from_cube(cube, last, world["country_id"].values)
+    report = run_checks(world, rows, last, labels[-1], CFG, reference=ref, source=source)
     assert report.status in ("ok", "warnings") and report.checked["drift"] == len(cube)
+    assert set(report.psi) == set(rows.names) and "recomputed" in report.notes[0]

@@ -27,7 +27,7 @@ from riskmodel.models.interval import (
 from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir
 from riskmodel.models.table import feature_matrix, land_cells
-from riskmodel.scoring import score_month
+from riskmodel.scale.score import score_months
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
@@ -183,8 +183,9 @@ def test_same_data_config_seed_give_identical_files_and_scores(tiny_world: dict,
             update={"registry": str(tmp_path / run), "ensemble": 2, "n_estimators": 15})})
         registered, _ = ensure_model(cfg, inputs, cube, "fl")
         files = {p.name: p.read_bytes() for p in sorted(registered.folder.iterdir())}
-        risk = score_month({"fl": registered}, inputs, cube, inputs.sizes["time"] - 1,
-                           {"horizon": 3})
+        month = inputs.sizes["time"] - 1
+        risk = score_months({"fl": registered}, inputs, [month], cube=cube,
+                            attrs=lambda m: {"horizon": 3}).risk[month]
         outputs.append((files, risk))
     (files_a, risk_a), (files_b, risk_b) = outputs
     assert files_a == files_b  # member text files and metadata, byte for byte

@@ -15,6 +15,7 @@ import xarray as xr
 import riskmodel.pipeline as pipeline
 from riskmodel.cli import main
 from riskmodel.config import load_config
+from riskmodel.errors import DriftError
 from riskmodel.ops.history import read_history
 from test_ops_support import fast_world, ops_config, registry, store_counts  # noqa: F401
 
@@ -109,6 +110,7 @@ def test_stale_input_stops_before_publishing_and_override_is_recorded(
     assert not store.exists() or store_counts(store)["runs"] == []
     hist = read_history(tmp_path / "runs" / "tiny" / "history.jsonl")
     assert hist[-1]["status"] == "failed" and hist[-1]["exit_code"] == 3
+    assert hist[-1]["checks"] == "failed" and hist[-1]["as_of"] == AS_OF  # how far it got
 
     assert run("run", "--config", str(config), "--inputs", str(inputs), "--quiet",
                "--allow-stale") == 0
@@ -145,4 +147,36 @@ def test_drift_and_bad_schema_exit_with_their_codes(
     assert "time: duplicated timestamp 2024-11-01" in err and "Traceback" not in err
     hist = read_history(tmp_path / "runs" / "tiny" / "history.jsonl")
     assert [h["exit_code"] for h in hist] == [4, 2]
+    # drift fails in the checks; the broken time axis already when the inputs are read
+    assert [h["checks"] for h in hist] == ["failed", None]
     assert run("status", "--config", str(config), "--fail-on-error") == 2
+
+
+def test_drift_warnings_are_one_line_that_points_at_checks_json(tmp_path: Path) -> None:
+    # Eight drifting features of a synthetic world are one warning line (with --quiet
+    # too: a warning is not progress), naming the largest; checks.json keeps each.
+    import io
+
+    from riskmodel.checks import CheckReport, Finding
+    from riskmodel.progress import Progress
+
+    report = CheckReport(as_of=AS_OF)
+    report.add("drift", 40, [Finding("drift", f"f{i}", "warn", f"PSI {0.2 + i / 10:.2f}",
+                                     round(0.2 + i / 10, 4), 0.15) for i in range(8)])
+    report.add("freshness", 1, [Finding("freshness", "poverty_rate", "fail", "old", 2, 1)])
+    report.overrides.append("allow_stale")
+    for quiet in (False, True):
+        stream = io.StringIO()
+        pipeline._settle(Progress(stream, quiet=quiet), report, report.findings, tmp_path,
+                         ["fl", "cl"])
+        lines = stream.getvalue().splitlines()
+        drift = [x for x in lines if "kind=drift" in x]
+        assert len(drift) == 1 and len(lines) == 2, lines  # + the overridden freshness
+        assert "features=8 " in drift[0] and "targets=fl,cl" in drift[0]
+        assert "8 of 40 features" in drift[0] and "f7 0.90, f6 0.80, f5 0.70 and 5 more" \
+            in drift[0] and f"details in {tmp_path / 'checks.json'}" in drift[0]
+    saved = json.loads((tmp_path / "checks.json").read_text())
+    assert len([f for f in saved["findings"] if f["kind"] == "drift"]) == 8
+    report.findings[-1] = Finding("drift", "f9", "fail", "PSI 9.00 beyond 2.00", 9.0, 2.0)
+    with pytest.raises(DriftError):  # a drift failure still stops the night
+        pipeline._settle(Progress(io.StringIO()), report, report.findings, tmp_path, ["fl"])

@@ -115,7 +115,7 @@ def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
     from riskmodel.config import load_config
     from riskmodel.models.registry import load_model
     from riskmodel.models.table import feature_matrix, land_cells
-    from riskmodel.scoring import score_target
+    from riskmodel.scoring import EVERY_CELL, score_rows, scoring_matrix
     from riskmodel.world import make_world
 
     cfg = load_config(tiny_run["config"])
@@ -129,7 +129,8 @@ def test_reference_feature_is_never_a_driver(tiny_run: dict) -> None:
     col = model.feature_names_in_.index("inspection_coverage")
     raw = model.predict_contrib(feature_matrix(cube, model.feature_names_in_, month, cells))
     assert np.abs(raw[:, col]).max() > 0, "the model uses coverage, so the test can fail"
-    scored = score_target(model, registered.meta, cube, month, cells)
+    X = scoring_matrix(model, registered.meta, cube, month, cells)
+    scored = score_rows(model, registered.meta, X, np.ones(len(cells), bool), EVERY_CELL)
     assert (scored["contrib"][:, col] == 0).all()
     with xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as risk:
         for var in ("driver_feature", "admin1_driver_feature"):

@@ -1,5 +1,6 @@
-"""Block-wise (streaming) scoring, compiled inference and the Dask LocalCluster path, each
-compared with the plain in-memory `score_month` on the tiny world."""
+"""The one scoring entry point `score_months`: its block engine (streaming), compiled
+inference and the Dask LocalCluster path, each compared with its memory engine on the tiny
+world."""
 
 from __future__ import annotations
 
@@ -13,22 +14,24 @@ import xarray as xr
 import features
 from riskmodel.config import load_config
 from riskmodel.models.registry import model_dir
+from riskmodel.models.table import land_cells
 from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
-from riskmodel.scale.score import score_month_blocks
+from riskmodel.scale.score import iter_block_scores, merge_blocks, score_months
 from riskmodel.scale.store import open_inputs, write_inputs
-from riskmodel.scoring import (
-    EVERY_CELL,
-    NOT_COMPUTED,
-    DriverRule,
-    admin1_sample,
-    score_month,
-)
+from riskmodel.scoring import EVERY_CELL, NOT_COMPUTED, DriverRule, admin1_sample
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
 
 ATTRS = {"as_of": "test"}
+
+
+def score(tiny: dict, engine: str, **kwargs) -> xr.Dataset:  # type: ignore[no-untyped-def]
+    """`score_months` of the tiny world's last month with `engine`: its risk dataset."""
+    month = tiny["month"]
+    return score_months(tiny["models"], tiny["inputs"], [month], engine=engine,  # type: ignore[arg-type]
+                        attrs=lambda m: ATTRS, **kwargs).risk[month]
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +48,11 @@ def tiny(tiny_run: dict) -> dict:
         models[target] = registered
         folders[target] = str(model_dir(cfg.model.registry, target, registered.model_id))
     month = inputs.sizes["time"] - 1
-    expected = score_month(models, inputs, cube, month, ATTRS)
+    scored = score_months(models, inputs, [month], engine="memory", cube=cube,
+                          attrs=lambda m: ATTRS, features_of=month)
     return {"config": tiny_run["config"], "inputs": inputs, "models": models,
-            "folders": folders, "month": month, "expected": expected}
+            "folders": folders, "month": month, "cube": cube, "scored": scored,
+            "expected": scored.risk[month]}
 
 
 def test_plan_blocks_cover_grid_once() -> None:
@@ -61,17 +66,42 @@ def test_halo_is_widest_catalogue_neighbourhood() -> None:
     assert feature_halo() == features.CATALOGUE["drought_spatial_lag"].params["radius"] > 0
 
 
-def test_blocks_equal_whole_grid(tiny: dict) -> None:
-    # Blocks of 12 on a 24 x 32 grid: every block has neighbours within the halo.
-    got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=12)
-    xr.testing.assert_identical(got, tiny["expected"])
+def test_block_engine_equals_memory_engine(tiny: dict) -> None:
+    # Blocks of 12 on a 24 x 32 grid: every block has neighbours within the halo. Two
+    # months in one pass: each block's features are built once for both.
+    month, memory = tiny["month"], tiny["scored"]
+    got = score_months(tiny["models"], tiny["inputs"], [month - 1, month], engine="blocks",
+                       block=12, attrs=lambda m: ATTRS, features_of=month)
+    xr.testing.assert_identical(got.risk[month], tiny["expected"])
+    earlier = score_months(tiny["models"], tiny["inputs"], [month - 1], cube=tiny["cube"],
+                           attrs=lambda m: ATTRS).risk[month - 1]
+    xr.testing.assert_identical(got.risk[month - 1], earlier)
+    # the rows the input checks read: the same cells and raw features from both engines
+    np.testing.assert_array_equal(got.cells, memory.cells)
+    assert got.features is not None and memory.features is not None
+    assert memory.features.shape == (len(memory.cells), len(tiny["cube"].data_vars))
+    np.testing.assert_array_equal(got.features, memory.features)
+    assert np.isnan(memory.features).any() and np.isfinite(memory.features).any()
+
+
+def test_memory_engine_builds_the_cube_when_none_is_given(tiny: dict) -> None:
+    xr.testing.assert_identical(score(tiny, "memory"), tiny["expected"])
+
+
+def test_engine_switch_refuses_what_it_cannot_do(tiny: dict) -> None:
+    with pytest.raises(ValueError, match="scoring engine 'gpu'"):
+        score(tiny, "gpu")
+    with pytest.raises(ValueError, match="needs engine='blocks'"):
+        score(tiny, "memory", client=object())
+    with pytest.raises(ValueError, match="not among the months scored"):
+        score(tiny, "memory", features_of=0)
 
 
 def test_blocks_without_halo_differ(tiny: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     # The halo is what makes blocks exact: without it the neighbourhood feature changes
     # near block edges, and so do the scores.
     monkeypatch.setattr("riskmodel.scale.score.feature_halo", lambda names=None: 0)
-    got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=16)
+    got = score(tiny, "blocks", block=16)
     assert not np.array_equal(got["risk"].values, tiny["expected"]["risk"].values,
                               equal_nan=True)
 
@@ -107,8 +137,7 @@ def test_compiled_equals_native_and_is_cached(tiny: dict, compiled_cache: Path) 
 
 
 def test_compiled_blocks_equal_native(tiny: dict, compiled_cache: Path) -> None:
-    got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=32,
-                             inference="compiled", cache_dir=str(compiled_cache))
+    got = score(tiny, "blocks", block=32, inference="compiled", cache_dir=str(compiled_cache))
     for name in ("risk", "risk_lo", "risk_hi"):
         np.testing.assert_allclose(got[name].values, tiny["expected"][name].values,
                                    rtol=0, atol=1e-6, err_msg=name)
@@ -120,8 +149,7 @@ def test_no_compiler_falls_back_to_native(tiny: dict, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inference.shutil, "which", lambda name: None)
     assert inference.compile_members(tiny["models"]["fl"].estimator, tmp_path) is None
-    got = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, block=32,
-                             inference="compiled", cache_dir=str(tmp_path))
+    got = score(tiny, "blocks", block=32, inference="compiled", cache_dir=str(tmp_path))
     xr.testing.assert_identical(got, tiny["expected"])
 
 
@@ -135,14 +163,15 @@ def test_store_round_trip(tiny: dict, tmp_path: Path) -> None:
 
 
 def test_block_scores_reject_gaps(tiny: dict) -> None:
-    from riskmodel.scale.score import assemble, iter_block_scores
-
     sample = admin1_sample(tiny["inputs"]["admin1_id"].values, EVERY_CELL)
     results = list(iter_block_scores(tiny["models"], tiny["inputs"], [tiny["month"]],
                                      sample=sample, block=16))
+    land = land_cells(tiny["inputs"]["country_id"].values)
+    merge_blocks(results, land, tiny["month"])  # all blocks: fine
     with pytest.raises(ValueError, match="exactly once"):
-        assemble(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, results[1:],
-                 EVERY_CELL, sample)
+        merge_blocks(results[1:], land, tiny["month"])
+    with pytest.raises(ValueError, match="exactly once"):
+        merge_blocks(results + results[:1], land, tiny["month"])
 
 
 def test_driver_rule_explains_cells_above_the_cut(tiny: dict) -> None:
@@ -157,10 +186,8 @@ def test_driver_rule_explains_cells_above_the_cut(tiny: dict) -> None:
     k += int(np.argmax(np.diff(values[k - 1:]) > 1e-5))
     cut = (values[k - 1] + values[k]) / 2
     rule = DriverRule(min_risk=cut, admin1_sample=5, seed=1)
-    cube = features.build_cube(tiny["inputs"])
-    got = score_month(tiny["models"], tiny["inputs"], cube, tiny["month"], ATTRS, rule)
-    blocks = score_month_blocks(tiny["models"], tiny["inputs"], tiny["month"], ATTRS, rule,
-                                block=12)
+    got = score(tiny, "memory", cube=tiny["cube"], rule=rule)
+    blocks = score(tiny, "blocks", rule=rule, block=12)
     xr.testing.assert_identical(blocks, got)
     sample = admin1_sample(tiny["inputs"]["admin1_id"].values, rule).reshape(risk.shape[-2:])
     land = np.isfinite(risk)

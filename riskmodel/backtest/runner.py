@@ -102,7 +102,7 @@ def run_backtest(cfg: BacktestConfig, *, source: str,
                            cfg.model.calibration_months, source=source)
     ctx = RunContext(cfg=cfg, config_path=source, progress=progress, out_root=Path("."))
     inputs = load_world(ctx)
-    cube = build_features(ctx)
+    cube = build_features(ctx, inputs)
     names = tuple(str(v) for v in cube.data_vars)
     if [month_label(inputs, i) for i in range(inputs.sizes["time"])] != months:
         raise InputError("the world's time axis differs from [world] start_year/n_months")

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.checks.findings import Finding
+from riskmodel.checks.rows import FeatureRows
 
 
 def missing_share(da: xr.DataArray, month: int, land: np.ndarray) -> float:
@@ -31,34 +32,45 @@ def missing_share(da: xr.DataArray, month: int, land: np.ndarray) -> float:
     return float(np.isnan(v).mean()) if v.size else 1.0
 
 
-def check_coverage(inputs: xr.Dataset, cube: xr.Dataset | None, variables: list[str],
-                   month: int, max_share: float,
-                   reference: dict[str, Any] | None = None) -> tuple[int, list[Finding]]:
-    """Inputs missing more than `max_share`, and features missing more than `max_share`
-    beyond their training share (`reference`, see `checks.drift`; without it features are
-    not checked here). Returns (checked, findings)."""
+def check_coverage(inputs: xr.Dataset, variables: list[str], month: int,
+                   max_share: float) -> tuple[int, list[Finding]]:
+    """Inputs among `variables` missing more than `max_share` at time index `month`.
+    Returns (checked, findings)."""
     land = inputs["country_id"].values >= 0
     out, n = [], 0
-    baseline = {str(k): float(v["missing"]) for k, v in reference["features"].items()} \
-        if reference is not None else {}
-    sources: list[tuple[xr.Dataset, str, float | None]] = [
-        (inputs, v, None) for v in variables if v in inputs]
-    if cube is not None:
-        sources += [(cube, str(v), baseline[str(v)]) for v in cube.data_vars
-                    if str(v) in baseline]
-    for ds, name, base in sources:
-        if "time" in ds[name].dims and ds[name].sizes["time"] <= month:
+    for name in variables:
+        if name not in inputs:
+            continue
+        da = inputs[name]
+        if "time" in da.dims and da.sizes["time"] <= month:
             continue
         n += 1
-        share = missing_share(ds[name], month, land)
-        where = "cells" if "lat" in ds[name].dims else "regions"
-        if base is None and share > max_share:
+        share = missing_share(da, month, land)
+        where = "cells" if "lat" in da.dims else "regions"
+        if share > max_share:
             out.append(Finding("coverage", name, "fail", f"input missing in {share:.1%} of "
                                f"{where} at as-of (limit {max_share:.1%})", round(share, 4),
                                max_share))
-        elif base is not None and share - base > max_share:
+    return n, out
+
+
+def check_feature_coverage(rows: FeatureRows, reference: dict[str, Any],
+                           max_share: float) -> tuple[int, list[Finding]]:
+    """Features of `rows` missing in more than `max_share` of the land cells beyond their
+    training share (`reference`, see `checks.drift`; features it lacks are left to the
+    drift check). Returns (checked, findings)."""
+    baseline = {str(k): float(v["missing"]) for k, v in reference["features"].items()}
+    out, n = [], 0
+    for j, name in enumerate(rows.names):
+        if name not in baseline:
+            continue
+        n += 1
+        v = rows.values[:, j]
+        share = float(np.isnan(v).mean()) if v.size else 1.0
+        base = baseline[name]
+        if share - base > max_share:
             out.append(Finding("coverage", name, "fail", f"feature missing in {share:.1%} of "
-                               f"{where} at as-of, {share - base:.1%} more than in training "
+                               f"cells at as-of, {share - base:.1%} more than in training "
                                f"(limit {max_share:.1%})", round(share, 4),
                                round(base + max_share, 4)))
     return n, out

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.checks.findings import Finding
+from riskmodel.checks.rows import FeatureRows
 from riskmodel.config import ChecksConfig
 
 # Floor on bin shares so an empty bin on one side gives a large but finite PSI.
@@ -88,26 +89,23 @@ def psi(expected: np.ndarray, expected_missing: float, actual: np.ndarray,
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def check_drift(cube: xr.Dataset, month: int, country_id: np.ndarray,
-                reference: dict[str, Any], cfg: ChecksConfig) -> tuple[int, list[Finding],
-                                                                     dict[str, float]]:
-    """PSI of every feature at time index `month` vs `reference`.
+def check_drift(rows: FeatureRows, reference: dict[str, Any], cfg: ChecksConfig
+                ) -> tuple[int, list[Finding], dict[str, float]]:
+    """PSI of every feature of `rows` (the as-of month's land cells) vs `reference`.
 
     Returns (features checked, findings, psi by feature). A feature the reference lacks is
     a failure: the model would score data it never saw summarised.
     """
-    land = np.asarray(country_id) >= 0
     ref = reference["features"]
     out, values = [], {}
-    for name in cube.data_vars:
-        name = str(name)
+    for j, name in enumerate(rows.names):
         if name not in ref:
             out.append(Finding("drift", name, "fail", "no training distribution for this "
                                "feature in the model metadata"))
             continue
         r = ref[name]
         edges = np.asarray(r["edges"], dtype=np.float64)
-        shares, missing = bin_shares(cube[name].isel(time=month).values[land], edges)
+        shares, missing = bin_shares(rows.values[:, j], edges)
         value = psi(np.asarray(r["shares"]), float(r["missing"]), shares, missing)
         values[name] = round(value, 4)
         fail_at = max(cfg.drift_psi, cfg.drift_factor * float(r.get("monthly_psi_max", 0.0)))
@@ -121,4 +119,4 @@ def check_drift(cube: xr.Dataset, month: int, country_id: np.ndarray,
             out.append(Finding("drift", name, "warn", f"PSI {value:.2f} vs training, above "
                                f"{warn_at:.2f} (95% of training months were below)",
                                round(value, 4), round(warn_at, 4)))
-    return len(cube.data_vars), out, values
+    return len(rows.names), out, values

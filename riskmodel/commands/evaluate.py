@@ -46,7 +46,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("evaluate: --json OUT.json is required for a single world")
     ctx = context(args)
     inputs = load_world(ctx)
-    cube = build_features(ctx)
+    cube = build_features(ctx, inputs)
     with ctx.progress.stage("evaluate"):
         result = evaluate(ctx.cfg, inputs, cube, note=ctx.progress.note,
                           time_label=lambda i: month_label(inputs, i))

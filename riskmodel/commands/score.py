@@ -1,5 +1,5 @@
-"""`riskmodel score --as-of YYYY-MM`: score one month with the registered models (no
-training: a missing model is an error), then alerts, targeting and report."""
+"""`riskmodel score --as-of YYYY-MM`: the night (`riskmodel.pipeline.run_night`) for one
+month with the registered models (no training: a missing model is an error)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import sys
 
 from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg, context,
                                         overrides)
-from riskmodel.commands.run import execute
+from riskmodel.pipeline import run_night
 
 
 def handle(args: argparse.Namespace) -> int:
-    ctx = context(args)
-    run_dir = execute(ctx, args.as_of, train_missing=False, allow=overrides(args),
-                      command="score")
+    run_dir = run_night(context(args), args.as_of, train_missing=False,
+                        allow=overrides(args), command="score")
     print(f"riskmodel: outputs in {run_dir}/", file=sys.stdout)
     return 0
 

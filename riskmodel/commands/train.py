@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from riskmodel.commands._common import add_config_args, context
 from riskmodel.ops.lock import folder_lock, hold_lock
@@ -20,17 +21,16 @@ from riskmodel.pipeline import build_features, get_models, load_world
 def handle(args: argparse.Namespace) -> int:
     ctx = context(args)
     if args.registry:
-        ctx.cfg = ctx.cfg.model_copy(
-            update={"model": ctx.cfg.model.model_copy(update={"registry": args.registry})})
+        ctx = replace(ctx, cfg=ctx.cfg.model_copy(
+            update={"model": ctx.cfg.model.model_copy(update={"registry": args.registry})}))
     check_config_paths(ctx.cfg, ctx.config_path)
     family = ctx.out_root / ctx.cfg.name
     with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
-        load_world(ctx)
-        build_features(ctx)
-        get_models(ctx, retrain=True)
+        inputs = load_world(ctx)
+        models = get_models(ctx, inputs, build_features(ctx, inputs), retrain=True)
     out = {t: {"model_id": m.model_id, "folder": str(m.folder), "rows": m.rows,
                "training_window": list(m.training_window)}
-           for t, m in ctx.models.items()}
+           for t, m in models.models.items()}
     print(json.dumps(out, indent=2), file=sys.stdout)
     return 0
 

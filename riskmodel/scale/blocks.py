@@ -1,9 +1,10 @@
-"""Spatial blocks: score one month block by block, so memory follows the block, not the grid.
+"""Spatial blocks: score block by block, so memory follows the block, not the grid.
 
 A block is a rectangle of grid cells with the whole time axis. Its inputs are read with a
 border of `halo` cells from the neighbours (the widest neighbourhood of any catalogue
 feature), the feature cube is built eagerly for the bordered block with `features`, the
-border is cut off, and the block's land cells are scored with the models. Because every
+border is cut off, and the block's land cells are scored with the models (`score_cube`,
+the recipe the in-memory engine runs on the whole grid as one block). Because every
 time kernel sees the whole time axis and every neighbourhood kernel sees all the cells it
 reaches, a block's features equal those of the whole grid, so blocks scored one after
 another (or as Dask tasks on many machines) give the same risk values as one pass.
@@ -12,6 +13,7 @@ another (or as Dask tasks on many machines) give the same risk values as one pas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -63,25 +65,56 @@ class BlockScores:
     """Scores of one block: `cells` are flat indices into the whole (lat, lon) grid;
     `scores[month][target]` as `riskmodel.scoring.score_rows` returns them (risk, lo, hi,
     explained, contrib of the explained rows); `features[month]` the raw (n, F) float32
-    feature values of the cells (for the input checks), when asked for."""
+    feature values of the cells (for the input checks) of the one month asked for."""
 
     cells: np.ndarray
     scores: dict[int, dict[str, dict[str, np.ndarray]]]
     features: dict[int, np.ndarray]
 
 
+def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
+               cells: np.ndarray, months: tuple[int, ...], sampled: np.ndarray,
+               rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
+               features_of: int | None = None
+               ) -> tuple[dict[int, dict[str, dict[str, np.ndarray]]], dict[int, np.ndarray]]:
+    """The one recipe of both scoring engines: score the land `cells` (flat indices into
+    the cube's (lat, lon) grid, ascending) of the feature `cube` at each time index of
+    `months`; `sampled` (len(cells),) marks the driver rule's admin-1 sample.
+
+    Returns the scores by month and target (as `riskmodel.scoring.score_rows` returns
+    them) and, for time index `features_of` (if given), {features_of: the raw (cells, F)
+    float32 features}, for the input checks.
+    `compiled` optionally holds each target's compiled members
+    (`riskmodel.scale.inference`), used for risk and interval; contributions always come
+    from LightGBM's TreeSHAP.
+    """
+    names = next(iter(models.values())).features
+    scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+    kept: dict[int, np.ndarray] = {}
+    for month in months:
+        scores[month] = {}
+        if month == features_of:
+            kept[month] = feature_matrix(cube, names, month, cells)
+        for target, registered in models.items():
+            model, meta = registered.estimator, registered.meta
+            X = scoring_matrix(model, meta, cube, month, cells)
+            interval = None
+            if compiled and target in compiled:
+                interval = interval_from_logits(model, member_logits(compiled[target], X))
+            scores[month][target] = score_rows(model, meta, X, sampled, rule, interval)
+    return scores, kept
+
+
 def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Block,
                 block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
                 rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-                keep_features: bool = False) -> BlockScores:
-    """Score the land cells of `block` at each time index of `months`.
+                features_of: int | None = None) -> BlockScores:
+    """Score the land cells of `block` at each time index of `months` (`score_cube` of the
+    block's features, built once for all `months`).
 
     `sub` are the block's bordered inputs and `inner` the block's place in them (from
     `block_inputs`); `nx` is the width of the whole grid; `sampled` the driver rule's
-    admin-1 sample over the block's cells (flat, block-shaped). The features are built once
-    for all `months`. `compiled` optionally holds each target's compiled members
-    (`riskmodel.scale.inference`), used for risk and interval; contributions always come
-    from LightGBM's TreeSHAP.
+    admin-1 sample over the block's cells (flat, block-shaped).
     """
     names = next(iter(models.values())).features
     core = slice(inner.y0, inner.y1), slice(inner.x0, inner.x1)
@@ -89,17 +122,13 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     width = block.x1 - block.x0
     cells = (block.y0 + local // width) * nx + block.x0 + local % width
     picked = np.asarray(sampled, bool).ravel()[local]
-    scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
-    kept: dict[int, np.ndarray] = {}
     if len(local) == 0:
         # Open sea (most of a global grid): nothing to score, so no inputs read and no
         # features built.
         empty = np.empty((0, len(names)), np.float32)
-        for month in months:
-            scores[month] = {t: score_rows(m.estimator, m.meta, empty, np.zeros(0, bool), rule)
-                             for t, m in models.items()}
-            if keep_features:
-                kept[month] = empty
+        scores = {month: {t: score_rows(m.estimator, m.meta, empty, np.zeros(0, bool), rule)
+                          for t, m in models.items()} for month in months}
+        kept = {features_of: empty} if features_of in months else {}
         return BlockScores(cells.astype(np.int64), scores, kept)
     # Read only what the features declare (the catalogue enforces it) and the region
     # layers: a stored world also holds labels and truth that scoring never touches.
@@ -107,15 +136,6 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     sub = sub[[v for v in sub.data_vars if v in needed]].load()
     # Neighbourhood features only at the months scored (each month is independent).
     cube = features.build_cube(sub, names, months=months).isel(lat=core[0], lon=core[1])
-    for month in months:
-        scores[month] = {}
-        if keep_features:
-            kept[month] = feature_matrix(cube, names, month, local)
-        for target, registered in models.items():
-            model, meta = registered.estimator, registered.meta
-            X = scoring_matrix(model, meta, cube, month, local)
-            interval = None
-            if compiled and target in compiled:
-                interval = interval_from_logits(model, member_logits(compiled[target], X))
-            scores[month][target] = score_rows(model, meta, X, picked, rule, interval)
+    scores, kept = score_cube(models, cube, local, months, picked, rule, compiled,
+                              features_of)
     return BlockScores(cells.astype(np.int64), scores, kept)

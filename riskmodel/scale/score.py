@@ -1,31 +1,45 @@
-"""The risk dataset of one or more months, computed block by block here or on a Dask cluster.
+"""The one scoring entry point: `score_months`, with an engine chosen by name.
 
-`iter_block_scores` scores spatial blocks (`riskmodel.scale.blocks`) one after another in
-this process, or as tasks on a Dask cluster when given a client; `assemble` puts their
-scores in land-cell order and hands them to `riskmodel.scoring.assemble_risk`, so the
-output contract (drivers, admin-1 drivers, domains, context) has one implementation.
-Blocks on a cluster load the models from their registry folders (sha256-checked) and read
-their inputs where the scheduler's workers can see them, so the registry and a Zarr store
-must be on storage every worker reaches.
+One recipe (`riskmodel.scale.blocks.score_cube`: each target's risk, interval and the
+driver rule's contributions for the land cells of a feature cube), two engines:
+
+- "memory": the whole grid is one block, scored from the feature cube in hand (built here
+  when none is given), for worlds that fit in memory;
+- "blocks": spatial blocks (`riskmodel.scale.blocks`), each building its own features with
+  a halo, one after another in this process or as tasks on a Dask cluster when given a
+  client.
+
+Either way the block scores are put in land-cell order (`merge_blocks`) and handed to
+`riskmodel.scoring.assemble_risk`, so the output contract (drivers, admin-1 drivers,
+domains, context) has one implementation, and the as-of month's raw features come back
+as the (cells, F) rows the input checks read. Blocks on a cluster load the models from
+their registry folders (sha256-checked) and read their inputs where the scheduler's
+workers can see them, so the registry and a Zarr store must be on storage every worker
+reaches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
+import features
 from riskmodel.models.registry import RegisteredModel, load_model
 from riskmodel.models.table import land_cells
-from riskmodel.scale.blocks import BlockScores, block_inputs, feature_halo, plan_blocks, score_block
+from riskmodel.scale.blocks import (BlockScores, block_inputs, feature_halo, plan_blocks,
+                                    score_block, score_cube)
 from riskmodel.scale.inference import CompiledBooster, compile_members
 from riskmodel.scoring import EVERY_CELL, DriverRule, admin1_sample, assemble_risk
 
 Models = dict[str, RegisteredModel]
+Engine = Literal["memory", "blocks"]
+ENGINES: tuple[str, ...] = ("memory", "blocks")
 
 
 def compiled_models(models: Models, cache_dir: Path | str) -> dict[str, list[CompiledBooster]]:
@@ -51,11 +65,11 @@ def _worker_models(folders: tuple[tuple[str, str], ...], features: tuple[str, ..
 def _block_task(folders: tuple[tuple[str, str], ...], features: tuple[str, ...],
                 inference: str, cache_dir: str, sub: xr.Dataset, inner: Any, block: Any,
                 nx: int, months: tuple[int, ...], sampled: np.ndarray, rule: DriverRule,
-                keep_features: bool) -> BlockScores:
+                features_of: int | None) -> BlockScores:
     """One block scored on a Dask worker, models loaded from their registry folders."""
     models, compiled = _worker_models(folders, features, inference, cache_dir)
     return score_block(models, sub, inner, block, nx, months, sampled, rule, compiled or None,
-                       keep_features)
+                       features_of)
 
 
 def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
@@ -63,13 +77,14 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
                       client: Any = None,
                       folders: dict[str, str] | None = None, inference: str = "native",
                       cache_dir: str = ".cache/compiled-models",
-                      keep_features: bool = False) -> Iterator[BlockScores]:
+                      features_of: int | None = None) -> Iterator[BlockScores]:
     """Scores of every block of the grid at the time indices `months`, as they finish.
 
     Each block's features are built once for all `months`. Without `client` blocks run
     here one at a time (peak memory: one bordered block's inputs and features). With a
     Dask `client` they run as tasks on its workers, which load the models from `folders`
-    ({target: registry folder}). `keep_features` returns each cell's raw features too.
+    ({target: registry folder}). `features_of` (a time index) returns each cell's raw
+    features of that month too.
     `sample` is `admin1_sample(admin1_id, rule)` of the grid, drawn once by the caller for
     the blocks and every month assembled from them (it takes seconds on a global grid).
     """
@@ -88,7 +103,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         for b in blocks:
             sub, inner = block_inputs(inputs, b, halo)
             yield score_block(models, sub, inner, b, nx, months, sampled(b), rule,
-                              compiled or None, keep_features)
+                              compiled or None, features_of)
         return
     if folders is None:
         raise ValueError("scoring on a Dask cluster needs the models' registry folders")
@@ -100,7 +115,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         sub, inner = block_inputs(inputs, b, halo)
         futures.append(client.submit(_block_task, key, tuple(names), inference,
                                      str(Path(cache_dir).resolve()), sub, inner, b, nx,
-                                     months, sampled(b), rule, keep_features, pure=False))
+                                     months, sampled(b), rule, features_of, pure=False))
     for fut in as_completed(futures):
         yield fut.result()
         fut.release()
@@ -129,28 +144,80 @@ def merge_blocks(results: list[BlockScores], land: np.ndarray, month: int
         out["contrib"] = contrib[np.argsort(explained_cells, kind="stable")]
         merged[target] = out
     feats = None
-    if all(month in r.features for r in results):
+    if all(month in r.features for r in results):  # the month the blocks kept features of
         feats = np.concatenate([r.features[month] for r in results])[order]
     return merged, feats
 
 
-def assemble(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, Any],
-             results: list[BlockScores], rule: DriverRule,
-             sample: np.ndarray) -> xr.Dataset:
-    """The risk dataset of time index `month` from block scores covering every land cell
+def score_whole(models: Models, inputs: xr.Dataset, cube: xr.Dataset, months: Sequence[int],
+                *, sample: np.ndarray, rule: DriverRule = EVERY_CELL,
+                compiled: dict[str, list[CompiledBooster]] | None = None,
+                features_of: int | None = None) -> BlockScores:
+    """The "memory" engine: the whole grid as one block, scored from its feature `cube`
     (`sample` as for `iter_block_scores`)."""
-    land = land_cells(inputs["country_id"].values)
-    scores, _ = merge_blocks(results, land, month)
-    sampled = sample.ravel()[land]
-    return assemble_risk(models, inputs, month, attrs, land, sampled, scores, rule)
+    cells = land_cells(inputs["country_id"].values)
+    scores, kept = score_cube(models, cube, cells, tuple(int(m) for m in months),
+                              sample.ravel()[cells], rule, compiled or None, features_of)
+    return BlockScores(cells.astype(np.int64), scores, kept)
 
 
-def score_month_blocks(models: Models, inputs: xr.Dataset, month: int, attrs: dict[str, Any],
-                       rule: DriverRule = EVERY_CELL, **kwargs: Any) -> xr.Dataset:
-    """`riskmodel.scoring.score_month` computed block by block (see `iter_block_scores` for
-    `kwargs`): the same dataset, with peak memory set by the block size rather than the
-    feature cube."""
+@dataclass(frozen=True)
+class Scored:
+    """What `score_months` returns: the risk dataset of each time index scored, the land
+    cells (flat (lat, lon) indices, ascending) and, when asked for, the raw (cells, F)
+    float32 features of one month in the models' feature order (for the input checks)."""
+
+    risk: dict[int, xr.Dataset]
+    cells: np.ndarray
+    features: np.ndarray | None
+
+
+def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
+                 engine: Engine = "memory", rule: DriverRule = EVERY_CELL,
+                 attrs: Callable[[int], dict[str, Any]] = lambda month: {},
+                 cube: xr.Dataset | None = None, features_of: int | None = None,
+                 client: Any = None, block: int = 256, folders: dict[str, str] | None = None,
+                 inference: str = "native",
+                 cache_dir: str = ".cache/compiled-models") -> Scored:
+    """The risk datasets (docs/architecture.md, risk contract) of time indices `months`.
+
+    `engine` "memory" scores the feature `cube` of the whole grid (built from `inputs`
+    when None); "blocks" builds the features block by block (`block` cells a side), on the
+    Dask `client` when given (its workers load the models from `folders`, {target:
+    registry folder}). Each feature is built once for all `months`. `attrs(month)` gives
+    the provenance attrs of each dataset; `rule` says which cells get drivers;
+    `inference` "compiled" uses tl2cgen-compiled members for risk and interval where a
+    compiler exists. `features_of` (one of `months`) also returns that month's raw
+    features. Both engines give identical datasets.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"scoring engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    months = [int(m) for m in months]
+    if features_of is not None and features_of not in months:
+        raise ValueError(f"features_of={features_of} is not among the months scored {months}")
+    # drawn once for the grid: every block and month uses it (seconds on a global grid)
     sample = admin1_sample(inputs["admin1_id"].values, rule)
-    results = list(iter_block_scores(models, inputs, [month], rule=rule, sample=sample,
-                                     **kwargs))
-    return assemble(models, inputs, month, attrs, results, rule, sample)
+    if engine == "memory":
+        if client is not None:
+            raise ValueError("the memory engine scores in this process; a Dask client "
+                             "needs engine='blocks'")
+        if cube is None:
+            cube = features.build_cube(inputs)
+        compiled = compiled_models(models, cache_dir) if inference == "compiled" else {}
+        results = [score_whole(models, inputs, cube, months, sample=sample, rule=rule,
+                               compiled=compiled, features_of=features_of)]
+    else:
+        results = list(iter_block_scores(models, inputs, months, sample=sample, rule=rule,
+                                         block=block, client=client, folders=folders,
+                                         inference=inference, cache_dir=cache_dir,
+                                         features_of=features_of))
+    land = land_cells(inputs["country_id"].values)
+    sampled = sample.ravel()[land]
+    risk, values = {}, None
+    for month in months:
+        scores, feats = merge_blocks(results, land, month)
+        risk[month] = assemble_risk(models, inputs, month, attrs(month), land, sampled,
+                                    scores, rule)
+        if month == features_of:
+            values = feats
+    return Scored(risk, land, values)
