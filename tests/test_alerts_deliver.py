@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_endpoint import LocalEndpoint
 from test_alerts_fakes import ADMIN1, make_risk
 
 from riskmodel.alerts.deliver import _Lock, backoff, deliver
@@ -30,7 +31,7 @@ SECRETS = {"pa": b"secret-of-a-0123456789-abcdef", "pc": b"secret-of-c-987654321
 COUNTRY = {"pa": "XAA", "pc": "XAC"}
 
 
-class Receiver:
+class Receiver(LocalEndpoint):
     """A partner's endpoint on 127.0.0.1: verifies signatures, fails every 3rd request,
     records each idempotency key once, and can stall once after recording (kill window)."""
 
@@ -42,53 +43,31 @@ class Receiver:
         self.rejected = 0
         self.stall_after = -1  # stall after recording this many keys
         self.stalled = threading.Event()
-        rec = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                pid = self.path.strip("/")
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with rec.lock:
-                    rec.requests += 1
-                    n = rec.requests
-                try:
-                    key = verify_webhook(SECRETS[pid], dict(self.headers.items()), body)
-                except (SignatureError, KeyError):
-                    with rec.lock:
-                        rec.rejected += 1
-                    self._reply(401)
-                    return
-                if n % 3 == 0:
-                    self._reply(503)  # a flaky endpoint
-                    return
-                stall = False
-                with rec.lock:
-                    if key in rec.recorded:
-                        rec.duplicates += 1
-                    else:
-                        rec.recorded[key] = (pid, body)
-                        stall = len(rec.recorded) == rec.stall_after
-                if stall:  # recorded but not yet acknowledged: the deliverer dies here
-                    rec.stalled.set()
-                    time.sleep(3)
-                self._reply(200)
-
-            def _reply(self, code: int) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, partner: str, body: bytes, headers: dict[str, str]) -> int:
+        with self.lock:
+            self.requests += 1
+            n = self.requests
+        try:
+            key = verify_webhook(SECRETS[partner], headers, body)
+        except (SignatureError, KeyError):
+            with self.lock:
+                self.rejected += 1
+            return 401
+        if n % 3 == 0:
+            return 503  # a flaky endpoint
+        stall = False
+        with self.lock:
+            if key in self.recorded:
+                self.duplicates += 1
+            else:
+                self.recorded[key] = (partner, body)
+                stall = len(self.recorded) == self.stall_after
+        if stall:  # recorded but not yet acknowledged: the deliverer dies here
+            self.stalled.set()
+            time.sleep(3)
+        return 200
 
 
 @pytest.fixture()

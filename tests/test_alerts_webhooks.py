@@ -12,10 +12,10 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_endpoint import LocalEndpoint
 from test_alerts_fakes import ADMIN1, make_risk
 
 from riskmodel.alerts import deliver as deliver_mod
@@ -36,46 +36,26 @@ KEY_B = "secret-of-partner-b-0123456789"
 KEY_C = "secret-of-partner-c-0123456789"
 
 
-class Good:
+class Good(LocalEndpoint):
     """An endpoint that verifies every request and records ids (once) and headers."""
 
     def __init__(self, secrets: dict[str, str]) -> None:
         self.lock = threading.Lock()
+        self.secrets = secrets
         self.got: dict[str, tuple[str, bytes, dict[str, str]]] = {}
         self.rejected: list[str] = []
-        rec = self
+        super().__init__()
 
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                pid = self.path.strip("/")
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = dict(self.headers.items())
-                try:
-                    mid = verify_webhook(secrets[pid], headers, body)
-                except (SignatureError, KeyError) as exc:
-                    with rec.lock:
-                        rec.rejected.append(str(exc))
-                    self._reply(401)
-                    return
-                with rec.lock:
-                    rec.got.setdefault(mid, (pid, body, headers))
-                self._reply(200)
-
-            def _reply(self, code: int) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, partner: str, body: bytes, headers: dict[str, str]) -> int:
+        try:
+            mid = verify_webhook(self.secrets[partner], headers, body)
+        except (SignatureError, KeyError) as exc:
+            with self.lock:
+                self.rejected.append(str(exc))
+            return 401
+        with self.lock:
+            self.got.setdefault(mid, (partner, body, headers))
+        return 200
 
 
 class RawServer:
