@@ -43,8 +43,9 @@ from riskmodel.errors import InputError, ModelError
 from riskmodel.faults import kill_point
 from riskmodel.io.atomic import json_text, write_json, write_with
 from riskmodel.models.registry import RegisteredModel, model_dir
-from riskmodel.ops.backfill import months_to_backfill
-from riskmodel.ops.session import Outcome, nightly_session
+from riskmodel.alerts.store import AlertStore
+from riskmodel.ops.backfill import carried_from_backfill, months_to_backfill
+from riskmodel.ops.session import ALERT_COUNTS, Outcome, nightly_session
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.report.run_report import write_run_report
 from riskmodel.scale import store
@@ -404,23 +405,26 @@ def write_manifest(ctx: RunContext, run_dir: Path, status: str, *, inputs: xr.Da
 
 
 def backfill_alerts(ctx: RunContext, inputs: xr.Dataset, run_dir: Path,
-                    risk: dict[int, xr.Dataset], months: list[int]) -> list[str]:
+                    risk: dict[int, xr.Dataset], months: list[int]) -> list[dict[str, Any]]:
     """Stage `backfill`: publish the scored `months` the alert rules' persistence needs
     before the as-of month (`backfill_months`), oldest first, quietly, their alert files
-    under `<run_dir>/backfill/<YYYY-MM>/` (no risk.nc). Returns the months published."""
+    under `<run_dir>/backfill/<YYYY-MM>/` (no risk.nc). Returns the summary of each month
+    published (`publish_alerts`, without its file list), with its `as_of`."""
     if not months:
         return []
-    done = []
+    done: list[dict[str, Any]] = []
     with ctx.progress.stage("backfill"):
         for i in months:
             label = month_label(inputs, i)
-            publish_alerts(risk[i], run_dir=run_dir / "backfill" / label,
-                           cfg=ctx.cfg.alerts, run_id=f"{ctx.cfg.name}-{label}",
-                           sent=datetime.now(timezone.utc).replace(microsecond=0),
-                           warm_up=False)
-            done.append(label)
+            summary = publish_alerts(risk[i], run_dir=run_dir / "backfill" / label,
+                                     cfg=ctx.cfg.alerts, run_id=f"{ctx.cfg.name}-{label}",
+                                     sent=datetime.now(timezone.utc).replace(microsecond=0),
+                                     warm_up=False)
+            done.append({**{k: v for k, v in summary.items() if k != "files"},
+                         "as_of": label})
             kill_point(f"backfill:{label}")
-        ctx.progress.note(f"backfilled alert history for {', '.join(done)}")
+        ctx.progress.note(f"backfilled alert history for "
+                          f"{', '.join(d['as_of'] for d in done)}")
     return done
 
 
@@ -436,58 +440,98 @@ def write_risk(ctx: RunContext, run_dir: Path, risk: xr.Dataset) -> None:
 
 def run_night(ctx: RunContext, as_of: str | None, *, train_missing: bool,
               retrain: bool = False, allow: tuple[str, ...] = (),
-              command: str = "run") -> Path:
-    """The night for `as_of` (default: the config's, else the latest month); returns the
-    run folder.
+              command: str = "run", alerts: bool = True) -> Path:
+    """The night for `as_of` (default: the config's, else the latest month of the inputs);
+    returns the run folder.
 
     Holds the run-folder and alert-store locks and records the run in the history
     (`riskmodel.ops.session`), on the Dask cluster of `ctx.dask` when given. Trains a
     missing model only with `train_missing` (every model with `retrain`); `allow` names
     the check overrides in force (allow_stale, allow_missing, allow_drift). Nothing is
-    published when a check fails.
+    published when a check fails. `alerts=False` scores and reports the month without
+    reading or writing the alert store (no backfill, no alerts): re-scoring a past month.
     """
+    publish = alerts and ctx.cfg.alerts.enabled
     with nightly_session(ctx.cfg, ctx.config_path, ctx.out_root, ctx.progress,
-                         command) as outcome, dask_client(ctx.dask) as client:
+                         command, alerts=publish) as outcome, dask_client(ctx.dask) as client:
         return _night(ctx, outcome, client, as_of, train_missing=train_missing,
-                      retrain=retrain, allow=allow)
+                      retrain=retrain, allow=allow, publish=publish)
 
+
+def refuse_past_month(cfg: RunConfig, label: str) -> None:
+    """Raise `InputError` before anything is written when the alert store has processed
+    months after `label` but not `label` itself: publishing it would go back in time
+    (re-score such a month with `riskmodel score --as-of {label} --no-alerts`)."""
+    with AlertStore(cfg.alerts.store) as store:
+        latest = store.latest_as_of()
+        known = store.get_run(label) is not None
+    if latest is not None and label < latest and not known:
+        raise InputError(f"{cfg.alerts.store}: alerts already processed up to {latest}; "
+                         f"refusing to publish {label} (nothing written); to re-score that "
+                         f"month without alerts: riskmodel score --as-of {label} --no-alerts")
+
+
+def night_alert_counts(store_path: str, published: list[dict[str, Any]],
+                       backfilled: list[str], as_of: str) -> dict[str, Any]:
+    """The alert counts of a night as partners see them: `published` are the summaries of
+    every month published tonight (backfilled ones first, the as-of month last); an alert
+    opened in a backfilled month reaches partners for the first time tonight, so it counts
+    as new (and not as ongoing at as-of). `new_backfilled` says how many of the new ones
+    were opened in backfilled months."""
+    last = published[-1]
+    counts = {k: int(last.get(k, 0)) for k in ALERT_COUNTS}
+    if last.get("rerun_of") or not backfilled:
+        return {**{k: v for k, v in last.items() if k != "files"}, **counts}
+    early = sum(int(p.get("new", 0)) for p in published[:-1])
+    counts["new"] += early
+    for k in ("escalated", "resolved"):  # messages partners receive tonight as well
+        counts[k] += sum(int(p.get(k, 0)) for p in published[:-1])
+    counts["ongoing"] -= carried_from_backfill(store_path, backfilled, as_of)
+    return {**{k: v for k, v in last.items() if k != "files"}, **counts,
+            "new_backfilled": early, "new_as_of": int(last.get("new", 0))}
 
 def _night(ctx: RunContext, outcome: Outcome, client: Any, as_of: str | None, *,
-           train_missing: bool, retrain: bool, allow: tuple[str, ...]) -> Path:
+           train_missing: bool, retrain: bool, allow: tuple[str, ...],
+           publish: bool) -> Path:
     cfg = ctx.cfg
     inputs = load_world(ctx)
+    month = month_index(inputs, as_of or cfg.as_of)
+    label = month_label(inputs, month)
+    outcome.as_of = label
+    if publish:
+        refuse_past_month(cfg, label)
     cube = None
     if ctx.engine == "memory" or training_needed(ctx, inputs, retrain=retrain,
                                                  train_missing=train_missing):
         cube = build_features(ctx, inputs)
     models = get_models(ctx, inputs, cube, retrain=retrain, train_missing=train_missing)
-    month = month_index(inputs, as_of or cfg.as_of)
-    label = month_label(inputs, month)
     run_dir = run_dir_for(ctx, label)
-    outcome.as_of, outcome.run_dir = label, run_dir
+    outcome.run_dir = run_dir
     report = check_inputs(ctx, inputs, models, month, run_dir, allow, outcome)
-    backfill = backfill_months(cfg, inputs, month)
+    backfill = backfill_months(cfg, inputs, month) if publish else []
     scored = score(ctx, inputs, models, backfill + [month], rule=driver_rule(cfg), cube=cube,
                    client=client, features_of=month if cfg.checks.enabled else None)
     if scored.features is not None:
         check_features(ctx, report, FeatureRows(models.feature_names, scored.features),
                        inputs, models, cube, run_dir)
-    outcome.backfilled = backfilled = backfill_alerts(ctx, inputs, run_dir, scored.risk,
-                                                      backfill)
+    published = backfill_alerts(ctx, inputs, run_dir, scored.risk, backfill)
+    outcome.backfilled = backfilled = [p["as_of"] for p in published]
     risk = scored.risk[month]
     write_risk(ctx, run_dir, risk)
     outputs = {"risk": "risk.nc"}
     summary: dict[str, Any] = {"risk": risk_summary(risk)}
-    alerts = None
-    if cfg.alerts.enabled:
+    if publish:
         with ctx.progress.stage("alerts"):
             alerts = publish_alerts(risk, run_dir=run_dir, cfg=cfg.alerts,
                                     run_id=f"{cfg.name}-{label}",
                                     sent=datetime.now(timezone.utc).replace(microsecond=0))
-            summary["alerts"] = outcome.alerts = {k: v for k, v in alerts.items()
-                                                  if k != "files"}
+            summary["alerts"] = outcome.alerts = night_alert_counts(
+                cfg.alerts.store, [*published, alerts], backfilled, label)
             outputs.update(alerts_geojson="alerts.geojson", alerts_csv="alerts.csv",
                            alerts_cap="alerts/cap/")
+    elif cfg.alerts.enabled:
+        ctx.progress.note(f"alerts not published for {label} (--no-alerts); the alert store "
+                          f"is untouched")
     synthetic = bool(inputs.attrs.get("synthetic", 0))
     with ctx.progress.stage("targeting"):
         events, programmes = write_tables(inputs, run_dir / "inputs")
@@ -502,7 +546,7 @@ def _night(ctx: RunContext, outcome: Outcome, client: Any, as_of: str | None, *,
         manifest = write_manifest(ctx, run_dir, "running", inputs=inputs, month=month,
                                   models=models, checks=report, backfilled=backfilled,
                                   outputs=outputs, summary=summary)
-        write_run_report(run_dir, risk, manifest, alerts, result.html)
+        write_run_report(run_dir, risk, manifest, summary.get("alerts"), result.html)
     write_manifest(ctx, run_dir, "ok", inputs=inputs, month=month, models=models,
                    checks=report, backfilled=backfilled, outputs=outputs, summary=summary)
     return run_dir

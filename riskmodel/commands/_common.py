@@ -12,6 +12,9 @@ import argparse
 from pathlib import Path
 
 from riskmodel.config import RunConfig, load_config
+from riskmodel.errors import RiskmodelError
+from riskmodel.ops.paths import check_config_files, check_config_paths
+from riskmodel.ops.session import fallback_family, record_refusal
 from riskmodel.pipeline import RunContext
 from riskmodel.progress import Progress
 
@@ -80,3 +83,19 @@ def context(args: argparse.Namespace) -> RunContext:
                       dask=getattr(args, "dask", None),
                       progress=Progress(quiet=getattr(args, "quiet", False),
                                         json_lines=getattr(args, "log_json", False)))
+
+
+def night_context(args: argparse.Namespace, command: str) -> RunContext:
+    """`context` for a night (`run`, `score`): the config is loaded and its paths and the
+    files it reads are checked before any work; a refusal there (exit 2) is entered in the
+    run history of `fallback_family`, so `riskmodel status --fail-on-error` reports it."""
+    try:
+        ctx = context(args)
+        check_config_paths(ctx.cfg, ctx.config_path)
+        check_config_files(ctx.cfg, ctx.config_path)
+    except RiskmodelError as exc:
+        # Not recorded only when another run holds the history's lock (that run owns it).
+        record_refusal(fallback_family(str(args.config), getattr(args, "out", None)),
+                       str(args.config), command, exc)
+        raise
+    return ctx

@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg, context,
-                                        overrides)
+from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg,
+                                        night_context, overrides)
 from riskmodel.pipeline import run_night
 
 
 def handle(args: argparse.Namespace) -> int:
-    run_dir = run_night(context(args), args.as_of, train_missing=True, retrain=args.retrain,
+    run_dir = run_night(night_context(args, "run"), args.as_of, train_missing=True, retrain=args.retrain,
                         allow=overrides(args))
     print(f"riskmodel: outputs in {run_dir}/ (report.html, risk.nc, alerts.geojson, "
           f"alerts.csv, manifest.json)", file=sys.stdout)
@@ -29,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "error, 2 bad input, 3 stale input, 4 drift, 5 another "
                                    "run holds the lock.")
     add_config_args(p)
-    p.add_argument("--as-of", metavar="YYYY-MM", help="month to score (default: latest)")
+    p.add_argument("--as-of", metavar="YYYY-MM",
+                   help="month to score (default: the config's as_of, else the latest month "
+                        "of the inputs, so a nightly run on fresh --inputs scores the new "
+                        "month)")
     p.add_argument("--retrain", action="store_true",
                    help="train new models even if matching ones are registered")
     add_check_args(p)

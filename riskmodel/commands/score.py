@@ -1,19 +1,20 @@
 """`riskmodel score --as-of YYYY-MM`: the night (`riskmodel.pipeline.run_night`) for one
-month with the registered models (no training: a missing model is an error)."""
+month with the registered models (no training: a missing model is an error);
+`--no-alerts` re-scores a month (risk.nc, report) without touching the alert store."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg, context,
-                                        overrides)
+from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg,
+                                        night_context, overrides)
 from riskmodel.pipeline import run_night
 
 
 def handle(args: argparse.Namespace) -> int:
-    run_dir = run_night(context(args), args.as_of, train_missing=False,
-                        allow=overrides(args), command="score")
+    run_dir = run_night(night_context(args, "score"), args.as_of, train_missing=False,
+                        allow=overrides(args), command="score", alerts=not args.no_alerts)
     print(f"riskmodel: outputs in {run_dir}/", file=sys.stdout)
     return 0
 
@@ -27,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "on a Dask cluster with --dask.")
     add_config_args(p)
     p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
+    p.add_argument("--no-alerts", action="store_true",
+                   help="write risk.nc and the report for the month without reading or "
+                        "writing the alert store (no backfill, no alerts): for re-scoring a "
+                        "past month")
     add_check_args(p)
     add_dask_arg(p)
     p.set_defaults(handler=handle)

@@ -1,5 +1,10 @@
 """`riskmodel status`: the last runs of a config at a glance (when, as-of, outcome, alerts
-raised, warnings), from the run history in `<out>/<name>/history.jsonl`."""
+raised, warnings), from the run history in `<out>/<name>/history.jsonl`.
+
+A night refused because its config could not be used is recorded under
+`riskmodel.ops.session.fallback_family`; status reads that history too (it is the same
+folder unless the config's `name` differs from what the file gives), so a broken config
+shows as a failed night and `--fail-on-error` exits with its code."""
 
 from __future__ import annotations
 
@@ -11,9 +16,15 @@ import sys
 from typing import Any
 
 from riskmodel.commands._common import DEFAULT_CONFIG, add_out_arg, out_root
+from pathlib import Path
+
 from riskmodel.config import load_config
-from riskmodel.errors import EXIT_INTERNAL, EXIT_OK
+from riskmodel.errors import EXIT_INTERNAL, EXIT_OK, RiskmodelError
 from riskmodel.ops.history import history_path, read_history
+from riskmodel.ops.session import fallback_family
+
+# Warnings of the last run printed one per line; the rest are counted, with where to read them.
+WARNINGS_SHOWN = 5
 
 
 def alive(entry: dict[str, Any]) -> bool:
@@ -59,10 +70,24 @@ def _row(e: dict[str, Any]) -> str:
             f"{'-' if secs is None else f'{secs:.0f} s':>6s}")
 
 
-def handle(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
+def families(args: argparse.Namespace) -> list[Path]:
+    """The history folders of the config `args.config`: `<out>/<name>` when it loads,
+    and the fallback folder where a night refused for its config is recorded."""
+    fallback = fallback_family(str(args.config), getattr(args, "out", None))
+    try:
+        cfg = load_config(args.config)
+    except RiskmodelError as exc:
+        print(f"riskmodel: note: {exc}; reading the history in {fallback}", file=sys.stderr)
+        return [fallback]
     family = out_root(args, cfg) / cfg.name
-    entries = read_history(history_path(family))
+    return [family] if family == fallback else [family, fallback]
+
+
+def handle(args: argparse.Namespace) -> int:
+    folders = families(args)
+    family = folders[0]
+    entries = sorted((e for f in folders for e in read_history(history_path(f))),
+                     key=lambda e: str(e.get("started", "")))
     rows = summarise(entries)[-args.last:][::-1]
     if args.json:
         print(json.dumps(rows, indent=2, sort_keys=True, default=str))
@@ -76,8 +101,13 @@ def handle(args: argparse.Namespace) -> int:
         last = rows[0]
         if last.get("error"):
             print(f"last error: {last['error']}")
-        for w in (last.get("warnings") or [])[:5]:
+        warnings = last.get("warnings") or []
+        for w in warnings[:WARNINGS_SHOWN]:
             print(f"warning: {w}")
+        if len(warnings) > WARNINGS_SHOWN:
+            where = f" (all in {Path(last['run_dir']) / 'checks.json'})" \
+                if last.get("run_dir") else ""
+            print(f"... and {len(warnings) - WARNINGS_SHOWN} more warning(s){where}")
         if last.get("overrides"):
             print(f"overrides: {', '.join(last['overrides'])}")
     if args.fail_on_error and rows:

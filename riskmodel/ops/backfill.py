@@ -33,3 +33,20 @@ def months_to_backfill(cfg: AlertsConfig, labels: list[str], month: int,
         latest = store.latest_as_of()
     start = max(first_usable, month - (n - 1))
     return [i for i in range(start, month) if latest is None or labels[i] > latest]
+
+
+def carried_from_backfill(store: str, backfilled: list[str], as_of: str) -> int:
+    """How many alerts opened in the `backfilled` months were carried through the `as_of`
+    month without a change of state (so its summary counted them `ongoing`): read from the
+    store after the as-of month is published. Partners receive these for the first time
+    on the night of the backfill, so the night counts them as new, not as ongoing."""
+    if not backfilled:
+        return 0
+    marks = ",".join("?" * len(backfilled))
+    with AlertStore(store, readonly=True) as st:
+        row = st.db.execute(
+            f"SELECT COUNT(*) FROM alerts WHERE opened_as_of IN ({marks}) "
+            f"AND last_as_of = ? AND state != 'resolved' AND alert_id NOT IN "
+            f"(SELECT alert_id FROM history WHERE as_of = ? AND to_state = 'escalated')",
+            (*backfilled, as_of, as_of)).fetchone()
+    return int(row[0])

@@ -1,5 +1,6 @@
-"""`report.html` of a nightly run: what was scored, where risk is highest, why, and what
-alerts went out, with a banner on anything from the synthetic world."""
+"""`report.html` of a nightly run: what was scored, where risk is highest, why, what
+alerts went out, and every warning of the input checks, with a banner on anything from the
+synthetic world."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
+from riskmodel.checks.findings import OVERRIDES
 from riskmodel.io.atomic import write_text
 from riskmodel.report.maps import save_map
 
@@ -46,6 +48,33 @@ def top_areas(risk: xr.Dataset, target: str, n: int = 10) -> list[dict[str, Any]
                      "risk": float(mean[a]), "lo": float(mlo[a]), "hi": float(mhi[a]),
                      "drivers": drivers})
     return rows
+
+
+def run_warnings(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of the manifest's checks report that the run went on with: warnings,
+    and failures let through by an override."""
+    checks = manifest.get("checks") or {}
+    overrides = set(checks.get("overrides") or [])
+    out = []
+    for f in checks.get("findings") or []:
+        if f.get("status") == "warn" or (f.get("status") == "fail"
+                                         and OVERRIDES.get(f.get("kind")) in overrides):
+            out.append(f)
+    return out
+
+
+def warnings_section(manifest: dict[str, Any]) -> str:
+    """HTML listing every warning of the run (`run_warnings`), or saying there were none."""
+    esc = html.escape
+    found = run_warnings(manifest)
+    if not found:
+        return "<h2>Warnings</h2><p>The input checks raised no warning.</p>"
+    rows = "".join(f"<tr><td>{esc(str(f.get('kind')))}</td><td>{esc(str(f.get('subject')))}"
+                   f"</td><td>{esc(str(f.get('status')))}</td>"
+                   f"<td>{esc(str(f.get('message')))}</td></tr>" for f in found)
+    return (f"<h2>Warnings</h2><p>{len(found)} warning(s) from the input checks (details in "
+            f"<a href='checks.json'>checks.json</a>):</p><table><tr><th>check</th>"
+            f"<th>subject</th><th>status</th><th>message</th></tr>{rows}</table>")
 
 
 def write_run_report(run_dir: Path, risk: xr.Dataset, manifest: dict[str, Any],
@@ -91,6 +120,7 @@ def write_run_report(run_dir: Path, risk: xr.Dataset, manifest: dict[str, Any],
                          f"<td class='num'>{r['lo']:.2f}-{r['hi']:.2f}</td>"
                          f"<td>{esc(', '.join(r['drivers']))}</td></tr>")
         parts.append("</table>")
+    parts.append(warnings_section(manifest))
     if alerts is not None:
         counts = {k: v for k, v in alerts.items() if isinstance(v, int)}
         parts.append("<h2>Alerts</h2><p>" + esc(", ".join(f"{k}: {v}" for k, v in
