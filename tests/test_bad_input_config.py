@@ -120,4 +120,7 @@ def test_run_with_a_traversing_store_path_creates_nothing(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "alerts.store: path 'runs/../../escaped.sqlite' climbs out" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+    # Nothing but the run history, which records the refusal (docs/operations.md).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "runs"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "runs").rglob("*")
+                  if p.is_file()) == ["runs/tiny/.lock", "runs/tiny/history.jsonl"]

@@ -22,8 +22,6 @@ from riskmodel.cli import build_parser, main
 from riskmodel.config import load_config
 from riskmodel.errors import ConfigError
 from riskmodel.ops.history import history_path, read_history
-from riskmodel.ops.paths import check_config_files
-from riskmodel.report.run_report import warnings_section
 from test_ops_support import fast_world, ops_config, registry, store_counts  # noqa: F401
 
 AS_OF = "2024-12"
@@ -79,6 +77,7 @@ def test_readme_recipes_run_the_night_then_deliver_and_parse() -> None:
 
 def test_config_files_checked_at_load_naming_key_and_file(tmp_path: Path) -> None:
     from conftest import write_tiny_config
+    from riskmodel.ops.paths import check_config_files
     for key in ("rules", "partners"):
         (tmp_path / key).mkdir()
         config = write_tiny_config(tmp_path / key, alerts={key: str(tmp_path / "typo.toml")})
@@ -138,7 +137,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_first_night_counts_backfilled_alerts_as_new_and_past_months_without_alerts(
+def test_first_night_counts_backfilled_alerts_as_new(
         tmp_path: Path, registry: Path, fast_world: None,
         capsys: pytest.CaptureFixture) -> None:
     config = ops_config(tmp_path, registry)
@@ -163,6 +162,15 @@ def test_first_night_counts_backfilled_alerts_as_new_and_past_months_without_ale
     assert run("status", "--config", str(config)) == 0
     assert f"{opened} new" in capsys.readouterr().out
 
+
+def test_refused_month_leaves_nothing_and_no_alerts_rescores_it(
+        tmp_path: Path, registry: Path, fast_world: None,
+        capsys: pytest.CaptureFixture) -> None:
+    config = ops_config(tmp_path, registry)
+    store = tmp_path / "alerts.sqlite"
+    family = tmp_path / "runs" / "tiny"
+    assert run("run", "--config", str(config), "--quiet") == 0
+    capsys.readouterr()
     # A month before the store's newest is refused, and nothing is left behind.
     counts, digest = store_counts(store), sha(store)
     assert run("score", "--config", str(config), "--as-of", "2024-06") == 2
@@ -198,5 +206,6 @@ def test_status_counts_the_warnings_it_does_not_show_and_report_lists_them(
         {"kind": "drift", "subject": "f1", "status": "warn", "message": "m1"},
         {"kind": "freshness", "subject": "gdp", "status": "fail", "message": "m2"},
         {"kind": "drift", "subject": "f2", "status": "fail", "message": "m3"}]}}
+    from riskmodel.report.run_report import warnings_section
     html = warnings_section(manifest)
     assert "2 warning(s)" in html and "m1" in html and "m2" in html and "m3" not in html
