@@ -462,6 +462,8 @@ def refuse_past_month(cfg: RunConfig, label: str) -> None:
     """Raise `InputError` before anything is written when the alert store has processed
     months after `label` but not `label` itself: publishing it would go back in time
     (re-score such a month with `riskmodel score --as-of {label} --no-alerts`)."""
+    if not Path(cfg.alerts.store).is_file():
+        return  # a new store has no month to go back from (and is not created here)
     with AlertStore(cfg.alerts.store) as store:
         latest = store.latest_as_of()
         known = store.get_run(label) is not None

@@ -67,7 +67,9 @@ def test_score_without_model_fails_clearly(tiny_config: Path,
     assert "Traceback" not in err
 
 
-def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the refusal is recorded under ./runs/bad (no --out)
     bad = tmp_path / "bad.toml"
     bad.write_text("[world]\nny = 'many'\n")
     with pytest.raises(SystemExit) as info:
@@ -76,6 +78,7 @@ def test_bad_config_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("riskmodel: error:")]
     assert len(errors) == 1 and "world.ny" in errors[0] and "Traceback" not in err
+    assert (tmp_path / "runs" / "bad" / "history.jsonl").is_file()
 
 
 def test_every_subcommand_has_help() -> None:
