@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_alerts_fakes import make_risk
 
-from riskmodel.alerts.cap import check_cap, info_times, read_message, validate_cap
+from riskmodel.alerts import cap
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.alerts.verify import sign
 from riskmodel.commands.alerts import main as cli
@@ -92,10 +92,10 @@ def test_verify_says_past_or_future(tmp_path: Path, capsys, monkeypatch, offset:
 
 def test_info_times_in_order_for_current_and_past_months() -> None:
     # Sent during the forecast window: effective when sent.
-    assert info_times("2026-06-02T01:00:00+00:00", "2026-06", 3) == (
+    assert cap.info_times("2026-06-02T01:00:00+00:00", "2026-06", 3) == (
         "2026-06-02T01:00:00+00:00", "2026-06-01T00:00:00+00:00", "2026-09-01T00:00:00+00:00")
     # A month long over (the demo replays 2024 in 2026): effective at onset, not after expiry.
-    eff, onset, exp = info_times("2026-12-07T11:00:00+00:00", "2024-11", 1)
+    eff, onset, exp = cap.info_times("2026-12-07T11:00:00+00:00", "2024-11", 1)
     assert eff == onset == "2024-11-01T00:00:00+00:00" and exp == "2024-12-01T00:00:00+00:00"
 
 
@@ -103,27 +103,27 @@ def test_replayed_month_message_is_valid_and_check_cap_catches_disorder(tmp_path
     cfg = AlertsConfig(store=str(tmp_path / "a.sqlite"))
     publish_alerts(make_risk({"XAA-01": 0.7}, as_of="2024-11"), run_dir=tmp_path / "run",
                    cfg=cfg, run_id="r1", sent=datetime(2026, 12, 7, 11, tzinfo=timezone.utc))
-    caps = sorted((tmp_path / "run" / "alerts" / "cap").glob("*.xml"))
-    assert caps
-    for p in caps:
+    files = sorted((tmp_path / "run" / "alerts" / "cap").glob("*.xml"))
+    assert files
+    for p in files:
         xml = p.read_text()
-        assert validate_cap(xml) == [], p
-        info = read_message(xml)["info"][0]
+        assert cap.validate_cap(xml) == [], p
+        info = cap.read_message(xml)["info"][0]
         exp = datetime.fromisoformat(info["expires"])
         assert datetime.fromisoformat(info["effective"]) < exp
         assert datetime.fromisoformat(info["onset"]) < exp
     bad = re.sub(r"<effective>[^<]+</effective>", "<effective>2026-12-07T11:00:00+00:00"
-                 "</effective>", caps[0].read_text())
-    assert any("effective" in pr and "expires" in pr for pr in check_cap(bad))
+                 "</effective>", files[0].read_text())
+    assert any("effective" in pr and "expires" in pr for pr in cap.check_cap(bad))
 
 
 def test_tiny_run_cap_files_take_effect_before_they_expire(tiny_run: dict) -> None:
-    caps = sorted(tiny_run["folder"].rglob("cap/*.xml"))
-    assert caps, "the tiny run publishes CAP messages"
-    for p in caps:
+    files = sorted(tiny_run["folder"].rglob("cap/*.xml"))
+    assert files, "the tiny run publishes CAP messages"
+    for p in files:
         xml = p.read_text()
-        assert validate_cap(xml) == [], p
-        for info in read_message(xml)["info"]:
+        assert cap.validate_cap(xml) == [], p
+        for info in cap.read_message(xml)["info"]:
             exp = datetime.fromisoformat(info["expires"])
             assert datetime.fromisoformat(info["effective"]) < exp, p
             assert datetime.fromisoformat(info["onset"]) < exp, p

@@ -100,11 +100,13 @@ def test_cv_without_json_prints_table_and_reports_each_fold(main, tmp_path: Path
     cap = capsys.readouterr()
     assert "| leave-one-region-out" in cap.out and "| model |" in cap.out
     folds = re.findall(r"riskmodel: cv scheme=loro fold=(\d+)/(\d+) ", cap.err)
+    assert "stage=cube status=done" in cap.err
     assert folds and [int(i) for i, _ in folds] == list(range(1, int(folds[0][1]) + 1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outcome.csv"]
     assert main(["countries", "cv", "--config", str(CONFIG), "--scheme", "loro",
                  "--outcome", str(small), "--quiet"]) == 0
-    assert "fold=" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "fold=" not in err and "stage=" not in err
 
 
 def test_predict_without_json_prints_table(main, tmp_path: Path, capsys, monkeypatch) -> None:

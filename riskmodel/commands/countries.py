@@ -3,8 +3,9 @@
 `countries predict` predicts one year; `countries cv` runs the leave-one-country-out and
 leave-one-region-out evaluation against the baselines. Both print a table and, with
 `--json OUT.json`, also write every number (`cv --markdown` writes the README's results
-table). `cv` reports each fold on stderr unless `--quiet`. Both read the country-year cube
-of a region-mode config (`riskmodel.sources.build_country_cube`).
+table). `cv` writes progress lines (building the cube, each fold) to stderr unless `--quiet`.
+Both read the country-year cube of a region-mode config
+(`riskmodel.sources.build_country_cube`).
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ def register(subparsers: Any) -> None:
                                     "composite index, the global mean and the last observed "
                                     "value.")
     cv.add_argument("--json", metavar="OUT.json", help="also write every score as JSON")
-    cv.add_argument("--quiet", action="store_true", help="no progress lines")
     cv.add_argument("--markdown", metavar="OUT.md", help="also write the results table")
     cv.add_argument("--scheme", choices=SCHEMES, action="append",
                     help="evaluation scheme (repeatable; default: both)")
     cv.set_defaults(handler=run_cv)
+    cv.add_argument("--quiet", action="store_true", help="no progress lines")
     for q in (pr, cv):
         q.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
                        help=f"region-mode sources config (default: {DEFAULT_CONFIG})")
@@ -55,12 +56,15 @@ def register(subparsers: Any) -> None:
                        help="outcome CSV (default: the shipped WDI extract)")
 
 
-def _design(args: argparse.Namespace) -> tuple[Any, Any]:
+def _design(args: argparse.Namespace, progress: Progress | None = None) -> tuple[Any, Any]:
     # Imported here: building the cube pulls in every source reader.
     from riskmodel.sources import build_country_cube
 
     outcome = load_outcome(args.outcome)
-    return build_country_cube(args.config), outcome
+    if progress is None:
+        return build_country_cube(args.config), outcome
+    with progress.stage("cube"):  # reads every real source
+        return build_country_cube(args.config), outcome
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -82,8 +86,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_cv(args: argparse.Namespace) -> int:
     """Cross-validate; print the table, write the JSON (`--json`) and markdown (`--markdown`)."""
-    cube, outcome = _design(args)
     progress = Progress(quiet=args.quiet)
+    cube, outcome = _design(args, progress)
 
     def on_fold(scheme: str, i: int, n: int, group: str) -> None:
         progress.event("cv", scheme=scheme, fold=f"{i}/{n}", holdout=group)
