@@ -47,7 +47,7 @@ def test_cap_identifier_names_its_alert_in_feedback_show_and_ack(store, capsys) 
     assert res["recorded"] == 1 and [e[0] for e in res["errors"]] == [3]
     assert f"unknown alert '{AID}.9'" in out.err
     g = tmp / "fb2.csv"
-    g.write_text(f"identifier,outcome,partner\ncl-XAA-01-2026-05.1,not_found,pa\n")
+    g.write_text("identifier,outcome,partner\ncl-XAA-01-2026-05.1,not_found,pa\n")
     assert cli(["alerts", "feedback", *c, str(g)]) == 0
     capsys.readouterr()
     assert cli(["alerts", "show", *c[:2], f"{AID}.1", "--json"]) == 0

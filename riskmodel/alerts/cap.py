@@ -7,9 +7,10 @@ with `status` Exercise (never Actual) and says so in `note`. Messages are plain
 ElementTree output with a fixed element order, so the same alert renders the same bytes.
 `check_cap` enforces CAP 1.2 section 3 rules beyond the schema: polygons of at least four
 closed lat,lon pairs in range, `sent`/`effective`/`expires` with an explicit UTC offset,
-`effective` and `onset` before `expires`, well-formed `references`. `validate_cap` is the gate every message passes before it is
-stored or queued: well-formed XML, the CAP 1.2 schema (`schema/CAP-v1.2.xsd`) and those
-rules. Identifiers (which also name files) come from a safe character set.
+`effective` and `onset` before `expires`, well-formed `references`. `validate_cap` is the
+gate every message passes before it is stored or queued: well-formed XML, the CAP 1.2
+schema (`schema/CAP-v1.2.xsd`) and those rules. Identifiers (which also name files) come
+from a safe character set.
 """
 
 from __future__ import annotations
