@@ -186,3 +186,30 @@ def test_pooled_worlds_keep_their_units_apart() -> None:
     assert res.pooled("group").tolist() == [0, 0, 0, 1, 1, 1]
     assert [o["seed"] for o in res.origins] == [5, 6]
     assert pooled.seeds == (5, 6) and pooled.timings == {"a": 2.0}
+
+
+def test_without_json_prints_the_pooled_table(smoke: dict, tmp_path: Path, monkeypatch,
+                                              capsys) -> None:
+    # The backtest itself is the smoke run's: only the CLI's output differs without --json.
+    from riskmodel.commands import backtest as command
+
+    monkeypatch.setattr(command, "run_backtest", lambda cfg, source, progress: None)
+    monkeypatch.setattr(command, "backtest_json", lambda result: smoke["doc"])
+    monkeypatch.chdir(tmp_path)
+    assert _main(["backtest", "--config", str(TINY), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:4] == ["target", "method", "AUC", "PR-AUC"]
+    assert not list(tmp_path.iterdir()), "nothing is written without --json or --report"
+    for target, t in smoke["doc"]["targets"].items():
+        for method, m in t["pooled"].items():
+            row = next(x.split() for x in out if x.split()[:2] == [target, method])
+            assert row[2] == f"{m['auc']:.3f}" and row[3] == f"{m['pr_auc']:.3f}"
+
+
+def test_each_origin_is_a_progress_line_unless_quiet(tmp_path: Path, capsys) -> None:
+    path = _small_config(tmp_path)  # fl only, 2 origins
+    assert _main(["backtest", "--config", str(path)]) == 0
+    cap = capsys.readouterr()
+    done = re.findall(r'stage=fl (\d{4}-\d\d) status=done', cap.err)
+    assert len(done) == 2, cap.err
+    assert cap.out.splitlines()[0].startswith("target") and "fl     model" in cap.out

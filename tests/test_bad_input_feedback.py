@@ -29,6 +29,8 @@ ALERT = st.sampled_from(["fl-XAA-01-2026-05", "cl-XAC-02-2026-05", "fl-XAC-02-20
 OUTCOME = st.sampled_from(["confirmed", "not found", "Not_Visited", "maybe", "", "confirmed "])
 OBSERVED = st.sampled_from(["2026-06-20", "", "21/06/2026", "2026-02-30"])
 KNOWN = {"fl-XAA-01-2026-05", "cl-XAC-02-2026-05", "fl-XAC-02-2026-05"}
+# A CAP identifier names its alert in either column (partners copy it from the CAP file).
+CAP_OF = {"fl-XAC-02-2026-05.1": "fl-XAC-02-2026-05"}
 NOTE = st.sampled_from(["", "two workers", "a,b", '"quoted"', "ünïcode"])
 # Feedback is only taken from configured partners on their own areas.
 PARTNERS = PartnersConfig.model_validate({"partner": [
@@ -91,12 +93,12 @@ def test_feedback_rows_true_or_reported(published: Path, tmp_path: Path,
     got = outcome(published, tmp_path, buf.getvalue().encode())
     assert got is not None  # a well-formed header is never refused as a whole
     recorded, stored = got
-    written = {(a.strip(), o.strip().lower().replace(" ", "_")) for a, o, *_ in rows}
+    written = {(CAP_OF.get(a.strip(), a.strip()), o.strip().lower().replace(" ", "_"))
+               for a, o, *_ in rows}
     for alert_id, partner, out, observed, _ in stored:  # every stored row is from the file
         assert (alert_id, out) in written and partner == "pa"
         assert observed in (None, "2026-06-20")
-    # A CAP identifier ("<alert_id>.1") is read as such only in an `identifier` column.
-    valid = [r for r in rows if r[0].strip() in KNOWN
+    valid = [r for r in rows if CAP_OF.get(r[0].strip(), r[0].strip()) in KNOWN
              and r[1].strip().lower().replace(" ", "_") in OUTCOMES
              and r[2] in ("2026-06-20", "")]
     assert recorded == len(valid)

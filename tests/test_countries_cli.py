@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,39 @@ def test_cv_writes_scores_and_table(main, tmp_path: Path) -> None:
         assert s["n"] == doc["rows"] and 0 <= s["coverage"] <= 1 and s["mae"] > 0
     table = md.read_text()
     assert "leave-one-region-out" in table and "| model |" in table
+
+
+def _small_outcome(folder: Path, every: int = 6) -> Path:
+    lines = DEFAULT_OUTCOME.read_text().splitlines()
+    keep = sorted({line.split(",")[0] for line in lines[1:]})[::every]
+    small = folder / "outcome.csv"
+    small.write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]))
+    return small
+
+
+def test_cv_without_json_prints_table_and_reports_each_fold(main, tmp_path: Path, capsys,
+                                                            monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    small = _small_outcome(tmp_path)
+    assert main(["countries", "cv", "--config", str(CONFIG), "--scheme", "loro",
+                 "--outcome", str(small)]) == 0
+    cap = capsys.readouterr()
+    assert "| leave-one-region-out" in cap.out and "| model |" in cap.out
+    folds = re.findall(r"riskmodel: cv scheme=loro fold=(\d+)/(\d+) ", cap.err)
+    assert "stage=cube status=done" in cap.err
+    assert folds and [int(i) for i, _ in folds] == list(range(1, int(folds[0][1]) + 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outcome.csv"]
+    assert main(["countries", "cv", "--config", str(CONFIG), "--scheme", "loro",
+                 "--outcome", str(small), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "fold=" not in err and "stage=" not in err
+
+
+def test_predict_without_json_prints_table(main, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["countries", "predict", "--config", str(CONFIG), "--year", "2016"]) == 0
+    rows = [x.split() for x in capsys.readouterr().out.splitlines()[1:-1]]
+    assert len(rows) > 150 and not list(tmp_path.iterdir())
+    shares = [float(r[1]) for r in rows]
+    assert shares == sorted(shares, reverse=True)
+    assert all(float(r[2]) <= float(r[1]) <= float(r[4]) for r in rows)

@@ -18,16 +18,19 @@ from riskmodel.errors import ConfigError, InputError
 def acknowledge(store: AlertStore, alert_id: str, partner: str, *,
                 partners: PartnersConfig, note: str | None = None,
                 at: datetime | None = None) -> bool:
-    """Record `partner`'s acknowledgement; False if it was already acknowledged by them."""
+    """Record `partner`'s acknowledgement of the alert `alert_id` (or of a CAP identifier of
+    it); False if it was already acknowledged by them."""
     when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     if not partners.partner:
         raise ConfigError("acknowledging needs the partners file (--partners or the run "
                           "config's [alerts] partners): no partner can be checked without it")
     who = partners.get(partner)
     with store.transaction():
-        alert = store.get_alert(alert_id)
+        alert = store.find_alert(alert_id)  # an alert id or a CAP identifier
         if alert is None:
-            raise InputError(f"unknown alert {alert_id!r}")
+            raise InputError(f"unknown alert {alert_id!r} (neither an alert id nor a CAP "
+                             f"identifier in this store)")
+        alert_id = alert["alert_id"]
         if not who.covers(alert):
             raise InputError(f"alert {alert_id} is not in partner {partner}'s areas")
         by = set((alert["acknowledged_by"] or "").split())

@@ -7,9 +7,10 @@ with `status` Exercise (never Actual) and says so in `note`. Messages are plain
 ElementTree output with a fixed element order, so the same alert renders the same bytes.
 `check_cap` enforces CAP 1.2 section 3 rules beyond the schema: polygons of at least four
 closed lat,lon pairs in range, `sent`/`effective`/`expires` with an explicit UTC offset,
-well-formed `references`. `validate_cap` is the gate every message passes before it is
-stored or queued: well-formed XML, the CAP 1.2 schema (`schema/CAP-v1.2.xsd`) and those
-rules. Identifiers (which also name files) come from a safe character set.
+`effective` and `onset` before `expires`, well-formed `references`. `validate_cap` is the
+gate every message passes before it is stored or queued: well-formed XML, the CAP 1.2
+schema (`schema/CAP-v1.2.xsd`) and those rules. Identifiers (which also name files) come
+from a safe character set.
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ def month_start(as_of: str, add_months: int = 0) -> datetime:
     y, m = (int(x) for x in as_of.split("-"))
     k = y * 12 + (m - 1) + add_months
     return datetime(k // 12, k % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def info_times(sent: str, as_of: str, horizon: int) -> tuple[str, str, str]:
+    """(effective, onset, expires) of a message about month `as_of` sent at `sent`.
+
+    The forecast covers the months `as_of` .. `as_of` + `horizon` - 1: onset is the start
+    of the first, expires the start of the month after the last. The information takes
+    effect when sent; a message about months already over when it is sent (a backfilled
+    or replayed month, such as the demo's) takes effect at its onset instead, so no message
+    expires before it takes effect.
+    """
+    onset, expires = month_start(as_of), month_start(as_of, int(horizon))
+    effective = sent if datetime.fromisoformat(sent) < expires else cap_time(onset)
+    return effective, cap_time(onset), cap_time(expires)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -112,9 +127,10 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
     ev = _sub(info, "eventCode")
     _sub(ev, "valueName", "riskmodel:target")
     _sub(ev, "value", target.upper())
-    _sub(info, "effective", sent)
-    _sub(info, "onset", cap_time(month_start(as_of)))
-    _sub(info, "expires", cap_time(month_start(as_of, int(alert["horizon"]))))
+    effective, onset, expires = info_times(sent, as_of, int(alert["horizon"]))
+    _sub(info, "effective", effective)
+    _sub(info, "onset", onset)
+    _sub(info, "expires", expires)
     _sub(info, "senderName", cap.sender_name)
     where = f"{alert['name']} ({alert['country_name']})"
     what = EVENTS[target].lower()
@@ -218,6 +234,17 @@ def check_cap(xml: str | bytes) -> list[str]:
             parts = t.split(",")
             if len(parts) != 3 or not _DT.match(parts[2]):
                 problems.append(f"reference {t!r} is not sender,identifier,sent")
+    for info in root.iter(_Q + "info"):
+        times = {t: info.findtext(_Q + t) for t in ("effective", "onset", "expires")}
+        try:
+            at = {t: datetime.fromisoformat(v) for t, v in times.items() if v and _DT.match(v)}
+        except ValueError:
+            continue  # a date the pattern accepts but the calendar does not: no order
+        if "expires" in at:
+            for t in ("effective", "onset"):
+                if t in at and at[t] >= at["expires"]:
+                    problems.append(f"{t} {times[t]} is not before expires {times['expires']}"
+                                    f" (the message would expire before it takes effect)")
     if root.findtext(_Q + "msgType") in ("Update", "Cancel") and not refs:
         problems.append("Update/Cancel without references")
     for e in root.iter(_Q + "polygon"):
@@ -321,7 +348,13 @@ def withdrawal(previous: str, *, identifier: str, sent: str, partner_id: str) ->
         set_text(info, "urgency", "Past")
         set_text(info, "severity", "Minor")
         set_text(info, "certainty", "Unlikely")
-        set_text(info, "effective", sent)
+        expires = info.findtext(_Q + "expires")
+        onset = info.findtext(_Q + "onset")
+        # A withdrawal of a message about months already over takes effect at their onset,
+        # as the message it cancels did (it must not expire before it takes effect).
+        late = bool(expires and _DT.match(expires)
+                    and datetime.fromisoformat(sent) >= datetime.fromisoformat(expires))
+        set_text(info, "effective", onset if late and onset else sent)
         area = (info.find(f"{_Q}area/{_Q}areaDesc"))
         where = area.text if area is not None else "this area"
         set_text(info, "headline", f"Withdrawn for {partner_id}: alert for {where}"[:160])

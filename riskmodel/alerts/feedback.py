@@ -25,7 +25,6 @@ from riskmodel.alerts.store import AlertStore
 from riskmodel.errors import ConfigError, InputError
 
 OUTCOMES = ("confirmed", "not_found", "not_visited")
-_ID_RE = re.compile(r"^(.*)\.\d+$")  # a CAP identifier is "<alert_id>.<seq>"
 _PARTNER_RE = re.compile(PARTNER_ID)
 
 
@@ -45,8 +44,9 @@ def _outcome(raw: str) -> str | None:
 def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersConfig,
                     default_partner: str | None = None, now: datetime | None = None
                     ) -> FeedbackResult:
-    """Validate and record a feedback CSV (columns alert_id or identifier, outcome, and
-    optionally partner, observed_on YYYY-MM-DD, note). Every row's partner must be a
+    """Validate and record a feedback CSV (columns alert_id or identifier, either holding an
+    alert id or a CAP identifier; outcome; and optionally partner, observed_on YYYY-MM-DD,
+    note). Every row's partner must be a
     configured partner that covers the alert, so without partners nothing is recorded."""
     if not partners.partner:
         raise ConfigError("recording feedback needs the partners file (--partners or the run "
@@ -75,14 +75,15 @@ def record_feedback(store: AlertStore, path: Path | str, *, partners: PartnersCo
             continue
         if not any(r.values()):
             continue  # blank line
-        aid = r.get("alert_id") or ""
-        if not aid and r.get("identifier"):
-            m = _ID_RE.match(r["identifier"])
-            aid = m.group(1) if m else r["identifier"]
-        alert = store.get_alert(aid) if aid else None
+        # Either column may hold an alert id or a CAP identifier (what partners see first).
+        ref = r.get("alert_id") or r.get("identifier") or ""
+        alert = store.find_alert(ref) if ref else None
         if alert is None:
-            res.errors.append((line, f"unknown alert {aid!r}" if aid else "missing alert_id"))
+            res.errors.append((line, f"unknown alert {ref!r} (neither an alert id nor a CAP "
+                                     f"identifier in this store)" if ref else
+                                     "missing alert_id"))
             continue
+        aid = alert["alert_id"]
         outcome = _outcome(r.get("outcome", ""))
         if outcome is None:
             res.errors.append((line, f"outcome {r.get('outcome', '')!r} is not one of "

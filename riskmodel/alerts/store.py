@@ -310,6 +310,24 @@ class AlertStore:
         return _row(self.db.execute("SELECT * FROM alerts WHERE alert_id=?",
                                     (alert_id,)).fetchone())
 
+    def find_alert(self, ref: str) -> dict[str, Any] | None:
+        """The alert `ref` names: an alert id, or the identifier of any CAP message issued
+        about it (`<alert_id>.<seq>`, or a partner's withdrawal Cancel). Partners see CAP
+        identifiers first, so everything that takes an alert id takes those too."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        alert = self.get_alert(ref)
+        if alert is not None:
+            return alert
+        msg = self.get_message(ref)
+        if msg is None:  # withdrawal Cancels are only in the outbox, under cap/<identifier>.xml
+            row = self.db.execute("SELECT alert_id FROM outbox WHERE filename=? AND "
+                                  "alert_id IS NOT NULL LIMIT 1",
+                                  (f"cap/{ref}.xml",)).fetchone()
+            return self.get_alert(row[0]) if row else None
+        return self.get_alert(msg["alert_id"])
+
     def alerts(self, *, states: tuple[str, ...] | None = None, target: str | None = None,
                closed_as_of: str | None = None) -> list[dict[str, Any]]:
         """Alerts filtered by state and/or target, or those resolved in month `closed_as_of`."""

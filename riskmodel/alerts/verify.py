@@ -124,8 +124,10 @@ def verify_webhook(secrets: str | bytes | Iterable[str | bytes], headers: Mappin
     ts = int(raw_ts)
     now = time.time() if now is None else now
     if abs(now - ts) > tolerance_s:
-        raise SignatureError(f"timestamp {ts} is {now - ts:+.0f} s from now "
-                             f"(tolerance {tolerance_s} s): stale or replayed")
+        age = now - ts
+        when = (f"{age:.0f} s in the past" if age > 0 else f"{-age:.0f} s in the future")
+        raise SignatureError(f"timestamp {ts} is {when} (tolerance {tolerance_s} s): "
+                             f"{'stale or replayed' if age > 0 else 'clock skew or forged'}")
     content = f"{msg_id}.{ts}.".encode() + body
     expected = [hmac.new(k, content, hashlib.sha256).digest() for k in keys]
     ok = False

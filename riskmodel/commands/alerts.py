@@ -55,13 +55,13 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("show", help="one alert with its history, messages and feedback")
     _common(p, partners=False)
-    p.add_argument("alert_id")
+    p.add_argument("alert_id", help="alert id or CAP identifier (e.g. fl-XAA-01-2026-05.1)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("ack", help="record a partner's acknowledgement of an alert")
     _common(p)
-    p.add_argument("alert_id")
+    p.add_argument("alert_id", help="alert id or CAP identifier")
     p.add_argument("--partner", required=True)
     p.add_argument("--note")
     p.set_defaults(handler=cmd_ack)
@@ -98,7 +98,7 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("feedback", help="record partner outcomes from a CSV file")
     _common(p)
     p.add_argument("file", metavar="FILE.csv",
-                   help="columns: alert_id (or identifier), outcome "
+                   help="columns: alert_id (an alert id or CAP identifier), outcome "
                         "(confirmed|not_found|not_visited), partner, observed_on, note")
     p.add_argument("--partner", help="partner for rows without a partner column")
     p.add_argument("--json", action="store_true")
@@ -214,29 +214,34 @@ def cmd_show(args: argparse.Namespace) -> int:
     from riskmodel.alerts import outbox
     cfg, store = _open(args, readonly=True)
     with store:
-        al = store.get_alert(args.alert_id)
+        al = store.find_alert(args.alert_id)  # an alert id or a CAP identifier
         if al is None:
-            raise InputError(f"unknown alert {args.alert_id!r}")
+            raise InputError(f"unknown alert {args.alert_id!r} (neither an alert id nor a "
+                             f"CAP identifier in this store)")
+        aid = al["alert_id"]
         info = _brief(al)
         info["priority_parts"] = al["priority_parts"]
         info["reasons"] = al["reasons"]
         info["history"] = [{k: h[k] for k in ("at", "as_of", "from_state", "to_state", "detail")}
-                           for h in store.history(args.alert_id)]
+                           for h in store.history(aid)]
         info["messages"] = [{k: m[k] for k in ("identifier", "msg_type", "sent", "as_of")}
-                            for m in store.messages(args.alert_id)]
+                            for m in store.messages(aid)]
         info["feedback"] = [dict(r) for r in store.db.execute(
             "SELECT partner, outcome, observed_on, note, recorded_at FROM feedback "
-            "WHERE alert_id=? ORDER BY partner", (args.alert_id,))]
+            "WHERE alert_id=? ORDER BY partner", (aid,))]
         info["deliveries"] = [{k: r[k] for k in ("partner", "channel", "filename", "state",
                                                  "attempts", "last_error")}
-                              for r in outbox.rows(store) if r["alert_id"] == args.alert_id]
+                              for r in outbox.rows(store) if r["alert_id"] == aid]
     if args.json:
         _print_json(info)
         return EXIT_OK
-    for k in ("alert_id", "state", "target", "name", "country", "risk", "risk_lo", "risk_hi",
-              "priority", "opened_as_of", "last_as_of", "closed_as_of", "acknowledged_by",
-              "model_id"):
-        print(f"{k:>16}: {info[k]}")
+    # For people: two decimals (JSON keeps full precision for programs).
+    human = {**info, "risk": f"{info['risk']:.2f} (80% interval {info['risk_lo']:.2f}-"
+                             f"{info['risk_hi']:.2f})",
+             "priority": f"{info['priority']:.2f}"}
+    for k in ("alert_id", "state", "target", "name", "country", "risk", "priority",
+              "opened_as_of", "last_as_of", "closed_as_of", "acknowledged_by", "model_id"):
+        print(f"{k:>16}: {'-' if human[k] is None else human[k]}")
     print(f"{'drivers':>16}: " + "; ".join(f"{f} ({d}, {c:+.2f})" for f, d, c in info["drivers"]))
     print("history:")
     for h in info["history"]:
@@ -255,10 +260,10 @@ def cmd_ack(args: argparse.Namespace) -> int:
     from riskmodel.alerts.ack import acknowledge
     cfg, store = _open(args)
     with store:
-        done = acknowledge(store, args.alert_id, args.partner, partners=_partners(cfg),
-                           note=args.note)
-    print(f"{args.alert_id}: {'acknowledged' if done else 'already acknowledged'} "
-          f"by {args.partner}")
+        al = store.find_alert(args.alert_id)
+        aid = al["alert_id"] if al is not None else args.alert_id
+        done = acknowledge(store, aid, args.partner, partners=_partners(cfg), note=args.note)
+    print(f"{aid}: {'acknowledged' if done else 'already acknowledged'} by {args.partner}")
     return EXIT_OK
 
 

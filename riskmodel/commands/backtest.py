@@ -1,7 +1,9 @@
 """`riskmodel backtest`: rolling-origin evaluation of the model against baselines.
 
-Writes OUT.json (every number; same config -> same bytes) and optionally an HTML report
-with PNG figures in `<report stem>-figures/` beside it; see docs/backtest.md.
+Prints the pooled metrics per target and method as a table; `--json OUT.json` also writes
+every number (same config -> same bytes) and `--report` an HTML report with PNG figures in
+`<report stem>-figures/` beside it. Each origin is a progress line on stderr unless
+`--quiet`; see docs/backtest.md.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def register(subparsers: Any) -> None:
                     "pooled with bootstrap intervals for model-minus-baseline differences.")
     p.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
                    help=f"backtest config (default: {DEFAULT_CONFIG})")
-    p.add_argument("--json", required=True, metavar="OUT.json", help="results JSON to write")
+    p.add_argument("--json", metavar="OUT.json",
+                   help="also write every number (per origin, pooled, differences) as JSON")
     p.add_argument("--report", metavar="OUT.html", help="HTML report to write (with PNGs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     worlds = p.add_mutually_exclusive_group()
@@ -61,13 +64,32 @@ def run(args: argparse.Namespace) -> int:
         result = run_backtest(cfg, source=str(args.config), progress=progress)
     with progress.stage("summary"):
         doc = backtest_json(result)
-    write_json(args.json, doc)
+    if args.json:
+        write_json(args.json, doc)
     if args.report:
         from riskmodel.report.backtest_report import write_backtest_report
 
         with progress.stage("report"):
             write_backtest_report(args.report, doc, result)
-    for target, t in doc["targets"].items():
-        line = ", ".join(f"{m} {v['pr_auc']}" for m, v in t["pooled"].items())
-        print(f"{target}: pooled PR-AUC {line}", file=sys.stdout)
+    print(pooled_table(doc), end="", file=sys.stdout)
     return EXIT_OK
+
+
+# Columns of the printed table: (heading, metric key, format); the JSON has every metric.
+TABLE = (("AUC", "auc", ".3f"), ("PR-AUC", "pr_auc", ".3f"), ("Brier skill", "brier_skill",
+         ".3f"), ("prec@budget", "precision_at_budget", ".3f"),
+         ("recall@budget", "recall_at_budget", ".3f"), ("lead (months)", "lead_time_months",
+                                                        ".1f"))
+
+
+def pooled_table(doc: dict[str, Any]) -> str:
+    """The pooled metrics of a backtest document as a plain-text table, one row per target
+    and method ("-" where a metric is undefined)."""
+    head = f"{'target':<7}{'method':<13}" + "".join(f"{h:>15}" for h, _, _ in TABLE)
+    lines = [head, "-" * len(head)]
+    for target, t in doc["targets"].items():
+        for method, m in t["pooled"].items():
+            cells = "".join(f"{'-' if m.get(k) is None else format(m[k], f):>15}"
+                            for _, k, f in TABLE)
+            lines.append(f"{target:<7}{method:<13}{cells}")
+    return "\n".join(lines) + "\n"

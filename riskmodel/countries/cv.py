@@ -14,7 +14,7 @@ and observed shares (does the method order countries right?), coverage of the no
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,9 @@ from riskmodel.countries.regions import regions_of
 from riskmodel.models.metrics import interval_coverage
 
 METHODS = tuple(POINT_MODELS)
+# Called before each fold with (fold number from 1, number of folds, held-out group): a
+# full cross-validation takes tens of seconds, so the CLI reports every fold.
+FoldHook = Callable[[int, int, str], None]
 
 
 def last_observed(iso3: np.ndarray, year: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -39,16 +42,20 @@ def last_observed(iso3: np.ndarray, year: np.ndarray, value: np.ndarray) -> np.n
 
 
 def cross_validate(design: Design, groups: np.ndarray, *,
-                   holdout: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+                   holdout: Iterable[str] | None = None,
+                   on_fold: FoldHook | None = None) -> dict[str, np.ndarray]:
     """Out-of-fold (value, lo, hi) per method, each (3, n) (NaN for rows not held out).
 
     One fold per distinct `groups` value (or per value in `holdout` only, to evaluate a
-    subset); training rows are all rows of the other groups.
+    subset); training rows are all rows of the other groups. `on_fold` is told of each fold
+    before it is fitted.
     """
     n = len(design.value)
     out = {m: np.full((3, n), np.nan) for m in METHODS}
     folds = sorted(set(groups)) if holdout is None else sorted(set(holdout))
-    for g in folds:
+    for i, g in enumerate(folds, 1):
+        if on_fold is not None:
+            on_fold(i, len(folds), str(g))
         test = groups == g
         train = ~test
         if not test.any() or not train.any():
@@ -76,10 +83,11 @@ def score(observed: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
             "width": float(np.mean(p[2] - p[1])) if has_interval else None}
 
 
-def evaluate(design: Design, scheme: str, *,
-             holdout: Iterable[str] | None = None) -> dict[str, Any]:
+def evaluate(design: Design, scheme: str, *, holdout: Iterable[str] | None = None,
+             on_fold: FoldHook | None = None) -> dict[str, Any]:
     """Cross-validate every method under `scheme` ("loco" or "loro") and score it, on all
-    rows and on the rows with an earlier survey (where `last_observed` competes)."""
+    rows and on the rows with an earlier survey (where `last_observed` competes);
+    `on_fold` as in `cross_validate`."""
     if scheme == "loco":
         groups = design.iso3
     elif scheme == "loro":
@@ -87,7 +95,7 @@ def evaluate(design: Design, scheme: str, *,
         groups = np.array([region[c] for c in design.iso3])
     else:
         raise ValueError(f"unknown scheme {scheme!r}; use 'loco' or 'loro'")
-    preds = cross_validate(design, groups, holdout=holdout)
+    preds = cross_validate(design, groups, holdout=holdout, on_fold=on_fold)
     last = last_observed(design.iso3, design.year, design.value)
     preds_with_last = {**preds, "last_observed": np.stack([last, np.full_like(last, np.nan),
                                                            np.full_like(last, np.nan)])}

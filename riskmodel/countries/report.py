@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,16 +19,19 @@ SCHEMES = ("loco", "loro")
 SCHEME_NAMES = {"loco": "leave-one-country-out", "loro": "leave-one-region-out"}
 
 
-def cv_document(design: Design, schemes: tuple[str, ...] = SCHEMES) -> dict[str, Any]:
+def cv_document(design: Design, schemes: tuple[str, ...] = SCHEMES, *,
+                on_fold: Callable[[str, int, int, str], None] | None = None) -> dict[str, Any]:
     """Every scheme's scores with what the rows are (target, years, countries, dropped);
-    numbers rounded and undefined ones null, as in the backtest's JSON."""
+    numbers rounded and undefined ones null, as in the backtest's JSON. `on_fold` gets
+    (scheme, fold, folds, held-out group) before each fold."""
     return clean({
         "target": TARGET, "units": "percent", "note": NOTE, "interval": INTERVAL,
         "rows": len(design.value),
         "countries": len(np.unique(design.iso3)),
         "years": [int(design.year.min()), int(design.year.max())],
         "features": list(design.features), "dropped_rows": design.dropped,
-        "schemes": {s: evaluate(design, s) for s in schemes},
+        "schemes": {s: evaluate(design, s, on_fold=None if on_fold is None else
+                                functools.partial(on_fold, s)) for s in schemes},
     })
 
 
