@@ -8,7 +8,6 @@ import sys
 
 from riskmodel.commands._common import DEFAULT_CONFIG, context
 from riskmodel.io.atomic import write_json
-from riskmodel.errors import ConfigError
 from riskmodel.models.evaluate import KEYS, evaluate
 from riskmodel.models.seeds import SELECTION_SEEDS, evaluate_seeds, report_seeds
 from riskmodel.pipeline import build_features, load_world, month_label
@@ -42,15 +41,14 @@ def handle_seeds(args: argparse.Namespace) -> int:
 def handle(args: argparse.Namespace) -> int:
     if args.seeds is not None or args.selection:
         return handle_seeds(args)
-    if not args.json:
-        raise ConfigError("evaluate: --json OUT.json is required for a single world")
     ctx = context(args)
     inputs = load_world(ctx)
     cube = build_features(ctx, inputs)
     with ctx.progress.stage("evaluate"):
         result = evaluate(ctx.cfg, inputs, cube, note=ctx.progress.note,
                           time_label=lambda i: month_label(inputs, i))
-    write_json(args.json, result["metrics"])
+    if args.json:
+        write_json(args.json, result["metrics"])
     if args.details:
         write_json(args.details, result["details"])
     width = max(len(k) for k in KEYS)
