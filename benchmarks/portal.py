@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the fake risk dataset the alert tests use
+# The repository first (this folder's kernels.py would otherwise shadow the package), then
+# the tests folder for the fake risk dataset the alert tests use.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import httpx2 as httpx  # noqa: E402
 from test_alerts_fakes import ADMIN1, COUNTRIES, make_risk  # noqa: E402
