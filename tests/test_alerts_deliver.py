@@ -43,7 +43,7 @@ class Receiver(LocalEndpoint):
         self.rejected = 0
         self.stall_after = -1  # stall after recording this many keys
         self.stalled = threading.Event()
-        super().__init__()
+        super().__init__(self.handle)
 
     def handle(self, partner: str, body: bytes, headers: dict[str, str]) -> int:
         with self.lock:

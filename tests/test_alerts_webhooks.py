@@ -44,7 +44,7 @@ class Good(LocalEndpoint):
         self.secrets = secrets
         self.got: dict[str, tuple[str, bytes, dict[str, str]]] = {}
         self.rejected: list[str] = []
-        super().__init__()
+        super().__init__(self.handle)
 
     def handle(self, partner: str, body: bytes, headers: dict[str, str]) -> int:
         try:

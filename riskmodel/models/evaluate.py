@@ -103,14 +103,15 @@ def _without(table: Table, name: str) -> Table:
 
 def judge(y: np.ndarray, true_any: np.ndarray, oracle: np.ndarray, group: np.ndarray,
           risk: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-          risk_std: np.ndarray) -> dict[str, float]:
+          risk_std: np.ndarray, rel: metrics.Reliability | None = None) -> dict[str, float]:
     """The `KEYS` metrics of one target from held-out rows (all (n,) arrays): the observed
     label `y`, true incidence `true_any` (both 0/1), the world's probability of the label
     `oracle`, the month of each row `group` (budget per month), the score at actual
     coverage `risk` with its interval [`lo`, `hi`], and the score at standard detection
     `risk_std`. Interval coverage is judged against `oracle`, the probability the
-    interval estimates, not against the 0/1 label."""
-    rel = metrics.reliability(y, risk, bins=ECE_BINS)
+    interval estimates, not against the 0/1 label. `rel`: the reliability table of `risk`
+    when the caller has it already."""
+    rel = rel if rel is not None else metrics.reliability(y, risk, bins=ECE_BINS)
     return {
         "auc": metrics.roc_auc(y, risk),
         "oracle_auc": metrics.roc_auc(y, oracle),
@@ -174,7 +175,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
                                                 axis=1))[:, 1]
 
     rel = metrics.reliability(y, risk, bins=ECE_BINS)
-    result = judge(y, true_any, oracle, group, risk, lo, hi, risk_std)
+    result = judge(y, true_any, oracle, group, risk, lo, hi, risk_std, rel)
     details = {
         "rows": len(y), "observed_rate": float(y.mean()),
         "true_incidence_rate": float(true_any.mean()),
