@@ -102,7 +102,7 @@ class Capture(LocalEndpoint):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.got: list[tuple[dict[str, str], bytes]] = []
-        super().__init__()
+        super().__init__(self.handle)
 
     def handle(self, partner: str, body: bytes, headers: dict[str, str]) -> int:
         with self.lock:
