@@ -3,9 +3,14 @@
 Two layouts of canonical inputs share one catalogue:
 - grid mode: inputs have `lat`/`lon` dims and region rasters `country_id`/`admin1_id`;
   features come out on (time, lat, lon);
-- region mode: inputs have no grid, only tables on (time, country) or (time, admin1) (and
-  static (country,) or (admin1,) variables); features come out on (time, region). The unit
-  is `admin1` when the inputs have that dim, else `country`.
+- region mode: inputs have no grid, only tables on (time, country), (time, admin1) or
+  (time, region) (and static variables on those dims); features come out on (time, unit).
+  The unit is `admin1` or `region` (sub-national regions, `riskmodel.regions`) when the
+  inputs have that dim, else `country`; country tables are repeated over a unit's regions
+  through `<unit>_country` (each unit's index into `country`).
+
+The time step is the inputs' attrs["frequency"] (`monthly`, the default, or `yearly`).
+Catalogue parameters are in months; `steps` turns them into time steps of the axis.
 
 Time kernels need the whole time axis in one chunk (it is their core dimension); with dask
 the arrays may be chunked over space.
@@ -23,6 +28,10 @@ import xarray as xr
 
 import kernels
 
+# Months per time step of each frequency (the same table as riskmodel.contract.FREQUENCIES,
+# which a test compares; features sit below the contract and cannot import it).
+MONTHS_PER_STEP = {"monthly": 1, "yearly": 12}
+
 # Time indices a partial cube is built for (`features.build_cube(months=...)`); None: all.
 _MONTHS: ContextVar[tuple[int, ...] | None] = ContextVar("feature_months", default=None)
 
@@ -39,10 +48,36 @@ def only_months(months: Sequence[int] | None) -> Iterator[None]:
 
 
 def region_unit(inputs: xr.Dataset) -> str | None:
-    """The region dim of region-mode inputs (`admin1` or `country`); None in grid mode."""
+    """The region dim of region-mode inputs (`admin1`, `region` or `country`); None in grid
+    mode."""
     if "lat" in inputs.dims and "lon" in inputs.dims:
         return None
-    return "admin1" if "admin1" in inputs.dims else "country"
+    for unit in ("admin1", "region"):
+        if unit in inputs.dims:
+            return unit
+    return "country"
+
+
+def frequency(inputs: xr.Dataset) -> str:
+    """The time step of `inputs`: attrs["frequency"], `monthly` when absent."""
+    freq = str(inputs.attrs.get("frequency", "monthly"))
+    if freq not in MONTHS_PER_STEP:
+        raise ValueError(f"inputs: unknown frequency {freq!r}; expected one of "
+                         f"{sorted(MONTHS_PER_STEP)}")
+    return freq
+
+
+def steps(inputs: xr.Dataset, months: float) -> float:
+    """`months` (a catalogue parameter) as time steps of the inputs' axis: the same number
+    on a monthly axis, a twelfth of it on a yearly one. A whole number of months must be a
+    whole number of steps (a 6-month lag has no yearly meaning): ValueError otherwise."""
+    per = MONTHS_PER_STEP[frequency(inputs)]
+    if per == 1:
+        return months
+    if months != float("inf") and months % per:
+        raise ValueError(f"{months} months is not a whole number of {frequency(inputs)} "
+                         f"steps")
+    return months / per if isinstance(months, float) else months // per
 
 
 def space_dims(inputs: xr.Dataset) -> tuple[str, ...]:
@@ -114,11 +149,11 @@ def to_grid(da: xr.DataArray, inputs: xr.Dataset) -> xr.DataArray:
 def _to_regions(da: xr.DataArray, inputs: xr.Dataset, unit: str) -> xr.DataArray:
     if unit in da.dims:
         return da.astype(np.float32)
-    if "country" in da.dims and unit == "admin1":
-        # admin1_country holds each admin-1 unit's country index (the world's contract).
-        idx = xr.DataArray(np.asarray(inputs["admin1_country"].values), dims="admin1")
+    if "country" in da.dims and unit in ("admin1", "region"):
+        # <unit>_country holds each unit's country index (the world's contract for admin1).
+        idx = xr.DataArray(np.asarray(inputs[f"{unit}_country"].values), dims=unit)
         out = da.isel(country=idx).drop_vars("country", errors="ignore")
-        return out.assign_coords(admin1=inputs["admin1"]).astype(np.float32)
+        return out.assign_coords({unit: inputs[unit]}).astype(np.float32)
     if set(da.dims) <= {"time"}:
         ones = xr.ones_like(inputs[unit], dtype=np.float32)
         return da.astype(np.float32) * ones

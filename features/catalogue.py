@@ -10,8 +10,11 @@ table.
 A feature function takes the canonical inputs (`xarray.Dataset`) and returns a float32
 `DataArray` on (time, lat, lon), or on (time, region) in region mode (inputs with no grid,
 see `features._apply`). It may read only the variables it declares in `inputs` (a test
-enforces it) and, at month t, only data up to t. Features that need the grid itself (cell
-areas, neighbours) are marked `grid_only` and skipped in region mode. A feature whose value
+enforces it) and, at step t, only data up to t. Features that need the grid itself (cell
+areas, neighbours) are marked `grid_only` and skipped in region mode; features that need
+calendar months (monthly climatologies, harvest months) are marked `monthly_only` and
+skipped on a yearly axis. Parameters in months (`months`, `window`, `half_life`) are
+turned into steps of the axis (`features._apply.steps`). A feature whose value
 at a cell reads other cells (a neighbourhood kernel) declares its `halo`: how many cells
 away it reads, so a block of the grid read with that border computes it exactly.
 """
@@ -49,6 +52,7 @@ class Feature:
     compute: Callable[..., xr.DataArray] = field(repr=False, compare=False)
     grid_only: bool = False
     halo: int = 0
+    monthly_only: bool = False
 
     @property
     def kernel(self) -> str:
@@ -59,7 +63,8 @@ class Feature:
         """The entry as plain JSON-able data (for `riskmodel features list --json`)."""
         return {"name": self.name, "domain": self.domain, "inputs": list(self.inputs),
                 "kernel": self.kernel, "params": dict(self.params), "units": self.units,
-                "meaning": self.meaning, "grid_only": self.grid_only, "halo": self.halo}
+                "meaning": self.meaning, "grid_only": self.grid_only, "halo": self.halo,
+                "monthly_only": self.monthly_only}
 
 
 CATALOGUE: dict[str, Feature] = {}
@@ -70,14 +75,15 @@ Halo = int | Callable[[Mapping[str, Any]], int]
 
 def feature(name: str, *, domain: Domain, inputs: tuple[str, ...], kernels: tuple[str, ...],
             units: str, meaning: str, grid_only: bool = False, halo: Halo = 0,
-            **params: Any) -> Callable[[Callable[..., xr.DataArray]],
+            monthly_only: bool = False, **params: Any) -> Callable[[Callable[..., xr.DataArray]],
                                        Callable[..., xr.DataArray]]:
     """Register the decorated function as feature `name` with its documentation.
 
     `kernels` names the `kernels.registry` entries it computes with (an unknown name is a
     `ValueError` here, at import). `grid_only` marks features that need the grid itself
-    (skipped in region mode). `halo` is the feature's reach in cells, or a function of its
-    parameters giving it. Every other keyword is a parameter passed to the function and
+    (skipped in region mode), `monthly_only` those that need calendar months (skipped on a
+    yearly axis). `halo` is the feature's reach in cells, or a function of its parameters
+    giving it. Every other keyword is a parameter passed to the function and
     recorded in the catalogue.
     """
     if domain not in DOMAINS:
@@ -95,7 +101,7 @@ def feature(name: str, *, domain: Domain, inputs: tuple[str, ...], kernels: tupl
         if name in CATALOGUE:
             raise ValueError(f"feature {name} registered twice")
         CATALOGUE[name] = Feature(name, domain, inputs, kernels, params, units, meaning, fn,
-                                  grid_only, cells)
+                                  grid_only, cells, monthly_only)
         return fn
 
     return register

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, full_grid, on_space, to_grid
+from features._apply import along_time, full_grid, on_space, steps, to_grid
 from features.catalogue import feature
 
 BASELINE_MONTHS = 96
@@ -32,6 +32,7 @@ def _anomaly(da: xr.DataArray, inputs: xr.Dataset, baseline_months: int) -> xr.D
 
 
 @feature("temp_anomaly", domain="climatic", inputs=("temperature",),
+         monthly_only=True,
          kernels=("standardized_anomaly",), units="1", baseline_months=BASELINE_MONTHS,
          meaning="temperature anomaly against the calendar-month climatology, in standard "
                  "deviations")
@@ -40,6 +41,7 @@ def temp_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
 
 
 @feature("precip_anomaly", domain="climatic", inputs=("precipitation",),
+         monthly_only=True,
          kernels=("standardized_anomaly",), units="1", baseline_months=BASELINE_MONTHS,
          meaning="precipitation anomaly against the calendar-month climatology, in standard "
                  "deviations")
@@ -48,6 +50,7 @@ def precip_anomaly(inputs: xr.Dataset, baseline_months: int) -> xr.DataArray:
 
 
 @feature("precip_anomaly_6m", domain="climatic", inputs=("precipitation",),
+         monthly_only=True,
          kernels=("standardized_anomaly", "move_mean"), units="1", window=6,
          baseline_months=BASELINE_MONTHS,
          meaning="mean precipitation anomaly over the last 6 months (persistent dryness < 0)")
@@ -57,6 +60,7 @@ def precip_anomaly_6m(inputs: xr.Dataset, window: int, baseline_months: int) -> 
 
 
 @feature("heat_months_12", domain="climatic", inputs=("temperature",),
+         monthly_only=True,
          kernels=("standardized_anomaly", "move_sum"), units="month", window=12, threshold=1.0,
          baseline_months=BASELINE_MONTHS,
          meaning="months in the last year with a temperature anomaly above +1 sd")
@@ -68,6 +72,7 @@ def heat_months_12(inputs: xr.Dataset, window: int, threshold: float,
 
 
 @feature("spi_3", domain="climatic", inputs=("precipitation",), kernels=("spi",), units="1",
+         monthly_only=True,
          scale=3, baseline_months=BASELINE_MONTHS,
          meaning="Standardized Precipitation Index over 3 months (< -1: moderate drought)")
 def spi_3(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
@@ -76,6 +81,7 @@ def spi_3(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
 
 
 @feature("spi_12", domain="climatic", inputs=("precipitation",), kernels=("spi",), units="1",
+         monthly_only=True,
          scale=12, baseline_months=BASELINE_MONTHS,
          meaning="Standardized Precipitation Index over 12 months (long droughts)")
 def spi_12(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray:
@@ -84,6 +90,7 @@ def spi_12(inputs: xr.Dataset, scale: int, baseline_months: int) -> xr.DataArray
 
 
 @feature("drought_duration", domain="climatic", inputs=("precipitation",),
+         monthly_only=True,
          kernels=("spi", "event_decay"), units="month", scale=3, threshold=-1.0,
          baseline_months=BASELINE_MONTHS,
          meaning="months the current drought (SPI-3 below -1) has lasted; 0 outside droughts")
@@ -103,6 +110,7 @@ def lag_reach(params: Mapping[str, Any]) -> int:
 
 
 @feature("drought_spatial_lag", domain="climatic", inputs=("precipitation",),
+         monthly_only=True,
          kernels=("spatial_lag",), units="1", grid_only=True, halo=lag_reach, radius=6,
          window=6, baseline_months=BASELINE_MONTHS,
          meaning="inverse-distance weighted 6-month precipitation anomaly of neighbours "
@@ -115,6 +123,7 @@ def drought_spatial_lag(inputs: xr.Dataset, radius: int, window: int,
 
 
 @feature("temp_mean_12m", domain="climatic", inputs=("temperature",),
+         monthly_only=True,
          kernels=("move_mean",), units="degC", window=12,
          meaning="mean temperature over the last 12 months (climate zone)")
 def temp_mean_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
@@ -123,6 +132,7 @@ def temp_mean_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
 
 
 @feature("precip_total_12m", domain="climatic", inputs=("precipitation",),
+         monthly_only=True,
          kernels=("move_sum",), units="mm", window=12,
          meaning="precipitation over the last 12 months")
 def precip_total_12m(inputs: xr.Dataset, window: int) -> xr.DataArray:
@@ -141,8 +151,10 @@ def temp_anomaly_degc(inputs: xr.Dataset) -> xr.DataArray:
          kernels=("move_mean",), units="degC", window=36,
          meaning="mean temperature anomaly over the last 3 years (persistent heat)")
 def temp_anomaly_3y(inputs: xr.Dataset, window: int) -> xr.DataArray:
-    mean = along_time(kernels.move_mean, inputs["temperature_anomaly"], window=window,
-                      min_count=window // 2)
+    w = steps(inputs, window)
+    # Half the window must have values (18 of 36 months, 2 of 3 years).
+    mean = along_time(kernels.move_mean, inputs["temperature_anomaly"], window=w,
+                      min_count=(w + 1) // 2)
     return to_grid(mean, inputs)
 
 
@@ -151,10 +163,11 @@ def temp_anomaly_3y(inputs: xr.Dataset, window: int) -> xr.DataArray:
          meaning="least-squares warming trend of the temperature anomaly over the last 10 "
                  "years, per decade")
 def warming_trend_10y(inputs: xr.Dataset, window: int) -> xr.DataArray:
-    # trend is per time step (month); x120 gives degrees per decade.
-    slope = along_time(kernels.trend, inputs["temperature_anomaly"], window=window,
-                       min_count=window // 2)
-    return to_grid(slope * 120.0, inputs)
+    # trend is per time step; times the steps in a decade gives degrees per decade.
+    w = steps(inputs, window)
+    slope = along_time(kernels.trend, inputs["temperature_anomaly"], window=w,
+                       min_count=(w + 1) // 2)
+    return to_grid(slope * float(w), inputs)
 
 
 @feature("recent_warming", domain="climatic", inputs=("warming_1981_2010",), kernels=(),

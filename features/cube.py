@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from features._apply import only_months, region_unit, space_dims
+from features._apply import frequency, only_months, region_unit, space_dims
 from features.catalogue import CATALOGUE
 from features.climatic import BASELINE_MONTHS
 
@@ -32,13 +32,16 @@ def unavailable_reason(inputs: xr.Dataset, name: str) -> str | None:
     unit = region_unit(inputs)
     if entry.grid_only and unit is not None:
         return "grid-only feature skipped in region mode"
+    if entry.monthly_only and frequency(inputs) != "monthly":
+        return f"monthly-only feature skipped on a {frequency(inputs)} axis"
     missing = [v for v in entry.inputs if v not in inputs]
     if missing:
         return f"input variable(s) {missing} not in the inputs"
-    if unit == "country":
-        admin = [v for v in entry.inputs if "admin1" in inputs[v].dims]
-        if admin:
-            return f"admin-1 input(s) {admin} cannot be used on country units"
+    for finer in ("admin1", "region"):
+        if unit is not None and unit != finer:
+            sub = [v for v in entry.inputs if finer in inputs[v].dims]
+            if sub:
+                return f"{finer} input(s) {sub} cannot be used on {unit} units"
     return None
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, as_cube, full_grid, to_grid
+from features._apply import along_time, as_cube, full_grid, steps, to_grid
 from features.catalogue import feature
 
 EARTH_KM_PER_DEG = 111.32
@@ -56,7 +56,7 @@ def migrant_share(inputs: xr.Dataset) -> xr.DataArray:
          units="1", months=12, meaning="change in the migrant share over 12 months")
 def migrant_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     m = inputs["migrant_share"]
-    return as_cube(m - along_time(kernels.lag, m, k=months), inputs)
+    return as_cube(m - along_time(kernels.lag, m, k=steps(inputs, months)), inputs)
 
 
 @feature("displaced_share", domain="demographic", inputs=("displaced_share",), kernels=(),
@@ -70,7 +70,7 @@ def displaced_share(inputs: xr.Dataset) -> xr.DataArray:
          meaning="change in the displaced share over 12 months (recent displacement)")
 def displaced_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     d = inputs["displaced_share"]
-    return as_cube(d - along_time(kernels.lag, d, k=months), inputs)
+    return as_cube(d - along_time(kernels.lag, d, k=steps(inputs, months)), inputs)
 
 
 @feature("children_in_crisis", domain="demographic", inputs=("crisis", "child_share"),
@@ -78,12 +78,13 @@ def displaced_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
          meaning="child share times a decayed count of crisis months in the admin-1 unit "
                  "(children in crisis and conflict areas)")
 def children_in_crisis(inputs: xr.Dataset, half_life: float) -> xr.DataArray:
-    decayed = along_time(lambda a: kernels.event_decay(a, half_life)[0], inputs["crisis"])
+    hl = steps(inputs, half_life)
+    decayed = along_time(lambda a: kernels.event_decay(a, hl)[0], inputs["crisis"])
     return as_cube(to_grid(decayed, inputs) * inputs["child_share"], inputs)
 
 
 @feature("seasonal_agri_work", domain="demographic", inputs=("crop_share",), kernels=(),
-         units="1", harvest_months=(9, 10, 11),
+         units="1", monthly_only=True, harvest_months=(9, 10, 11),
          meaning="export-crop share in harvest months, 0 otherwise (seasonal agricultural "
                  "work; harvest months from config)")
 def seasonal_agri_work(inputs: xr.Dataset, harvest_months: tuple[int, ...]) -> xr.DataArray:
@@ -130,7 +131,7 @@ def refugee_share(inputs: xr.Dataset) -> xr.DataArray:
          meaning="change in refugees hosted per resident over 12 months (new arrivals)")
 def refugee_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     share = _per_capita(inputs, "refugees_hosted")
-    return to_grid(share - along_time(kernels.lag, share, k=months), inputs)
+    return to_grid(share - along_time(kernels.lag, share, k=steps(inputs, months)), inputs)
 
 
 @feature("displaced_abroad_share", domain="demographic",
@@ -149,7 +150,7 @@ def displaced_abroad_share(inputs: xr.Dataset) -> xr.DataArray:
                  "months (recent flight)")
 def displaced_abroad_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     share = _per_capita(inputs, "refugees_originating")
-    return to_grid(share - along_time(kernels.lag, share, k=months), inputs)
+    return to_grid(share - along_time(kernels.lag, share, k=steps(inputs, months)), inputs)
 
 
 @feature("women_vulnerable_employment", domain="demographic",

@@ -5,20 +5,20 @@ from __future__ import annotations
 import xarray as xr
 
 import kernels
-from features._apply import along_time, as_cube, full_grid, to_grid
+from features._apply import along_time, as_cube, full_grid, steps, to_grid
 from features.catalogue import feature
 
 
-def _yoy_log_change(da: xr.DataArray, months: int = 12) -> xr.DataArray:
+def _yoy_log_change(da: xr.DataArray, inputs: xr.Dataset, months: int = 12) -> xr.DataArray:
     logged = xr.ufuncs.log(da.where(da > 0))
-    return logged - along_time(kernels.lag, logged, k=months)
+    return logged - along_time(kernels.lag, logged, k=steps(inputs, months))
 
 
 @feature("gdp_growth", domain="economic", inputs=("gdp_per_capita",), kernels=("lag",),
          units="1", months=12,
          meaning="year-on-year log change of GDP per capita (income shocks < 0)")
 def gdp_growth(inputs: xr.Dataset, months: int) -> xr.DataArray:
-    return to_grid(_yoy_log_change(inputs["gdp_per_capita"], months), inputs)
+    return to_grid(_yoy_log_change(inputs["gdp_per_capita"], inputs, months), inputs)
 
 
 @feature("log_gdp_per_capita", domain="economic", inputs=("gdp_per_capita",),
@@ -41,7 +41,7 @@ def poverty_rate(inputs: xr.Dataset) -> xr.DataArray:
          meaning="change in the poverty rate over the last 12 months")
 def poverty_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
     p = inputs["poverty_rate"]
-    return to_grid(p - along_time(kernels.lag, p, k=months), inputs)
+    return to_grid(p - along_time(kernels.lag, p, k=steps(inputs, months)), inputs)
 
 
 @feature("commodity_shock_x_crop", domain="economic",
@@ -49,7 +49,7 @@ def poverty_change_12(inputs: xr.Dataset, months: int) -> xr.DataArray:
          meaning="year-on-year log change of export commodity prices times the cell's "
                  "export-crop share (price slumps on crop land < 0)")
 def commodity_shock_x_crop(inputs: xr.Dataset, months: int) -> xr.DataArray:
-    change = _yoy_log_change(inputs["commodity_price"], months)
+    change = _yoy_log_change(inputs["commodity_price"], inputs, months)
     return as_cube(to_grid(change, inputs) * inputs["crop_share"], inputs)
 
 

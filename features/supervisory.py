@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 import kernels
-from features._apply import along_time, to_grid
+from features._apply import MONTHS_PER_STEP, along_time, frequency, steps, to_grid
 from features.catalogue import feature
 
 CONVENTIONS = ("C029", "C105", "P029", "C138", "C182")
@@ -33,7 +33,7 @@ def _register_ratification(conv: str) -> None:
         # ratified counts from its first month.
         onset = (status - along_time(kernels.lag, status, k=1).fillna(0.0)).clip(min=0)
         since = along_time(lambda a: kernels.event_decay(a, np.inf)[1], onset)
-        return to_grid(since / 12.0, inputs)
+        return to_grid(since / (12.0 / MONTHS_PER_STEP[frequency(inputs)]), inputs)
 
 
 for _conv in CONVENTIONS:
@@ -45,7 +45,8 @@ def _register_decayed(var: str, what: str, half_life: float = 24.0) -> None:
              units="1", half_life=half_life,
              meaning=f"decayed count of {what} (half-life {half_life:g} months)")
     def decayed(inputs: xr.Dataset, half_life: float) -> xr.DataArray:
-        d = along_time(lambda a: kernels.event_decay(a, half_life)[0], inputs[var])
+        hl = steps(inputs, half_life)
+        d = along_time(lambda a: kernels.event_decay(a, hl)[0], inputs[var])
         return to_grid(d, inputs)
 
 

@@ -205,22 +205,43 @@ class VariableMap(Strict):
     categories: dict[str, float] | None = None
     climatology: bool = Field(False, description="grids only: a 12-month climatology, "
                                                  "averaged to one static layer")
+    reduce: Literal["mean", "sum"] = Field(
+        "mean", description="grids only, reduced to sub-national regions: the area-weighted "
+                            "mean (rates, temperatures) or the sum (counts such as persons)")
 
 
 class CsvSource(Strict):
-    """A CSV table keyed by ISO 3166-1 alpha-3 country (or admin-1 `ISO-xx`) codes."""
+    """A CSV table keyed by ISO 3166-1 alpha-3 country (or admin-1 `ISO-xx`) codes, or by
+    sub-national region codes (`key = "region"`, e.g. GDL's `AFGr101`) with a column naming
+    each region's country."""
 
     reader: Literal["csv"]
     path: str
     layout: Literal["long", "wide"] = Field(
         "long", description="long: one row per (code, year), a column per variable; "
                             "wide: one row per code, a column per year, one variable")
-    key: Literal["country", "admin1"] = "country"
+    key: Literal["country", "admin1", "region"] = "country"
     code_column: str = "iso3"
     year_column: str = "year"
+    country_column: str | None = Field(
+        None, description="key = region only: the column with each region's ISO 3166-1 "
+                          "alpha-3 country code")
+    level_column: str | None = Field(
+        None, description="key = region only: a column marking national rows (the country "
+                          "as a whole) with `national_level`")
+    national_level: str = Field("national", description="the level_column value of a "
+                                                        "national row")
     skip_codes: tuple[str, ...] = Field((), description="codes dropped with a notice")
     lag_years: int = Field(0, ge=0, le=10, description="years after its year that a value "
                                                        "is published (first used)")
+    carry_forward: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="hold each variable's values of its last year with data to the end of "
+                    "the time axis, and record the years of carrying as the canonical "
+                    "variable of this name (e.g. gdl_age_years)")
+    absent_is_zero: bool = Field(
+        False, description="an event table: a code-year without a row, within the years "
+                           "the file covers, is 0 (no event), not a gap")
     variables: dict[str, VariableMap]
 
     @model_validator(mode="after")
@@ -230,6 +251,11 @@ class CsvSource(Strict):
             raise ValueError("a wide table holds one variable, without `column`")
         if self.layout == "long" and any(v.column is None for v in self.variables.values()):
             raise ValueError("every variable of a long table needs its `column`")
+        if self.key == "region" and (self.country_column is None or self.layout != "long"):
+            raise ValueError("a region table (key = \"region\") is long and needs "
+                             "`country_column`")
+        if self.key != "region" and (self.country_column or self.level_column):
+            raise ValueError("country_column and level_column are for key = \"region\"")
         return self
 
 
@@ -249,12 +275,24 @@ class GridSource(Strict):
 
 
 class BoundariesSource(Strict):
-    """GeoJSON region boundaries (a FeatureCollection of (Multi)Polygons)."""
+    """GeoJSON region boundaries (a FeatureCollection of (Multi)Polygons).
+
+    Keyed by ISO 3166-1 alpha-3 codes (countries), or, with `country_property`, by
+    sub-national region codes whose country that property gives (`riskmodel.regions`).
+    """
 
     reader: Literal["geojson"]
     path: str
     code_property: str = "ISO_A3_EH"
     skip_codes: tuple[str, ...] = Field(("-99",), description="codes dropped with a notice")
+    country_property: str | None = Field(
+        None, description="sub-national regions: the property with each region's ISO "
+                          "3166-1 alpha-3 country code")
+    name_property: str | None = Field(None, description="the property with a region's name")
+    repair: bool = Field(
+        False, description="repair polygons that are not OGC-valid (self-crossing rings, "
+                           "holes outside their shell) with shapely.make_valid, with a "
+                           "notice, instead of refusing the file")
 
 
 class GridSpec(Strict):
@@ -267,26 +305,63 @@ class GridSpec(Strict):
     nx: int = Field(ge=1, le=8000)
 
 
+class PopulationSpec(Strict):
+    """How the region cube's `population` (persons per unit and year, the weight of
+    population-weighted roll-ups) is assembled from canonical inputs (riskmodel.regions)."""
+
+    region: str = Field(description="canonical variable of a region table in persons "
+                                    "(e.g. GDL's population)")
+    country: str = Field(description="canonical variable of a country table in persons; "
+                                     "its growth carries `region` past its last year")
+    grid: str | None = Field(None, description="canonical variable of a grid reduced with "
+                                               "reduce = \"sum\" (persons), for regions "
+                                               "without `region` values")
+    grid_year: int | None = Field(None, ge=1900, le=2100,
+                                  description="the year the grid counts people in")
+
+    @model_validator(mode="after")
+    def _grid_year(self) -> PopulationSpec:
+        if (self.grid is None) != (self.grid_year is None):
+            raise ValueError("grid and grid_year go together")
+        return self
+
+
 class SourcesConfig(Strict):
     """Real inputs instead of the synthetic world: each named input with its reader and
     variable mapping (see riskmodel.sources). Paths starting with `dataset:` are inside
     the installed riskmodel/datasets folder; other relative paths are relative to the cwd.
+
+    `frequency` is the time step of the canonical inputs and features: `monthly` (yearly
+    values laid on months as steps) or `yearly` (one step per calendar year).
     """
 
     mode: Literal["region", "grid"] = "region"
+    frequency: Literal["monthly", "yearly"] = "monthly"
     start_year: int = Field(ge=1900, le=2100)
-    end_year: int = Field(ge=1900, le=2100)
+    end_year: int | None = Field(None, ge=1900, le=2100,
+                                 description="last year (None: the latest year any table "
+                                             "reaches, its last year plus lag_years)")
+    history_start: int | None = Field(
+        None, ge=1800, le=2100,
+        description="first year read for features that look back (years since an event); "
+                    "the cube itself starts at start_year")
     boundaries: str | None = Field(None, description="name of the geojson input")
     grid: GridSpec | None = None
+    population: PopulationSpec | None = None
     exclude_features: tuple[str, ...] = ()
     inputs: dict[str, Annotated[CsvSource | GridSource | BoundariesSource,
                                 Field(discriminator="reader")]]
 
     @model_validator(mode="after")
     def _consistent(self) -> SourcesConfig:
-        if self.end_year < self.start_year:
+        if self.end_year is not None and self.end_year < self.start_year:
             raise ValueError(f"end_year ({self.end_year}) is before start_year "
                              f"({self.start_year})")
+        if self.history_start is not None and self.history_start > self.start_year:
+            raise ValueError(f"history_start ({self.history_start}) is after start_year "
+                             f"({self.start_year})")
+        if self.frequency == "yearly" and self.mode == "grid":
+            raise ValueError("frequency = \"yearly\" is for region mode")
         if self.boundaries is not None and not isinstance(
                 self.inputs.get(self.boundaries), BoundariesSource):
             raise ValueError(f"boundaries = {self.boundaries!r} is not a geojson input")
@@ -294,7 +369,8 @@ class SourcesConfig(Strict):
             raise ValueError("grid mode needs [sources.grid] and `boundaries`")
         seen: dict[str, str] = {}
         for name, src in self.inputs.items():
-            for var in getattr(src, "variables", {}):
+            age = [src.carry_forward] if isinstance(src, CsvSource) and src.carry_forward else []
+            for var in [*getattr(src, "variables", {}), *age]:
                 if var in seen:
                     raise ValueError(f"variable {var!r} comes from both inputs "
                                      f"{seen[var]!r} and {name!r}")

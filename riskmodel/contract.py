@@ -116,3 +116,21 @@ def month_starts(start_year: int, n_months: int) -> np.ndarray:
     # pandas 3 defaults to microseconds; the data contract says nanoseconds.
     return pd.date_range(f"{start_year}-01-01", periods=n_months,
                          freq="MS").values.astype("datetime64[ns]")
+
+
+# Time steps of the canonical inputs: months per step. The synthetic world is monthly; real
+# yearly data may run on a yearly axis (`[sources] frequency`), labelled by the first day
+# of each year. A dataset says which in attrs["frequency"] (absent: monthly).
+FREQUENCIES: dict[str, int] = {"monthly": 1, "yearly": 12}
+
+
+def period_starts(start_year: int, n_periods: int, frequency: str = "monthly") -> np.ndarray:
+    """The time axis of `n_periods` steps of `frequency` from January `start_year`: the
+    first day of each month or year, datetime64[ns]."""
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"unknown frequency {frequency!r}; expected one of "
+                         f"{sorted(FREQUENCIES)}")
+    if frequency == "monthly":
+        return month_starts(start_year, n_periods)
+    return pd.date_range(f"{start_year}-01-01", periods=n_periods,
+                         freq="YS").values.astype("datetime64[ns]")

@@ -74,7 +74,7 @@ def test_values_trace_to_the_sources_and_gaps_stay_nan(cube: xr.Dataset) -> None
     # WDI is read with a one-year publication lag: the cube's year Y holds WDI's Y - 1.
     poverty = cube["poverty_rate"].to_series().to_dict()  # (year, country) -> value
     checked = empty = 0
-    for r in _rows("wdi_covariates/covariates_1993_2022.csv"):
+    for r in _rows("wdi_covariates/covariates.csv"):
         year = int(r["year"]) + 1
         if r["iso3"] == "CHI" or not 1995 <= year <= 2022:
             continue
@@ -102,7 +102,7 @@ def test_values_trace_to_the_sources_and_gaps_stay_nan(cube: xr.Dataset) -> None
     assert float(cube["cl_advancement"].sel(country="AFG", year=2017)) == 2
     # Growth is a year-on-year log change of the (lagged) WDI series.
     wdi = {(r["iso3"], r["year"]): r["gdp_pc_current_usd"]
-           for r in _rows("wdi_covariates/covariates_1993_2022.csv")}
+           for r in _rows("wdi_covariates/covariates.csv")}
     expected = np.log(float(wdi["USA", "2009"]) / float(wdi["USA", "2008"]))
     usa = cube["gdp_growth"].sel(country="USA", year=2010)
     assert float(usa) == pytest.approx(expected, abs=1e-5)

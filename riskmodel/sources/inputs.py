@@ -2,11 +2,17 @@
 
 Region mode gives tables on (time, country) (or (time, admin1) when an admin-year table is
 among the inputs) and static (country,) layers; grid mode puts everything on the target
-grid of `[sources.grid]` with `country_id` rasterised from the boundaries. Yearly values
-are laid on the monthly time axis as steps: the value of year Y on every month of Y, so a
-feature at month t reads years up to t's year and the catalogue's monthly parameters (a
-12-month lag is one year) keep their meaning. Gridded time series are reduced to regions
-(cos(lat)-weighted means) in region mode and regridded (area-weighted) in grid mode.
+grid of `[sources.grid]` with `country_id` rasterised from the boundaries.
+
+The time axis has the `[sources] frequency`: monthly, where yearly values are laid on the
+months as steps (a value of year Y holds from December of Y + lag_years to the following
+November, so a feature at month t never reads a year that had not ended or been published
+by t), or yearly, where the step of year Y holds the table's year Y - lag_years. Tables
+with `carry_forward` hold each variable's last year with data to the end of the axis and
+record how many years old the carried values are; tables with `absent_is_zero` (event
+tables) read a code-year without a row, within the years the file covers, as 0. Gridded
+time series are reduced to regions (cos(lat)-weighted means) in region mode and regridded
+(area-weighted) in grid mode.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from riskmodel.config import BoundariesSource, CsvSource, GridSource, RunConfig, SourcesConfig
-from riskmodel.contract import month_starts
+from riskmodel.contract import FREQUENCIES, period_starts
 from riskmodel.errors import ConfigError, InputError
 from riskmodel.io.atomic import sha256_file
 from riskmodel.sources.boundaries import Boundaries, rasterize, read_geojson
@@ -43,47 +50,138 @@ def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) 
     """Canonical inputs (`xarray.Dataset`) from the sources of `cfg`.
 
     Region mode: variables on (time, country|admin1) float32 and static (country,) ones,
-    `time` monthly from January start_year to December end_year, region codes sorted.
-    Grid mode: (time, lat, lon), (lat, lon) and (time, country) variables plus
+    `time` from January of the first year (`history_start`, else `start_year`) to the end
+    year, one step per month or year (`frequency`, also in attrs["frequency"]), region
+    codes sorted. Grid mode: (time, lat, lon), (lat, lon) and (time, country) variables plus
     `country_id(lat, lon)`. Notices (gaps, skipped codes) go to `notices` and to
     attrs["notices"]; attrs["sources"] records each file's sha256. Raises `InputError`
     (naming file, variable, row) or `ConfigError`, and returns nothing partial.
     """
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
-    years = (src.start_year, src.end_year)
-    time = month_starts(years[0], (years[1] - years[0] + 1) * 12)
     bounds = None
-    provenance = {}
+    provenance: dict[str, dict[str, str]] = {}
     if src.boundaries is not None:
         b = src.inputs[src.boundaries]
         assert isinstance(b, BoundariesSource)
         path = resolve_path(b.path, what=f"input {src.boundaries!r}")
         bounds = read_geojson(path, b.code_property, b.skip_codes, notices)
         provenance[src.boundaries] = _provenance(path, b.path, b.reader)
+    tables = read_tables(src, notices, provenance)
+    years = (first_year(src), end_year(src, tables))
+    time = time_axis(src, years)
     yearly: dict[str, xr.DataArray] = {}
+    for name, (s, table) in tables.items():
+        yearly.update(prepared(name, s, table, years[1], src.frequency))
     layers: dict[str, xr.DataArray] = {}
     for name, s in src.inputs.items():
-        if isinstance(s, BoundariesSource):
-            continue
-        path = resolve_path(s.path, what=f"input {name!r}")
-        provenance[name] = _provenance(path, s.path, s.reader)
-        if isinstance(s, CsvSource):
-            # One year (plus the lag) before the start fills January..November of it.
-            first = years[0] - 1 - s.lag_years
-            table = read_csv_table(path, s, (first, years[1]), notices)
-            yearly.update({str(v): table[v] for v in table.data_vars})
-        else:
+        if isinstance(s, GridSource):
+            path = resolve_path(s.path, what=f"input {name!r}")
+            provenance[name] = _provenance(path, s.path, s.reader)
             layers.update(_grid_layers(name, path, s, src, bounds, time))
+    lags = {v: s.lag_years for s, t in tables.values() for v in [*t.data_vars, *_age(s)]}
+    zero = {v for s, t in tables.values() if s.absent_is_zero for v in t.data_vars}
     if src.mode == "grid":
-        ds = _grid_mode(src, bounds, yearly, layers, time, notices)
+        ds = _grid_mode(src, bounds, yearly, layers, time, notices, lags)
     else:
-        ds = _region_mode(yearly, layers, time)
+        ds = _region_mode(yearly, layers, time, src.frequency, lags, zero)
     ds.attrs = {"title": "riskmodel canonical inputs from real sources",
                 "Conventions": "CF-1.8", "synthetic": 0, "mode": src.mode,
+                "frequency": src.frequency,
                 "sources": json.dumps(provenance, sort_keys=True),
                 "notices": json.dumps(notices.lines)}
     return ds
+
+
+# Tables are read to this year when `end_year` is not set; the axis then ends at the
+# latest year any table reaches.
+OPEN_END = 2100
+
+
+def first_year(src: SourcesConfig) -> int:
+    """The first year of the inputs' time axis (`history_start`, else `start_year`)."""
+    return src.history_start if src.history_start is not None else src.start_year
+
+
+def time_axis(src: SourcesConfig, years: tuple[int, int]) -> np.ndarray:
+    """The inputs' time axis for the years `years` (inclusive) at `src.frequency`."""
+    steps = (years[1] - years[0] + 1) * 12 // FREQUENCIES[src.frequency]
+    return period_starts(years[0], steps, src.frequency)
+
+
+def read_tables(src: SourcesConfig, notices: Notices,
+                provenance: dict[str, dict[str, str]]) -> dict[str, tuple[CsvSource,
+                                                                           xr.Dataset]]:
+    """Every CSV input of `src`, read on (year, key) from the first year its values enter
+    the axis (one year earlier on a monthly axis, to fill January..November) to `end_year`
+    (or `OPEN_END`); each file's provenance is added to `provenance`."""
+    out = {}
+    for name, s in src.inputs.items():
+        if not isinstance(s, CsvSource):
+            continue
+        path = resolve_path(s.path, what=f"input {name!r}")
+        provenance[name] = _provenance(path, s.path, s.reader)
+        before = 1 if src.frequency == "monthly" else 0
+        first = first_year(src) - before - s.lag_years
+        last = src.end_year if src.end_year is not None else OPEN_END
+        out[name] = (s, read_csv_table(path, s, (first, last), notices))
+    return out
+
+
+def _last_data_year(table: xr.Dataset) -> int | None:
+    """The last year with any value in any variable of `table` (None: no value)."""
+    finite = [np.isfinite(table[v].values).any(axis=1) for v in table.data_vars]
+    if not finite or not np.any(finite):
+        return None
+    rows = np.flatnonzero(np.any(finite, axis=0))
+    return int(table["year"].values[rows[-1]])
+
+
+def end_year(src: SourcesConfig, tables: dict[str, tuple[CsvSource, xr.Dataset]]) -> int:
+    """`end_year`, or when unset the latest year any table reaches: its last year with
+    data plus its publication lag (carried-forward tables do not extend the axis)."""
+    if src.end_year is not None:
+        return src.end_year
+    reach = [last + s.lag_years for s, t in tables.values()
+             if (last := _last_data_year(t)) is not None]
+    if not reach:
+        raise ConfigError("[sources] has no end_year and no table to take it from")
+    return max(src.start_year, max(reach))
+
+
+def _age(s: CsvSource) -> list[str]:
+    return [s.carry_forward] if s.carry_forward else []
+
+
+def prepared(name: str, s: CsvSource, table: xr.Dataset, end: int,
+             frequency: str) -> dict[str, xr.DataArray]:
+    """The variables of an input's table on (year, key), ready to place on the axis: cut
+    at `end` (the axis' last year), carried forward past their last year with data when
+    the source says so (plus the age variable, (year,) years since that last year), and
+    marked with the years the file covers (attrs `covered`, for `absent_is_zero`)."""
+    table = table.sel(year=slice(None, end))
+    out: dict[str, xr.DataArray] = {}
+    last = _last_data_year(table)
+    for v in table.data_vars:
+        da = table[v].copy()
+        finite = np.isfinite(da.values).any(axis=1)
+        rows = np.flatnonzero(finite)
+        da.attrs["covered"] = ([int(da["year"].values[rows[0]]),
+                                int(da["year"].values[rows[-1]])] if rows.size else [])
+        if s.carry_forward and last is not None:
+            after = da["year"].values > last
+            values = da.values
+            values[after] = values[da["year"].values == last][0]
+        out[str(v)] = da
+    if s.carry_forward:
+        years = table["year"].values
+        age = np.maximum(0, years - last).astype(np.float64) if last is not None else \
+            np.full(years.shape, np.nan)
+        out[s.carry_forward] = xr.DataArray(
+            age, dims=("year",), coords={"year": years},
+            attrs={"units": "year", "source": f"{name}: years since {last}",
+                   "covered": []})
+    return out
 
 
 def _provenance(path: Path, given: str, reader: str) -> dict[str, str]:
@@ -101,6 +199,10 @@ def _grid_layers(name: str, path: Path, s: GridSource, src: SourcesConfig,
     try:
         for var, vmap in s.variables.items():
             da = grid_variable(ds, path, vmap)
+            if "time" in da.dims and src.frequency != "monthly":
+                raise ConfigError(f"input {name!r}: variable {var} is a monthly time "
+                                  f"series; a {src.frequency} axis takes static grids "
+                                  f"(or climatologies) only")
             if "time" in da.dims:
                 da = da.reindex(time=time)
             if src.mode == "region":
@@ -124,13 +226,41 @@ def _monthly(table: xr.DataArray, time: np.ndarray) -> xr.DataArray:
     # and dropping the first month puts year k's value on December of k .. November of
     # k + 1 of the shifted calendar: month t holds year (first + (t + 1) // 12).
     values = np.repeat(table.transpose("year", ...).values, 12, axis=0)[1:1 + time.size]
-    dim = table.dims[1] if table.dims[0] == "year" else table.dims[0]
-    return xr.DataArray(values, dims=("time", dim), coords={"time": time, dim: table[dim]},
-                        attrs=dict(table.attrs))
+    dims = ("time", *[d for d in table.dims if d != "year"])
+    coords = {"time": time, **{d: table[d] for d in dims[1:]}}
+    return xr.DataArray(values, dims=dims, coords=coords, attrs=dict(table.attrs))
+
+
+def place(table: xr.DataArray, time: np.ndarray, frequency: str, lag: int,
+          codes: list[str] | None = None, absent_is_zero: bool = False) -> xr.DataArray:
+    """A (year, code) or (year,) table on the time axis `time` (from `prepared`): monthly
+    steps from December of year + `lag`, or the yearly step of year + `lag`. `codes`
+    reindexes the code dim first; with `absent_is_zero` a missing code-year within the
+    years the file covers (attrs `covered`) is 0."""
+    code_dims = [d for d in table.dims if d != "year"]
+    if codes is not None and code_dims:
+        table = table.reindex({code_dims[0]: codes})
+    covered = table.attrs.get("covered") or []
+    if absent_is_zero and covered:
+        inside = (table["year"] >= covered[0]) & (table["year"] <= covered[1])
+        table = table.where(~(inside & table.isnull()), 0.0)
+    attrs = {k: v for k, v in table.attrs.items() if k != "covered"}
+    if frequency == "monthly":
+        out = _monthly(table, time)
+    else:
+        years = pd.DatetimeIndex(time).year.values
+        out = table.reindex(year=years - lag).assign_coords(year=time).rename(year="time")
+    out.attrs = attrs
+    return out
 
 
 def _region_mode(yearly: dict[str, xr.DataArray], layers: dict[str, xr.DataArray],
-                 time: np.ndarray) -> xr.Dataset:
+                 time: np.ndarray, frequency: str, lags: dict[str, int],
+                 zero: set[str]) -> xr.Dataset:
+    regional = [v for v, t in yearly.items() if "region" in t.dims]
+    if regional:
+        raise ConfigError(f"variable(s) {regional} come from a region table (key = "
+                          f"\"region\"); build those with riskmodel.regions")
     admin = [v for v, t in yearly.items() if "admin1" in t.dims]
     countries = sorted({str(c) for t in yearly.values() if "country" in t.dims
                         for c in t["country"].values}
@@ -141,10 +271,9 @@ def _region_mode(yearly: dict[str, xr.DataArray], layers: dict[str, xr.DataArray
     data = {}
     for var, table in yearly.items():
         dim = "admin1" if var in admin else "country"
-        monthly = _monthly(table, time)
-        if dim == "country":
-            monthly = monthly.reindex(country=countries)
-        data[var] = monthly.astype(np.float32)
+        codes = countries if dim == "country" else None
+        placed = place(table, time, frequency, lags[var], codes, var in zero)
+        data[var] = placed.astype(np.float32)
     for var, layer in layers.items():
         data[var] = layer.reindex(country=countries).astype(np.float32)
     ds = xr.Dataset(data, coords={"time": time, "country": countries})
@@ -158,21 +287,22 @@ def _region_mode(yearly: dict[str, xr.DataArray], layers: dict[str, xr.DataArray
 
 def _grid_mode(src: SourcesConfig, bounds: Boundaries | None,
                yearly: dict[str, xr.DataArray], layers: dict[str, xr.DataArray],
-               time: np.ndarray, notices: Notices) -> xr.Dataset:
+               time: np.ndarray, notices: Notices, lags: dict[str, int]) -> xr.Dataset:
     assert src.grid is not None and bounds is not None
     lat, lon = target_grid(src.grid)
     labels = rasterize(bounds, lat, lon)
     codes = list(bounds.codes)
     data: dict[str, xr.DataArray] = {}
     for var, table in yearly.items():
-        if "admin1" in table.dims:
-            raise InputError(f"variable {var}: admin-1 tables need admin-1 boundaries, "
-                             f"which grid mode does not read; use region mode")
-        outside = sorted(set(map(str, table["country"].values)) - set(codes))
-        if outside:
-            notices.add(f"variable {var}: {len(outside)} code(s) have no boundary and are "
-                        f"left out of the grid, e.g. {outside[:5]}")
-        data[var] = _monthly(table, time).reindex(country=codes).astype(np.float32)
+        if "admin1" in table.dims or "region" in table.dims:
+            raise InputError(f"variable {var}: admin-1 and region tables need their own "
+                             f"boundaries, which grid mode does not read; use region mode")
+        if "country" in table.dims:
+            outside = sorted(set(map(str, table["country"].values)) - set(codes))
+            if outside:
+                notices.add(f"variable {var}: {len(outside)} code(s) have no boundary and "
+                            f"are left out of the grid, e.g. {outside[:5]}")
+        data[var] = place(table, time, "monthly", lags[var], codes).astype(np.float32)
     for var, layer in layers.items():
         data[var] = layer.astype(np.float32)
     ds = xr.Dataset(data, coords={"time": time, "lat": lat, "lon": lon, "country": codes})

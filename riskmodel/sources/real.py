@@ -3,9 +3,10 @@ backtests on countries (e.g. `configs/real-countries.toml`).
 
 `build_country_cube` loads the config's sources in region mode, builds every catalogue
 feature the inputs allow (grid-only ones and those without inputs are skipped, with the
-reason in attrs["skipped_features"]), and keeps each December: the feature value for year
-Y uses only data published by the end of Y (a table's year Y from December of
-Y + lag_years). Gaps in the sources stay NaN.
+reason in attrs["skipped_features"]), and gives one value per year: on a monthly axis each
+December, on a yearly axis each step. The feature value for year Y uses only data
+published by the end of Y (a table's year Y from year Y + lag_years). Gaps in the sources
+stay NaN. `to_years` turns any such cube into the (year, ...) layout.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from riskmodel.sources.notices import Notices
 
 def build_monthly_cube(cfg: RunConfig, notices: Notices | None = None,
                        chunks: dict[str, int] | None = None) -> xr.Dataset:
-    """The region- or grid-mode feature cube on the monthly axis for a config with
-    `[sources]`, minus `exclude_features`; skipped features are added to `notices`."""
+    """The region- or grid-mode feature cube on the config's time axis (monthly or yearly,
+    attrs["frequency"]) for a config with `[sources]`, minus `exclude_features`; skipped
+    features are added to `notices`."""
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
     inputs = load_inputs(cfg, notices)
@@ -44,7 +46,7 @@ def build_monthly_cube(cfg: RunConfig, notices: Notices | None = None,
     cube = features.build_cube(inputs, names, chunks=chunks)
     cube.attrs.update(skipped_features=json.dumps(skipped, sort_keys=True),
                       sources=inputs.attrs["sources"], notices=json.dumps(notices.lines),
-                      synthetic=0)
+                      synthetic=0, frequency=inputs.attrs["frequency"])
     return cube
 
 
@@ -70,11 +72,24 @@ def build_country_cube(config: RunConfig | str | Path,
     if "country" not in monthly.dims or "admin1" in monthly.dims:
         raise ConfigError("build_country_cube needs country-level sources (no admin-1 "
                           "tables)")
-    december = pd.DatetimeIndex(monthly["time"].values).month == 12
-    yearly = monthly.isel(time=np.flatnonzero(december))
-    years = pd.DatetimeIndex(yearly["time"].values).year.values.astype(np.int32)
-    yearly = yearly.assign_coords(time=years).rename(time="year")
-    yearly["year"].attrs = {"long_name": "calendar year; features as at December"}
+    yearly = to_years(monthly, src.start_year)
     yearly["country"].attrs = {"long_name": "ISO 3166-1 alpha-3 country code"}
-    yearly.attrs["frequency"] = "yearly (December of each year)"
     return yearly
+
+
+def to_years(cube: xr.Dataset, start_year: int) -> xr.Dataset:
+    """A feature cube on (time, ...) as one value per year from `start_year` on (the
+    earlier years of a `history_start` are dropped): the yearly steps of a yearly cube,
+    each December of a monthly one; dim `year` int32, attrs["frequency"] says which."""
+    time = pd.DatetimeIndex(cube["time"].values)
+    yearly_axis = cube.attrs.get("frequency") == "yearly"
+    keep = (time.year >= start_year) & (yearly_axis | (time.month == 12))
+    out = cube.isel(time=np.flatnonzero(keep))
+    years = pd.DatetimeIndex(out["time"].values).year.values.astype(np.int32)
+    out = out.assign_coords(time=years).rename(time="year")
+    out["year"].attrs = ({"long_name": "calendar year; features as at the end of the year "
+                                       "(inputs published by then)"} if yearly_axis
+                         else {"long_name": "calendar year; features as at December"})
+    out.attrs["frequency"] = ("yearly" if yearly_axis
+                              else "yearly (December of each year)")
+    return out

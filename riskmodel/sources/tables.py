@@ -1,12 +1,15 @@
-"""CSV tables keyed by ISO 3166-1 alpha-3 country codes (or admin-1 codes), read into
-(year, country) or (year, admin1) arrays with every problem named by file, row and column.
+"""CSV tables keyed by ISO 3166-1 alpha-3 country codes (or admin-1 codes, or sub-national
+region codes with a country column), read into (year, country), (year, admin1) or
+(year, region) arrays with every problem named by file, row and column.
 
 Layouts: `long` has one row per (code, year) and one column per variable (the World Bank,
 OWID, TIP and ILAB extracts); `wide` has one row per code and one column per year for a
 single variable (the World Bank download layout). Errors (one `InputError`, nothing
 returned): missing columns, ragged rows, unknown codes, duplicate keys, non-integer years,
-non-numeric or non-finite values, unknown categories. Gaps (empty cells, missing years of
-a code) are kept as NaN and summarised as notices, never filled.
+non-numeric or non-finite values, unknown categories; for region tables also a malformed
+region code, an unknown country code, or a region whose country changes between rows.
+Gaps (empty cells, missing years of a code) are kept as NaN and summarised as notices,
+never filled.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import xarray as xr
 
 from riskmodel.config import CsvSource, VariableMap
 from riskmodel.errors import InputError
-from riskmodel.sources.codes import is_admin1_code, is_country_code
+from riskmodel.sources.codes import is_admin1_code, is_country_code, is_region_code
 from riskmodel.sources.notices import Notices
 
 MAX_SHOWN = 3  # problems quoted in one error message
@@ -103,11 +106,49 @@ def parse_value(text: str, vmap: VariableMap) -> float | str:
 
 
 def _check_code(code: str, key: str) -> str | None:
+    if key == "region":
+        if is_region_code(code):
+            return None
+        return (f"malformed region code {code[:40]!r} (expected letters, digits, '.', '_' "
+                f"or '-', at most 32)")
     ok = is_admin1_code(code) if key == "admin1" else is_country_code(code)
     if ok:
         return None
     kind = "admin-1 code (ISO3-local)" if key == "admin1" else "ISO 3166-1 alpha-3 code"
     return f"unknown {kind} {code!r}"
+
+
+@dataclass
+class _RegionKeys:
+    """Each region's country and whether its rows are national (key = region only)."""
+
+    country: dict[str, str]
+    national: dict[str, bool]
+    first_line: dict[str, int]
+
+    def add(self, line: int, fields: list[str], header: list[str], code: str,
+            source: CsvSource, problems: _Problems) -> bool:
+        """Record the row's country and level; False (and a problem) when they are wrong."""
+        assert source.country_column is not None
+        country = fields[header.index(source.country_column)].strip()
+        if not is_country_code(country):
+            problems.add(f"row {line}, column {source.country_column}: unknown ISO 3166-1 "
+                         f"alpha-3 code {country[:40]!r}")
+            return False
+        national = (source.level_column is not None and
+                    fields[header.index(source.level_column)].strip()
+                    == source.national_level)
+        if code in self.country and (self.country[code], self.national[code]) != (
+                country, national):
+            problems.add(f"row {line}: region {code} has country {country} "
+                         f"{'(national)' if national else ''} but row "
+                         f"{self.first_line[code]} gave {self.country[code]}"
+                         f"{' (national)' if self.national[code] else ''}")
+            return False
+        self.country.setdefault(code, country)
+        self.national.setdefault(code, national)
+        self.first_line.setdefault(code, line)
+        return True
 
 
 def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
@@ -123,12 +164,19 @@ def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
     if source.code_column not in header:
         raise InputError(f"{path}: no column {source.code_column!r} (the code column); "
                          f"columns are {header}")
+    keys = _RegionKeys({}, {}, {}) if source.key == "region" else None
     if source.layout == "long":
-        cells = _long_cells(path, header, rows, source, years, problems, notices)
+        cells = _long_cells(path, header, rows, source, years, problems, notices, keys)
     else:
         cells = _wide_cells(path, header, rows, source, years, problems, notices)
     problems.raise_if_any()
-    return _to_dataset(path, cells, source, years, notices)
+    ds = _to_dataset(path, cells, source, years, notices)
+    if keys is not None:
+        codes = [str(c) for c in ds["region"].values]
+        ds = ds.assign_coords(
+            region_country=("region", [keys.country[c] for c in codes]),
+            region_national=("region", [keys.national[c] for c in codes]))
+    return ds
 
 
 def _row_code(line: int, fields: list[str], header: list[str], ic: int, source: CsvSource,
@@ -151,9 +199,11 @@ def _row_code(line: int, fields: list[str], header: list[str], ic: int, source: 
 
 def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
                 source: CsvSource, years: tuple[int, int], problems: _Problems,
-                notices: Notices) -> dict[str, dict[tuple[str, int], _Cell]]:
+                notices: Notices, keys: _RegionKeys | None = None,
+                ) -> dict[str, dict[tuple[str, int], _Cell]]:
     needed = [source.year_column] + [v.column for v in source.variables.values()
                                      if v.column is not None]
+    needed += [c for c in (source.country_column, source.level_column) if c is not None]
     missing = [c for c in needed if c not in header]
     if missing:
         raise InputError(f"{path}: no column(s) {missing}; columns are {header}")
@@ -172,6 +222,8 @@ def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
         except ValueError:
             problems.add(f"row {line}, column {source.year_column}: "
                          f"{fields[iy].strip()!r} is not a year")
+            continue
+        if keys is not None and not keys.add(line, fields, header, code, source, problems):
             continue
         if not years[0] <= year <= years[1]:
             continue
