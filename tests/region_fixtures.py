@@ -69,4 +69,6 @@ def region_risk(seed: int = 7) -> xr.Dataset:
     return assemble_region_risk(
         years=YEARS, regions=CODES, iso3=iso3, region_name=nm, features=FEATURES,
         feature_long_name=FEATURE_NAMES, population=pop, estimates={"cl": cl, "fl": fl},
+        country_name={"GHA": "Ghana", "TGO": "Togo", "RUS": "Russian Federation"},
+        feature_domain=("demographic", "economic", "conflict", "demographic"),
         as_of=2019, config_hash="cfg0123", code_version="test", history="made in tests")

@@ -89,7 +89,7 @@ def _assemble(est: dict) -> xr.Dataset:
     return rd.assemble_region_risk(
         years=YEARS, regions=CODES, iso3=iso3, region_name=nm, features=FEATURES,
         feature_long_name=FEATURE_NAMES, population=np.ones((3, len(CODES))),
-        estimates=est, as_of=2019, config_hash="c", code_version="v", history="h")
+        estimates=est, country_name={}, as_of=2019, config_hash="c", code_version="v", history="h")
 
 
 def test_bad_arrays_are_refused_with_their_name() -> None:
@@ -110,6 +110,7 @@ def test_bad_arrays_are_refused_with_their_name() -> None:
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: d.assign_coords(region=["GHA101", *CODES[1:]]), "region\\[0\\] 'GHA101'"),
     (lambda d: d.assign_coords(iso3=("region", ["gh", *["GHA"] * 9])), "iso3\\[0\\]"),
+    (lambda d: d.assign_coords(iso3=("region", ["GHB", *["GHA"] * 9])), "not on the country"),
     (lambda d: d.assign_attrs(synthetic=1), "synthetic is 1"),
     (lambda d: d.assign_attrs(as_of="2030"), "as_of '2030'"),
     (lambda d: d.drop_vars("population"), "missing variable 'population'"),

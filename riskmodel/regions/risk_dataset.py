@@ -95,12 +95,15 @@ def assemble_region_risk(*, years: Sequence[int], regions: Sequence[str],
                          iso3: Sequence[str], region_name: Sequence[str],
                          features: Sequence[str], feature_long_name: Sequence[str],
                          population: np.ndarray, estimates: Mapping[str, TargetEstimate],
-                         as_of: int, config_hash: str, code_version: str,
-                         history: str) -> xr.Dataset:
+                         country_name: Mapping[str, str], as_of: int, config_hash: str,
+                         code_version: str, history: str,
+                         feature_domain: Sequence[str] | None = None) -> xr.Dataset:
     """The region risk dataset from arrays (see the module docstring and the contract in
     docs/architecture.md). `population` is persons on (year, region); `estimates` maps
-    each modelled target ("cl", "fl") to its `TargetEstimate`. Raises InputError naming
-    the array when a shape, code or reason does not fit."""
+    each modelled target ("cl", "fl") to its `TargetEstimate`; `country_name` maps ISO
+    codes to names (a code without a name is named by its code); `feature_domain` the
+    catalogue domain of each feature. Raises InputError naming the array when a shape,
+    code or reason does not fit."""
     years_a = np.asarray(years, dtype=np.int32)
     ny, nr, nf = years_a.size, len(regions), len(features)
     targets = [t for t in TARGETS if t in estimates]
@@ -108,9 +111,12 @@ def assemble_region_risk(*, years: Sequence[int], regions: Sequence[str],
     if unknown or not targets:
         raise InputError(f"region risk: estimates for {unknown or 'no target'}; expected "
                          f"{' and/or '.join(TARGETS)}")
-    if len(iso3) != nr or len(region_name) != nr or len(feature_long_name) != nf:
-        raise InputError("region risk: iso3, region_name must have one entry per region and "
-                         "feature_long_name one per feature")
+    domains = list(feature_domain) if feature_domain is not None else [""] * nf
+    if len(iso3) != nr or len(region_name) != nr or len(feature_long_name) != nf or \
+            len(domains) != nf:
+        raise InputError("region risk: iso3, region_name must have one entry per region, "
+                         "feature_long_name and feature_domain one per feature")
+    countries = sorted(set(map(str, iso3)))
     pop = _arr("population", population, (ny, nr)).astype(np.float64)
     reason_texts = [SCORED]
     status = np.zeros((len(targets), ny, nr), dtype=np.int8)
@@ -209,6 +215,13 @@ def assemble_region_risk(*, years: Sequence[int], regions: Sequence[str],
         "feature": ("feature", np.asarray(list(features)), {"long_name": "model feature"}),
         "feature_long_name": ("feature", np.asarray(list(feature_long_name)),
                               {"long_name": "meaning of the feature"}),
+        "feature_domain": ("feature", np.asarray(domains, dtype=str),
+                           {"long_name": "feature catalogue domain"}),
+        "country": ("country", np.asarray(countries, dtype=str),
+                    {"long_name": "ISO 3166-1 alpha-3 country code"}),
+        "country_name": ("country", np.asarray([str(country_name.get(c, c))
+                                                for c in countries], dtype=str),
+                         {"long_name": "country name"}),
         "iso3": ("region", np.asarray(list(iso3)),
                  {"long_name": "ISO 3166-1 alpha-3 code of the region's country"}),
         "region_name": ("region", np.asarray(list(region_name)), {"long_name": "region name"}),
@@ -240,12 +253,12 @@ def is_region_risk(ds: xr.Dataset) -> bool:
 def validate_region_risk(ds: xr.Dataset) -> None:
     """Raise InputError naming the variable, code or attribute where `ds` breaks the region
     risk contract; return None when it holds."""
-    for d in ("target", "year", "region", "rank", "feature", "status"):
+    for d in ("target", "year", "region", "rank", "feature", "status", "country"):
         if d not in ds.dims:
             raise InputError(f"region risk: missing dimension {d!r}")
     for name in ("risk", "risk_lo", "risk_hi", "score_status", "driver_feature",
                  "driver_contrib", "population", "iso3", "region_name", "status_reason",
-                 "feature_long_name"):
+                 "feature_long_name", "country_name"):
         if name not in ds.variables:
             raise InputError(f"region risk: missing variable {name!r}")
     for a in REQUIRED_ATTRS:
@@ -282,7 +295,10 @@ def validate_region_risk(ds: xr.Dataset) -> None:
     for i, c in enumerate(str(c) for c in ds["iso3"].values):
         if not _ISO3.match(c):
             raise InputError(f"region risk: iso3[{i}] {c[:40]!r} is not ISO 3166-1 alpha-3")
-    for name in ("region_name", "feature", "feature_long_name", "status_reason"):
+    if not set(map(str, ds["iso3"].values)) <= set(map(str, ds["country"].values)):
+        raise InputError("region risk: an iso3 of a region is not on the country axis")
+    for name in ("region_name", "feature", "feature_long_name", "status_reason",
+                 "country_name"):
         for i, text in enumerate(str(v) for v in ds[name].values):
             if _CONTROL.search(text):
                 raise InputError(f"region risk: {name}[{i}] {text[:40]!r} contains a control "
