@@ -61,7 +61,7 @@ def test_unscored_regions_are_listed_with_their_reason() -> None:
 
 def test_driver_words_say_direction_and_units() -> None:
     ds = region_risk()
-    words = rd.driver_words(ds, "cl", 2019, 0)
+    words = rd.driver_words(ds, "cl", 2019)[0]
     c = ds["driver_contrib"].sel(target="cl", year=2019, region="GHAr101").values
     assert len(words) == 2  # rank 3 has no driver
     assert words[0].startswith("mean years of schooling, adults 25+ (msch) "

@@ -42,6 +42,7 @@ def region_properties(ds: xr.Dataset, year: int) -> list[dict[str, Any]]:
         for v in ("rate", "rate_lo", "rate_hi", "rate_standard_detection"):
             if f"{t}_{v}" in ds:
                 cols[f"{t}_{v}"] = ds[f"{t}_{v}"].sel(y).values
+    words = {t: driver_words(ds, t, year) for t in targets}
     out = []
     for i, code in enumerate(str(c) for c in ds["region"].values):
         p: dict[str, Any] = {"gdlcode": code, "iso3": str(ds["iso3"].values[i]),
@@ -57,7 +58,7 @@ def region_properties(ds: xr.Dataset, year: int) -> list[dict[str, Any]]:
                 if f"{t}_{v}" in cols:
                     p[f"{t}_{v}"] = _num(cols[f"{t}_{v}"][i], 3)
             p[f"{t}_rate_units"] = RATE_UNITS_TEXT[t]
-            p[f"{t}_drivers"] = driver_words(ds, t, year, i) if status == 0 else []
+            p[f"{t}_drivers"] = words[t][i] if status == 0 else []
         out.append(p)
     return out
 

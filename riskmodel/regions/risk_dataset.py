@@ -12,6 +12,7 @@ regions without a score with their reason; `write_region_risk_nc` writes the CF 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -337,23 +338,27 @@ def unscored_regions(ds: xr.Dataset, year: int | None = None) -> list[dict[str, 
     return sorted(out, key=lambda d: (d["target"], d["iso3"], d["region"]))
 
 
-def driver_words(ds: xr.Dataset, target: str, year: int, region_index: int) -> list[str]:
-    """The region's top drivers in words with their direction and size, e.g. "mean years
-    of schooling (msch) raises the estimate (+1.20 percentage points)"."""
+def driver_words(ds: xr.Dataset, target: str, year: int) -> list[list[str]]:
+    """Per region (dataset order), its top drivers in words with their direction and size,
+    e.g. "mean years of schooling (msch) raises the estimate (+1.20 percentage points)";
+    an empty list for a region without drivers."""
     sel = {"target": target, "year": year}
-    f = ds["driver_feature"].sel(sel).transpose("rank", "region").values[:, region_index]
-    c = ds["driver_contrib"].sel(sel).transpose("rank", "region").values[:, region_index]
+    f = ds["driver_feature"].sel(sel).transpose("region", "rank").values.tolist()
+    c = ds["driver_contrib"].sel(sel).transpose("region", "rank").values.tolist()
     units = str(ds.attrs.get(f"contrib_units_{target}", ""))
     names = [str(x) for x in ds["feature"].values]
     longs = [str(x) for x in ds["feature_long_name"].values]
+    labels = [f"{lg} ({n})" if lg and lg != n else n for n, lg in zip(names, longs, strict=True)]
     out = []
-    for fi, ci in zip(f.tolist(), c.tolist(), strict=True):
-        if fi < 0 or not np.isfinite(ci) or ci == 0:
-            continue
-        what = longs[fi] if longs[fi] and longs[fi] != names[fi] else names[fi]
-        label = f"{what} ({names[fi]})" if what != names[fi] else what
-        verb = "raises" if ci > 0 else "lowers"
-        out.append(f"{label} {verb} the estimate ({ci:+.2f} {units})".replace(" )", ")"))
+    for fr, cr in zip(f, c, strict=True):
+        words = []
+        for fi, ci in zip(fr, cr, strict=True):
+            if fi < 0 or not math.isfinite(ci) or ci == 0:
+                continue
+            verb = "raises" if ci > 0 else "lowers"
+            size = f"{ci:+.2f} {units}".strip()
+            words.append(f"{labels[fi]} {verb} the estimate ({size})")
+        out.append(words)
     return out
 
 
