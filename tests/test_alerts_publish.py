@@ -15,7 +15,8 @@ from test_alerts_fakes import make_risk
 from riskmodel.alerts.cap import check_cap
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.config import AlertsConfig
-from riskmodel.errors import InputError
+from riskmodel.alerts.rules import load_rules
+from riskmodel.errors import ConfigError, InputError
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "riskmodel" / "alerts" / "schema"
 SENT = datetime(2026, 6, 2, 3, 0, tzinfo=timezone.utc)
@@ -37,6 +38,11 @@ def cfg_for(tmp_path: Path, rules: str | None = None,
         pp.write_text(partners)
     return AlertsConfig(store=str(tmp_path / "alerts.sqlite"),
                         rules=str(rp) if rp else None, partners=str(pp) if pp else None)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def run(tmp_path: Path, cfg: AlertsConfig, ds, name: str, sent: datetime = SENT) -> dict:
@@ -97,12 +103,24 @@ channels = [{{ kind = "directory", path = "{tmp_path}/drop" }}]
     assert c1 == sorted(p.name for p in (tmp_path / "r2" / "alerts" / "cap").iterdir())
 
 
-def test_actual_status_for_real_data_and_naive_sent_rejected(tmp_path: Path) -> None:
-    cfg = cfg_for(tmp_path)
-    s = run(tmp_path, cfg, make_risk({"XAA-01": 0.7}, synthetic=0), "r1")
+def test_cap_status_of_real_data_comes_from_the_rules(tmp_path: Path) -> None:
+    # Real data: Exercise unless the rules' [cap] status says Actual.
+    s = run(tmp_path, cfg_for(tmp_path), make_risk({"XAA-01": 0.7}, synthetic=0), "r0")
     assert s["new"] == 2
-    for p in (tmp_path / "r1" / "alerts" / "cap").glob("*.xml"):
+    for p in (tmp_path / "r0" / "alerts" / "cap").glob("*.xml"):
+        assert "<status>Exercise</status>" in p.read_text() and "SYNTHETIC" not in p.read_text()
+    actual = tmp_path / "actual"
+    actual.mkdir()
+    cfg = cfg_for(actual, rules='[cap]\nstatus = "Actual"\n')
+    s = run(actual, cfg, make_risk({"XAA-01": 0.7}, synthetic=0), "r1")
+    assert s["new"] == 2
+    for p in (actual / "r1" / "alerts" / "cap").glob("*.xml"):
         assert "<status>Actual</status>" in p.read_text() and "SYNTHETIC" not in p.read_text()
+    # The synthetic world is never Actual, and a status outside CAP's is refused.
+    with pytest.raises(ConfigError, match='status = "Actual" refused'):
+        run(actual, cfg, make_risk({"XAA-01": 0.7}, as_of="2026-06"), "r2")
+    with pytest.raises(ConfigError, match="status"):
+        load_rules(_write(tmp_path / "bad.toml", '[cap]\nstatus = "actual"\n'))
     with pytest.raises(InputError, match="timezone"):
         run(tmp_path, cfg, make_risk({"XAA-01": 0.7}, as_of="2026-06"), "r2",
             sent=datetime(2026, 7, 1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -29,8 +30,8 @@ AGGREGATES = ("pop_mean", "mean", "max")
 class Area:
     """One candidate alert area for one target and month."""
 
-    key: str  # stable id: admin-1 id ("XAB-03") or cluster id ("XAB-c0041-0107")
-    kind: str  # "admin1" | "cluster"
+    key: str  # stable id: admin-1 id ("XAB-03"), cluster id ("XAB-c0041-0107") or gdlcode
+    kind: str  # "admin1" | "cluster" | "region"
     target: str
     country: str
     country_name: str
@@ -48,6 +49,8 @@ class Area:
     cells: np.ndarray = field(repr=False)  # flat indices into (lat, lon)
     domains: dict[str, float] = field(default_factory=dict)  # mean log-odds per domain
     ctx: dict[str, float] = field(default_factory=dict)  # country programme/ratification facts
+    # Region areas: the modelled estimate behind the score (rate, interval, units, year).
+    estimates: dict[str, Any] = field(default_factory=dict)
 
 
 def select_month(risk: xr.Dataset) -> np.datetime64:

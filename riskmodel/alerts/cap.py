@@ -3,7 +3,12 @@
 One message per lifecycle step of an alert: `Alert` when it opens, `Update` when it
 escalates, `Cancel` when it resolves; later messages reference every earlier one
 ("sender,identifier,sent" triples). Anything computed from the synthetic world is sent
-with `status` Exercise (never Actual) and says so in `note`. Messages are plain
+with `status` Exercise (never Actual) and says so in `note`; messages about real places
+carry the `status` of the rules' `[cap]` (Exercise unless the operator sets Actual) and a
+`note` saying they are modelled estimates. Region alerts (yearly scores of GDL regions)
+describe the relative risk score and the modelled estimate behind it, name the region by
+its ISO 3166-1 and GDL codes, and run from the start of their year until a year after
+they are sent (the next yearly run supersedes them). Messages are plain
 ElementTree output with a fixed element order, so the same alert renders the same bytes.
 `check_cap` enforces CAP 1.2 section 3 rules beyond the schema: polygons of at least four
 closed lat,lon pairs in range, `sent`/`effective`/`expires` with an explicit UTC offset,
@@ -31,6 +36,8 @@ _Q = f"{{{CAP_NS}}}"
 EVENTS = {"fl": "Forced labour risk", "cl": "Child labour risk"}
 SYNTHETIC_NOTE = ("SYNTHETIC WORLD: computed from a generated test world; not evidence about "
                   "any real place.")
+REAL_NOTE = ("MODELLED ESTIMATE: relative risk from models trained on country-level outcomes, "
+             "not validated at region level; not a count of identified cases.")
 _DT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
 # Identifiers name files in run folders, drops and webhooks: letters, digits, '_', '.',
 # '-', starting with a letter or digit, and never '..' (no way out of a folder).
@@ -69,6 +76,25 @@ def info_times(sent: str, as_of: str, horizon: int) -> tuple[str, str, str]:
     return effective, cap_time(onset), cap_time(expires)
 
 
+def year_times(sent: str, year: str) -> tuple[str, str, str]:
+    """(effective, onset, expires) of a message about calendar year `year` sent at `sent`:
+    effective when sent, onset at the start of the year, expires a year after sending (or
+    at the end of the year, if later), when the next yearly run has superseded it."""
+    at = datetime.fromisoformat(sent)
+    onset = datetime(int(year), 1, 1, tzinfo=timezone.utc)
+    try:
+        later = at.replace(year=at.year + 1)
+    except ValueError:  # 29 February
+        later = at.replace(year=at.year + 1, day=28)
+    expires = max(later, datetime(int(year) + 1, 1, 1, tzinfo=timezone.utc))
+    return sent, cap_time(onset), cap_time(expires)
+
+
+def cap_status(synthetic: bool, cap: CapSpec) -> str:
+    """The message status: always Exercise for the synthetic world, else the rules' own."""
+    return "Exercise" if synthetic else cap.status
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     e = ET.SubElement(parent, _Q + tag)
     if text is not None:
@@ -103,13 +129,16 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
     _sub(root, "identifier", identifier)
     _sub(root, "sender", cap.sender)
     _sub(root, "sent", sent)
-    _sub(root, "status", "Exercise" if synthetic else "Actual")
+    _sub(root, "status", cap_status(synthetic, cap))
     _sub(root, "msgType", msg_type)
     _sub(root, "source", f"riskmodel {alert['model_id']}")
     _sub(root, "scope", "Restricted")
     _sub(root, "restriction", "ILO national partners of the covered country; not for release")
+    region = alert["area_kind"] == "region"
     if synthetic:
         _sub(root, "note", SYNTHETIC_NOTE)
+    elif region:
+        _sub(root, "note", REAL_NOTE)
     if references:
         _sub(root, "references", " ".join(",".join(t) for t in references))
     _sub(root, "incidents", alert["alert_id"])
@@ -120,14 +149,16 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
     _sub(info, "event", EVENTS[target])
     _sub(info, "responseType", "AllClear" if cancel else "Monitor")
     _sub(info, "urgency", "Past" if cancel else "Future")
-    _sub(info, "severity", "Minor" if cancel else severity(alert["risk"]))
-    # CAP: Likely is p > ~50%, Possible p <= ~50%; the risk is a calibrated probability.
-    _sub(info, "certainty", "Unlikely" if cancel else
+    _sub(info, "severity", "Minor" if cancel else severity(alert["risk"], alert["area_kind"]))
+    # CAP: Likely is p > ~50%, Possible p <= ~50%; a grid's risk is a calibrated
+    # probability. A region's is a rank of modelled estimates, never observed: Possible.
+    _sub(info, "certainty", "Unlikely" if cancel else "Possible" if region else
          ("Likely" if alert["risk"] > 0.5 else "Possible"))
     ev = _sub(info, "eventCode")
     _sub(ev, "valueName", "riskmodel:target")
     _sub(ev, "value", target.upper())
-    effective, onset, expires = info_times(sent, as_of, int(alert["horizon"]))
+    effective, onset, expires = (year_times(sent, as_of) if region else
+                                 info_times(sent, as_of, int(alert["horizon"])))
     _sub(info, "effective", effective)
     _sub(info, "onset", onset)
     _sub(info, "expires", expires)
@@ -143,11 +174,15 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
         _sub(info, "headline",
              f"{'Raised' if msg_type == 'Update' else 'High'} {what} in {where}"[:160])
         drivers = "; ".join(f"{f} ({d}, {c:+.2f})" for f, d, c in alert["drivers"]) or "n/a"
-        _sub(info, "description",
-             f"Modelled probability of at least one identified case in the next "
-             f"{alert['horizon']} month(s): {alert['risk']:.2f} "
-             f"(80% interval {alert['risk_lo']:.2f}-{alert['risk_hi']:.2f}). "
-             f"Top drivers: {drivers}. Why: {'; '.join(alert['reasons']) or 'ongoing'}.")
+        why = '; '.join(alert['reasons']) or 'ongoing'
+        if region:
+            _sub(info, "description", region_description(alert, as_of, drivers, why))
+        else:
+            _sub(info, "description",
+                 f"Modelled probability of at least one identified case in the next "
+                 f"{alert['horizon']} month(s): {alert['risk']:.2f} "
+                 f"(80% interval {alert['risk_lo']:.2f}-{alert['risk_hi']:.2f}). "
+                 f"Top drivers: {drivers}. Why: {why}.")
         _sub(info, "instruction",
              "Consider prioritising inspection, social protection or programme outreach "
              "in this area; report the outcome through the feedback channel.")
@@ -164,6 +199,11 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
         _param(info, f"driver_{i}", f"{f} {d} {c:+.4f}")
     for d, c in sorted(alert.get("domains", {}).items()):
         _param(info, f"domain_{d}", f"{c:+.4f}")
+    est = alert.get("estimates") or {}
+    if region and "rate" in est:
+        _param(info, "estimate", f"{est['rate']:.4g} {est['units']}")
+        if "rate_lo" in est and "rate_hi" in est:
+            _param(info, "estimate_interval", f"{est['rate_lo']:.4g} {est['rate_hi']:.4g}")
     _param(info, "model_id", alert["model_id"])
     _param(info, "synthetic", "1" if synthetic else "0")
     area = _sub(info, "area")
@@ -172,9 +212,28 @@ def build_message(alert: dict[str, Any], *, identifier: str, msg_type: str, sent
         _sub(area, "polygon", _pairs(poly[0]))  # CAP polygons have no holes: exterior only
     _gc(area, "ISO3166-1-alpha-3", alert["country"])
     for a in alert["admin1"]:
-        _gc(area, "riskmodel:admin1", a)
+        _gc(area, "gdlcode" if region else "riskmodel:admin1", a)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def region_description(alert: dict[str, Any], year: str, drivers: str, why: str) -> str:
+    """The `description` of a region alert: what the score is, the estimate behind it."""
+    est = alert.get("estimates") or {}
+    text = (f"Relative risk score {alert['risk']:.2f} for {year} (80% interval "
+            f"{alert['risk_lo']:.2f}-{alert['risk_hi']:.2f}): the region's modelled "
+            f"{est.get('what', 'risk')} estimate is above that of about "
+            f"{100 * alert['risk']:.0f}% of the regions scored that year. ")
+    if "rate" in est:
+        text += f"Modelled estimate: {est['rate']:.3g} {est['units']}"
+        if "rate_lo" in est and "rate_hi" in est:
+            text += f" (80% interval {est['rate_lo']:.3g}-{est['rate_hi']:.3g})"
+        if "rate_standard_detection" in est:
+            text += (f"; {est['rate_standard_detection']:.3g} at a reference detection "
+                     f"level")
+        text += ". "
+    return text + (f"Top drivers: {drivers}. Why: {why}. A modelled estimate, not validated "
+                   f"at region level.")
 
 
 def _gc(area: ET.Element, name: str, value: str) -> None:

@@ -3,7 +3,8 @@
 One Feature per alert with a MultiPolygon (holes kept, unlike CAP) and flat properties a GIS
 or dashboard reads directly: risk and its interval, rank and priority, the top drivers,
 state and CAP message, model id, and `synthetic` so a map of the test world can never be
-mistaken for a real one. Output is key-sorted JSON, identical bytes for identical alerts.
+mistaken for a real one. Region alerts add the modelled estimate behind their score (year,
+rate, interval and units) and the collection of yearly region alerts says what they are. Output is key-sorted JSON, identical bytes for identical alerts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from riskmodel.alerts.cap import SYNTHETIC_NOTE
+from riskmodel.alerts.cap import REAL_NOTE, SYNTHETIC_NOTE
 
 # Feature domains of the catalogue; contributions per domain explain an alert at a glance.
 DOMAINS = ("climatic", "economic", "demographic", "supervisory")
@@ -53,6 +54,12 @@ def properties(rec: dict[str, Any]) -> dict[str, Any]:
         props[f"driver_{i + 1}"] = f
         props[f"driver_{i + 1}_domain"] = d
         props[f"driver_{i + 1}_contrib"] = c
+    est = rec.get("estimates") or {}
+    if est:  # region alerts only: grid alerts keep exactly the properties above
+        props["year"] = est.get("year")
+        for k in ("rate", "rate_lo", "rate_hi", "rate_standard_detection"):
+            props[k] = est.get(k)
+        props["rate_units"] = est.get("units")
     return props
 
 
@@ -69,6 +76,8 @@ def feature_collection(records: list[dict[str, Any]], *, as_of: str, synthetic: 
                           "features": feats}
     if synthetic:
         fc["note"] = SYNTHETIC_NOTE
+    elif len(as_of) == 4:  # a year: the real world's region alerts
+        fc["note"] = REAL_NOTE
     return fc
 
 

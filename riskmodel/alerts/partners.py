@@ -1,10 +1,11 @@
 """National partners (`configs/partners.toml`): who receives which alerts, how, and the secret.
 
-A partner covers whole countries, optionally narrowed to listed admin-1 areas, for one or
-both targets. `covers` is the single gate every feed, file and outbox message passes
-through, so a partner never receives another partner's areas: an alert goes to a partner
-only if its country is the partner's and, when the partner lists admin-1 areas, every
-admin-1 area the alert touches is listed. Secrets for signing webhook deliveries are read
+A partner covers whole countries, optionally narrowed to listed admin-1 areas (grid
+alerts) or GDL sub-national regions (region alerts, `regions`; checked against the region
+risk dataset when alerts are published), for one or both targets. `covers` is the single
+gate every feed, file and outbox message passes through, so a partner never receives
+another partner's areas: an alert goes to a partner only if its country is the partner's
+and, when the partner lists areas, every area the alert touches is listed. Secrets for signing webhook deliveries are read
 at delivery time from an environment variable or a file named in the config, never from
 the config itself (the repository must not hold them); several space-separated secrets
 are all used to sign (key rotation).
@@ -35,6 +36,7 @@ FORMATS = ("cap", "geojson", "csv")
 SStr = Annotated[str, Field(strict=True)]
 COUNTRY = r"^[A-Z]{3}$"
 ADMIN1 = r"^[A-Z]{3}-[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"
+GDL_REGION = r"^[A-Z]{3}(r[0-9]{3}|t)$"  # Global Data Lab code: AFGr101, or AFGt (whole)
 
 
 def host_address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
@@ -142,6 +144,7 @@ class Partner(Strict):
     countries: tuple[Annotated[str, Field(strict=True, pattern=COUNTRY)], ...] = Field(
         min_length=1)
     admin1: tuple[Annotated[str, Field(strict=True, pattern=ADMIN1)], ...] = ()
+    regions: tuple[Annotated[str, Field(strict=True, pattern=GDL_REGION)], ...] = ()
     targets: tuple[Literal["fl", "cl"], ...] = ("fl", "cl")
     formats: tuple[Literal["cap", "geojson", "csv"], ...] = FORMATS
     budget: int | None = Field(None, ge=0, strict=True,
@@ -159,6 +162,8 @@ class Partner(Strict):
         for a in self.admin1:
             if a.split("-")[0] not in self.countries:
                 raise ValueError(f"admin1 {a!r} is not in the partner's countries")
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError("regions lists a code twice")
         if any(c.kind == "webhook" for c in self.channels) and not (
                 self.secret_env or self.secret_file):
             raise ValueError("a webhook channel needs secret_env or secret_file")
@@ -178,15 +183,22 @@ class Partner(Strict):
         """True if `alert` (a store row or record) belongs to this partner."""
         if alert["target"] not in self.targets or alert["country"] not in self.countries:
             return False
-        if self.admin1:
-            return bool(alert["admin1"]) and set(alert["admin1"]) <= set(self.admin1)
+        scope = self.scope()
+        if scope:
+            return bool(alert["admin1"]) and set(alert["admin1"]) <= scope
         return True
+
+    def scope(self) -> set[str]:
+        """The admin-1 units and regions the partner is narrowed to (empty: whole countries);
+        an alert's `admin1` holds the units it lies in, gdlcodes for region alerts."""
+        return set(self.admin1) | set(self.regions)
 
     def touches(self, alert: dict[str, Any]) -> bool:
         """True if `alert` overlaps this partner's areas at all (budgets count these)."""
         if alert["target"] not in self.targets or alert["country"] not in self.countries:
             return False
-        return not self.admin1 or bool(set(alert["admin1"]) & set(self.admin1))
+        scope = self.scope()
+        return not scope or bool(set(alert["admin1"]) & scope)
 
     def secrets(self) -> list[bytes]:
         """The signing keys (several, space-separated, while rotating) from the environment

@@ -8,10 +8,16 @@ and each partner's messages and feeds are queued in the outbox. A month already 
 store is not processed again: a rerun of the same night changes nothing and re-renders the
 same files from the snapshot kept with that run. Files are written only after the commit,
 each atomically, so a crash leaves either the old run folder or a complete one.
+
+The same night runs on a monthly risk grid (areas: admin-1 units or clusters of cells) and
+on the real world's yearly region risk dataset (areas: GDL regions with their polygons,
+`riskmodel.alerts.regions`); a store holds one of the two, never both, because its periods
+("YYYY-MM" months or "YYYY" years) are compared as text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,17 +31,21 @@ from riskmodel.alerts.areas import (Area, Grid, admin1_areas, area_polygons, as_
                                     check_contract, cluster_areas, select_month)
 from riskmodel.alerts.csvout import to_csv
 from riskmodel.alerts.feedback import precision
+from riskmodel.alerts.geometry import Polygon
 from riskmodel.alerts.partners import Partner, PartnersConfig, load_partners
+from riskmodel.alerts.regions import RegionSource, check_partner_regions
 from riskmodel.alerts.priority import components, score
 from riskmodel.alerts.rules import RulesConfig, Verdict, evaluate, load_rules, severity
 from riskmodel.alerts.store import ACTIVE_STATES, AlertStore
 from riskmodel.config import AlertsConfig
-from riskmodel.errors import InputError
+from riskmodel.errors import ConfigError, InputError
 from riskmodel.io.atomic import write_json, write_text
+from riskmodel.regions.risk_dataset import is_region_risk
 
 
 def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id: str,
-                   sent: datetime, warm_up: bool = True) -> dict[str, Any]:
+                   sent: datetime, warm_up: bool = True,
+                   polygons: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate rules, update the store in one transaction, enqueue, and write run files.
 
     Writes `alerts/cap/<identifier>.xml`, `alerts.geojson`, `alerts.csv` and
@@ -43,6 +53,8 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
     (counts new/ongoing/escalated/resolved/deferred, per partner, files).
     `warm_up=False` asks persistence for its full k runs even on a store with fewer
     (backfilled history is built that way, so first-night alerts meet the rule honestly).
+    A region risk dataset (`riskmodel.regions.risk_dataset`) needs `polygons` (gdlcode ->
+    GeoJSON geometry) and rules with `[area] kind = "region"`; its `as_of` is a year.
     """
     if sent.tzinfo is None or sent.utcoffset() is None:
         raise InputError("publish_alerts: `sent` must be timezone-aware (CAP needs an offset)")
@@ -50,22 +62,44 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
         return {"enabled": False}
     rules = load_rules(cfg.rules)
     partners = load_partners(cfg.partners)
-    check_contract(risk)
-    select_month(risk)  # as_of must be on the time axis
+    regions: RegionSource | None = None
+    if is_region_risk(risk):
+        if rules.area.kind != "region":
+            raise ConfigError(f"{cfg.rules or 'alert rules'}: [area] kind is "
+                              f"{rules.area.kind!r}; region risk needs kind = \"region\"")
+        if polygons is None:
+            raise InputError("publish_alerts: a region risk dataset needs the regions' "
+                             "polygons")
+        regions = RegionSource(risk, polygons)
+        check_partner_regions(partners, risk, str(cfg.partners))
+    else:
+        if rules.area.kind == "region":
+            raise ConfigError(f"{cfg.rules}: [area] kind = \"region\" needs a region risk "
+                              f"dataset; this one is a grid")
+        check_contract(risk)
+        select_month(risk)  # as_of must be on the time axis
     as_of = as_of_of(risk)
     synthetic = synthetic_flag(risk.attrs)
+    if synthetic and rules.cap.status == "Actual":
+        raise ConfigError(f"{cfg.rules}: [cap] status = \"Actual\" refused: this risk dataset "
+                          f"is the synthetic world (always Exercise)")
     sent_s = capmod.cap_time(sent)
     with AlertStore(cfg.store) as store:
         with store.transaction():
             prior = store.get_run(as_of)
             if prior is None:
                 latest = store.latest_as_of()
+                if latest is not None and len(latest) != len(as_of):
+                    raise InputError(f"{cfg.store}: this store holds "
+                                     f"{'yearly' if len(latest) == 4 else 'monthly'} runs "
+                                     f"(latest {latest}); publish {as_of} to a store of its "
+                                     f"own ([alerts] store)")
                 if latest is not None and as_of < latest:
                     raise InputError(f"{cfg.store}: alerts already processed up to {latest}; "
                                      f"refusing to go back to {as_of}")
                 summary, records = _process(store, risk, rules, partners, as_of=as_of,
                                             run_id=run_id, sent=sent_s, synthetic=synthetic,
-                                            warm_up=warm_up)
+                                            warm_up=warm_up, regions=regions)
                 meta = {k: _plain(v) for k, v in risk.attrs.items()}
                 store.add_run(as_of, run_id, sent_s, synthetic, meta, summary, records)
             else:
@@ -229,7 +263,8 @@ def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
 
 
 def _area_fields(a: Area, v: Verdict, rules: RulesConfig) -> dict[str, Any]:
-    return {"risk": a.risk, "risk_lo": a.risk_lo, "risk_hi": a.risk_hi, "risk_max": a.risk_max,
+    extra = {"estimates": dict(a.estimates)} if a.estimates else {}
+    return {**extra, "risk": a.risk, "risk_lo": a.risk_lo, "risk_hi": a.risk_hi, "risk_max": a.risk_max,
             "priority": score(a, rules.priority),
             "priority_parts": {k: round(x, 4) for k, x in components(a, rules.priority).items()},
             "exposed": a.exposed, "population": a.population,
@@ -262,13 +297,14 @@ def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of:
 
 
 def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: PartnersConfig,
-             *, as_of: str, run_id: str, sent: str, synthetic: bool, warm_up: bool = True
+             *, as_of: str, run_id: str, sent: str, synthetic: bool, warm_up: bool = True,
+             regions: RegionSource | None = None
              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    time = select_month(risk)
+    time = select_month(risk) if regions is None else None
     targets = [t for t in rules.targets if t in [str(x) for x in risk["target"].values]]
     counts = {"new": 0, "ongoing": 0, "escalated": 0, "resolved": 0, "deferred": 0}
     issued: list[dict[str, Any]] = []
-    candidates: list[tuple[float, Area, Verdict, Grid]] = []
+    candidates: list[tuple[float, Area, Verdict, Callable[[Area], list[Polygon]]]] = []
     hist_n = max(rules.persistence.n, rules.rise.months if rules.rise.enabled else 1)
 
     def history(alert_id: str, frm: str | None, to: str, detail: dict[str, Any]) -> None:
@@ -277,18 +313,28 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
 
     # Phase 1, per target: judge areas, move open alerts along, collect candidates.
     for target in targets:
-        grid = Grid(risk, target, time)
         active = {a["area_key"]: a for a in store.alerts(states=ACTIVE_STATES, target=target)}
-        areas = _areas(grid, rules, [np.asarray(a["cells"], dtype=np.int64)
-                                     for a in active.values() if a["area_kind"] == "cluster"],
-                       partners)
-        if rules.area.kind == "cluster":
-            match_clusters(areas, store.previous_cells(target, as_of, hist_n),
-                           {k: a["cells"] for k, a in active.items()},
-                           grid.shape[0] * grid.shape[1])
+        geometry: Callable[[Area], list[Polygon]]
+        if regions is not None:
+            areas = regions.areas(target, int(as_of))
+            geometry = regions.geometry
+            prev_risk = (regions.history(target, int(as_of), rules.rise.months)
+                         if rules.rise.enabled else {})
+        else:
+            grid = Grid(risk, target, time)
+            areas = _areas(grid, rules, [np.asarray(a["cells"], dtype=np.int64)
+                                         for a in active.values()
+                                         if a["area_kind"] == "cluster"], partners)
+            if rules.area.kind == "cluster":
+                match_clusters(areas, store.previous_cells(target, as_of, hist_n),
+                               {k: a["cells"] for k, a in active.items()},
+                               grid.shape[0] * grid.shape[1])
+            prev_risk = _dataset_history(risk, rules, target, time)
+
+            def geometry(a: Area, g: Grid = grid) -> list[Polygon]:
+                return area_polygons(g.shape, a.cells, g.lat, g.lon)
         prev = store.previous_observations(target, as_of, hist_n)
         n_prior = store.count_runs_before(as_of)
-        prev_risk = _dataset_history(risk, rules, target, time)
         for k, v in prev.items():  # the store's own record wins for months it has
             seen = dict(prev_risk.get(k, []))
             seen.update({m: r for m, r, _ in v if r is not None})
@@ -322,10 +368,11 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
             fields = {"below_runs": 0, "last_as_of": as_of, **_area_fields(a, v, rules)}
             if a.kind == "cluster" and sorted(a.cells.tolist()) != sorted(al["cells"]):
                 fields["cells"] = a.cells.tolist()
-                fields["geometry"] = area_polygons(grid.shape, a.cells, grid.lat, grid.lon)
+                fields["geometry"] = geometry(a)
                 fields["admin1"] = list(a.admin1)
             up = (a.risk >= al["risk_at_message"] + rules.escalate_delta
-                  or _band(severity(a.risk)) > _band(severity(al["risk_at_message"])))
+                  or _band(severity(a.risk, a.kind))
+                  > _band(severity(al["risk_at_message"], a.kind)))
             if up:
                 store.update_alert(aid, state="escalated", risk_at_message=a.risk, **fields)
                 history(aid, state, "escalated",
@@ -343,7 +390,7 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
             v = verdicts[a.key]
             if a.key not in active and _persistent(v, prev.get(a.key, []), rules, n_prior,
                                                    warm_up):
-                candidates.append((score(a, rules.priority), a, v, grid))
+                candidates.append((score(a, rules.priority), a, v, geometry))
 
     # Phase 2, all targets together: open the best candidates within partners' budgets.
     # Budgets count every alert that touches a partner's areas, so an alert that straddles
@@ -351,7 +398,7 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
     load = {p.id: len([al for al in store.alerts(states=ACTIVE_STATES) if p.touches(al)])
             for p in partners.partner}
     candidates.sort(key=lambda c: (-c[0], c[1].target, c[1].key))
-    for prio, a, v, grid in candidates:
+    for prio, a, v, geometry in candidates:
         probe = {"target": a.target, "country": a.country, "admin1": list(a.admin1)}
         mine = [p for p in partners.partner if p.touches(probe)]
         if any(load[p.id] >= _budget(p, rules) for p in mine):
@@ -364,10 +411,11 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                "country": a.country, "country_name": a.country_name, "admin1": list(a.admin1),
                "name": a.name, "state": "new", "opened_as_of": as_of, "last_as_of": as_of,
                "closed_as_of": None, "risk_at_message": a.risk,
-               "geometry": area_polygons(grid.shape, a.cells, grid.lat, grid.lon),
+               "geometry": geometry(a),
                "cells": a.cells.tolist() if a.kind == "cluster" else [],
                "model_id": str(risk.attrs.get(f"model_id_{a.target}", "unknown")),
-               "horizon": int(risk.attrs.get("horizon", 3)), "synthetic": int(synthetic),
+               "horizon": 1 if a.kind == "region" else int(risk.attrs.get("horizon", 3)),
+               "synthetic": int(synthetic),
                "below_runs": 0, **_area_fields(a, v, rules)}
         store.insert_alert(row)
         history(aid, None, "new", {"risk": a.risk, "priority": prio, "reasons": list(v.reasons)})

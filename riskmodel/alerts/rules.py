@@ -3,8 +3,10 @@
 Partners need a short list that is stable night to night, so an area does not alert the
 moment it crosses a line. Three triggers (any enabled one suffices): the calibrated
 probability above a threshold, a high percentile within its country, or a rise against the
-previous months. Persistence asks the trigger to hold in k of the last n runs before an
-alert opens; hysteresis keeps an open alert while the area stays above lower "leave"
+previous months. On the real world's regions (`[area] kind = "region"`) the risk is the
+relative risk score (a percentile among the regions scored that year, not a probability),
+runs are years and "months" count years. Persistence asks the trigger to hold in k of the
+last n runs before an alert opens; hysteresis keeps an open alert while the area stays above lower "leave"
 levels, and resolves it only after `resolve_after` runs below them. Escalation is a rise of
 the area's risk since the last message by `escalate_delta` (or a higher severity band).
 """
@@ -53,7 +55,8 @@ class PercentileRule(Strict):
 
 
 class RiseRule(Strict):
-    """Enter when risk rose by `enter_delta` over the mean of the previous `months` months."""
+    """Enter when risk rose by `enter_delta` over the mean of the previous `months` periods
+    (months on a grid; years for region scores)."""
 
     enabled: bool = False
     months: int = Field(3, ge=1, le=24)
@@ -78,7 +81,8 @@ class PersistenceRule(Strict):
 class AreaSpec(Strict):
     """Which areas alerts are about and how cell risks combine into one value."""
 
-    kind: Literal["admin1", "cluster"] = "admin1"
+    kind: Literal["admin1", "cluster", "region"] = Field(
+        "admin1", description="admin1/cluster: grid areas; region: the real world's GDL regions")
     aggregate: Literal["pop_mean", "mean", "max"] = "pop_mean"
     min_cells: int = Field(3, ge=1, description="smallest cluster (cells)")
 
@@ -97,6 +101,10 @@ class CapSpec(Strict):
     """Fixed CAP 1.2 header fields for this sender."""
 
     sender: str = Field("riskmodel@ilo.invalid", pattern=r"^[^\s,<&]+$")
+    # Modelled risk of real places is an exercise until the operator says otherwise; the
+    # synthetic world is always Exercise (publishing refuses Actual for it).
+    status: Literal["Exercise", "Actual"] = Field(
+        "Exercise", description="CAP status of messages about real places")
     sender_name: str = "riskmodel (ILO SDG 8.7 predictive risk model)"
     language: str = Field("en", pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")  # xs:language
     web: str | None = None
@@ -157,8 +165,9 @@ def evaluate(areas: list[Area], rules: RulesConfig,
     pr = rules.percentile
     for c, vals in by_country.items():
         v = np.asarray([x for x in vals if np.isfinite(x)])
-        # Percentiles rank a country's admin-1 areas; clusters are already threshold-defined.
-        if pr.enabled and v.size >= pr.min_areas and areas[0].kind == "admin1":
+        # Percentiles rank a country's admin-1 areas or regions; clusters are already
+        # threshold-defined.
+        if pr.enabled and v.size >= pr.min_areas and areas[0].kind in ("admin1", "region"):
             qs[c] = (float(np.quantile(v, pr.enter_q)), float(np.quantile(v, pr.leave_q)))
     out: dict[str, Verdict] = {}
     th, ri = rules.threshold, rules.rise
@@ -189,18 +198,22 @@ def evaluate(areas: list[Area], rules: RulesConfig,
             if prev:
                 base = float(np.mean(prev))
                 if r - base >= ri.enter_delta and r >= ri.min_risk:
-                    trig.append(f"risk rose {r - base:+.2f} over {len(prev)} month(s)")
+                    unit = "year(s)" if a.kind == "region" else "month(s)"
+                    trig.append(f"risk rose {r - base:+.2f} over {len(prev)} {unit}")
                 hold = hold or (r - base >= ri.leave_delta and r >= ri.min_risk)
         out[a.key] = Verdict(bool(trig), hold or bool(trig), tuple(trig), base)
     return out
 
 
 SEVERITY_BANDS = ((0.8, "Severe"), (0.6, "Moderate"), (0.0, "Minor"))
+# Region risk is a percentile: the top 5% of regions are Severe, the next 10% Moderate.
+PERCENTILE_BANDS = ((0.95, "Severe"), (0.85, "Moderate"), (0.0, "Minor"))
 
 
-def severity(risk: float) -> str:
-    """CAP severity band of a calibrated probability (escalation compares bands too)."""
-    for lo, name in SEVERITY_BANDS:
+def severity(risk: float, kind: str = "admin1") -> str:
+    """CAP severity band of an area's risk: a calibrated probability for grid areas, the
+    relative risk score (percentile) for `kind` "region" (escalation compares bands too)."""
+    for lo, name in (PERCENTILE_BANDS if kind == "region" else SEVERITY_BANDS):
         if risk >= lo:
             return name
     return "Minor"

@@ -105,11 +105,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS portal_audit_partner ON portal_audit (partner, seq);
     """,
+    # 5 -> 6: region alerts keep the modelled estimate behind their score (rate, interval,
+    # units, year) for their messages and feeds; grid alerts leave it empty.
+    """
+    ALTER TABLE alerts ADD COLUMN estimates TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _JSON_COLUMNS = ("admin1", "priority_parts", "drivers", "reasons", "geometry", "cells",
-                 "meta", "summary", "detail", "records", "domains")
+                 "meta", "summary", "detail", "records", "domains", "estimates")
 
 
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
