@@ -18,6 +18,7 @@ import numpy as np
 
 from riskmodel.countries.tables import country, integer, number, read_rows
 from riskmodel.datasets import dataset_path
+from riskmodel.errors import InputError
 
 DEFAULT_POPULATION = dataset_path("wdi_covariates/covariates.csv")
 CHILD_COHORTS_5_17 = 13.0 / 15.0
@@ -63,10 +64,16 @@ def _read(path: Path) -> Population:
 
 
 @lru_cache(maxsize=4)
-def _cached(path: str) -> Population:
+def _cached(path: str, mtime_ns: int, size: int) -> Population:
     return _read(Path(path))
 
 
 def load_population(path: Path | str | None = None) -> Population:
-    """Read and validate the WDI covariates' population columns (default: shipped file)."""
-    return _cached(str(Path(path) if path is not None else DEFAULT_POPULATION))
+    """Read and validate the WDI covariates' population columns (default: shipped file;
+    a file is read again when it changes)."""
+    path = Path(path) if path is not None else DEFAULT_POPULATION
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    return _cached(str(path), st.st_mtime_ns, st.st_size)
