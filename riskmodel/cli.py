@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.status",
     "riskmodel.commands.backtest",
     "riskmodel.commands.countries",
+    "riskmodel.commands.predict",
     "riskmodel.commands.store",
     "riskmodel.commands.serve",
     "riskmodel.commands.partners",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from riskmodel import cli, sources
+from riskmodel.countries.labour import load_child_labour
 from riskmodel.countries.outcome import DEFAULT_OUTCOME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,23 +38,26 @@ def test_predict_covers_every_country_with_inputs(main, cube, tmp_path: Path) ->
     assert main(["countries", "predict", "--config", str(CONFIG), "--year", "2016",
                  "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["target"] == "child_employment_7_14_total_pct" and doc["year"] == 2016
+    assert (doc["target"], doc["year"], doc["level"]) == ("cl", 2016, "country")
+    assert doc["units"] == "percent of children aged 5-17"
     preds = {p["iso3"]: p for p in doc["predictions"]}
     assert len(preds) > 150
-    surveyed = {line.split(",")[0] for line in DEFAULT_OUTCOME.read_text().splitlines()[1:]}
+    surveyed = set(load_child_labour().outcome.iso3)
     assert set(preds) - surveyed, "never-surveyed countries must be predicted too"
     for p in preds.values():
         assert set(p) == {"iso3", "value", "lo", "hi"}
         assert 0 <= p["lo"] <= p["value"] <= p["hi"] <= 100
     assert doc["training_years"][1] <= 2015
+    table = (tmp_path / "p.csv").read_text().splitlines()
+    assert len(table) == len(preds) + 1 and table[1].startswith("1,")
 
 
 def test_predict_uses_only_earlier_surveys(main, tmp_path: Path) -> None:
     out = tmp_path / "p.json"
-    assert main(["countries", "predict", "--year", "2006", "--json", str(out)]) == 0
+    assert main(["countries", "predict", "--year", "2014", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["training_years"][1] == 2005
-    assert doc["training_rows"] < 200
+    assert doc["training_years"][1] == 2013
+    assert doc["training_rows"] < 60
 
 
 def test_predict_year_outside_cube_fails_cleanly(main, tmp_path: Path, capsys) -> None:
@@ -111,9 +115,11 @@ def test_cv_without_json_prints_table_and_reports_each_fold(main, tmp_path: Path
 
 def test_predict_without_json_prints_table(main, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["countries", "predict", "--config", str(CONFIG), "--year", "2016"]) == 0
-    rows = [x.split() for x in capsys.readouterr().out.splitlines()[1:-1]]
+    assert main(["predict", "--config", str(CONFIG), "--target", "fl", "--year", "2016",
+                 "--rows", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "victims/100k" in lines[0] and "country predictions of fl for 2016" in lines[-1]
+    rows = lines[1:-1]
     assert len(rows) > 150 and not list(tmp_path.iterdir())
-    shares = [float(r[1]) for r in rows]
-    assert shares == sorted(shares, reverse=True)
-    assert all(float(r[2]) <= float(r[1]) <= float(r[4]) for r in rows)
+    values = [float(r[33:45]) for r in rows]  # the value column (3 + 1 + 28 + 1 wide)
+    assert values == sorted(values, reverse=True)

@@ -1,11 +1,12 @@
-"""`riskmodel countries`: the country-level child-employment model on real public data.
+"""`riskmodel countries`: country-level models on real public data.
 
-`countries predict` predicts one year; `countries cv` runs the leave-one-country-out and
-leave-one-region-out evaluation against the baselines. Both print a table and, with
-`--json OUT.json`, also write every number (`cv --markdown` writes the README's results
-table). `cv` writes progress lines (building the cube, each fold) to stderr unless `--quiet`.
-Both read the country-year cube of a region-mode config
-(`riskmodel.sources.build_country_cube`).
+`countries predict` is `riskmodel predict` (the real child-labour and forced-labour
+models; default target cl). `countries cv` runs the leave-one-country-out and
+leave-one-region-out evaluation of the older model of WDI children 7-14 in employment
+against its baselines: it prints a table and, with `--json OUT.json`, also writes every
+number (`--markdown` writes a results table); progress lines (building the cube, each fold)
+go to stderr unless `--quiet`. The validation of the cl and fl models is
+benchmarks/real_validation.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import argparse
 import sys
 from typing import Any
 
+from riskmodel.commands import predict
 from riskmodel.countries.design import design_rows
 from riskmodel.countries.outcome import load_outcome
-from riskmodel.countries.predict import predict_year
 from riskmodel.countries.report import SCHEMES, cv_document, markdown_table
 from riskmodel.errors import EXIT_OK
 from riskmodel.io.atomic import write_json, write_text
@@ -28,16 +29,16 @@ DEFAULT_CONFIG = "configs/real-countries.toml"
 def register(subparsers: Any) -> None:
     """Add `countries predict` and `countries cv` to the CLI's subparsers."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "countries", help="country model of child employment on real data (predict, cv)",
-        description="Model the World Bank share of children aged 7-14 in employment from "
-                    "the real-data country-year cube.")
+        "countries", help="country models on real data (predict; cv of the WDI 7-14 model)",
+        description="`predict`: the real child-labour and forced-labour models (as "
+                    "`riskmodel predict`). `cv`: cross-validation of the model of the World "
+                    "Bank share of children aged 7-14 in employment.")
     sub = p.add_subparsers(dest="countries_command", required=True, metavar="ACTION")
-    pr = sub.add_parser("predict", help="predict every country's share for one year",
-                        description="Train on survey rows from years before YEAR, predict "
-                                    "from inputs up to YEAR for every country with inputs.")
-    pr.add_argument("--year", type=int, required=True, metavar="YYYY")
-    pr.add_argument("--json", metavar="OUT.json", help="also write the predictions as JSON")
-    pr.set_defaults(handler=run_predict)
+    pr = sub.add_parser("predict", help="the same as `riskmodel predict` (default --target cl)",
+                        description="Train on outcome rows of years before YYYY and predict "
+                                    "every country (or region) with inputs in YYYY; the "
+                                    "same command as `riskmodel predict`.")
+    predict.add_arguments(pr, target_required=False)
     cv = sub.add_parser("cv", help="grouped cross-validation against baselines",
                         description="Leave-one-country-out and leave-one-region-out "
                                     "cross-validation of the model, a linear model, the "
@@ -49,11 +50,10 @@ def register(subparsers: Any) -> None:
                     help="evaluation scheme (repeatable; default: both)")
     cv.set_defaults(handler=run_cv)
     cv.add_argument("--quiet", action="store_true", help="no progress lines")
-    for q in (pr, cv):
-        q.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
-                       help=f"region-mode sources config (default: {DEFAULT_CONFIG})")
-        q.add_argument("--outcome", metavar="CSV",
-                       help="outcome CSV (default: the shipped WDI extract)")
+    cv.add_argument("--config", default=DEFAULT_CONFIG, metavar="TOML",
+                    help=f"region-mode sources config (default: {DEFAULT_CONFIG})")
+    cv.add_argument("--outcome", metavar="CSV",
+                    help="outcome CSV (default: the shipped WDI extract)")
 
 
 def _design(args: argparse.Namespace, progress: Progress | None = None) -> tuple[Any, Any]:
@@ -65,23 +65,6 @@ def _design(args: argparse.Namespace, progress: Progress | None = None) -> tuple
         return build_country_cube(args.config), outcome
     with progress.stage("cube"):  # reads every real source
         return build_country_cube(args.config), outcome
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    """Predict `--year` (table on stdout, JSON with `--json`); a bad year or input fails
-    before anything is written."""
-    cube, outcome = _design(args)
-    doc = predict_year(cube, outcome, args.year)
-    if args.json:
-        write_json(args.json, doc)
-    else:
-        print(f"{'iso3':<5} {'share %':>8} {'80% interval':>14}")
-        for p in sorted(doc["predictions"], key=lambda p: -p["value"]):
-            print(f"{p['iso3']:<5} {p['value']:8.1f} {p['lo']:6.1f} - {p['hi']:5.1f}")
-    print(f"riskmodel: {len(doc['predictions'])} countries predicted for {args.year} "
-          f"(trained on {doc['training_rows']} survey rows from {doc['training_years'][0]} "
-          f"to {doc['training_years'][1]})", file=sys.stdout)
-    return EXIT_OK
 
 
 def run_cv(args: argparse.Namespace) -> int:

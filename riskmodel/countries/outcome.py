@@ -10,7 +10,7 @@ bad row raises `InputError` naming the file and line.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,16 @@ TARGET = "child_employment_7_14_total_pct"
 
 @dataclass(frozen=True)
 class Outcome:
-    """Survey rows: country code, survey year and share of children 7-14 employed (%)."""
+    """Outcome rows: country code, year and value (here the share of children 7-14
+    employed, %; the child- and forced-labour readers in `riskmodel.countries.labour`
+    fill the same fields with their own units). `origin` names, per row, the series a
+    value was taken from where an outcome combines several (None otherwise)."""
 
     iso3: np.ndarray    # (n,) str
     year: np.ndarray    # (n,) int
     value: np.ndarray   # (n,) float64, percent
     source: str
+    origin: np.ndarray | None = field(default=None)  # (n,) str
 
 
 def load_outcome(path: Path | str | None = None) -> Outcome:
