@@ -42,6 +42,7 @@ from riskmodel.config import RunConfig, config_hash, load_config
 from riskmodel.errors import InputError, ModelError
 from riskmodel.faults import kill_point
 from riskmodel.io.atomic import json_text, write_json, write_with
+from riskmodel.io.netcdf import write_netcdf
 from riskmodel.models.registry import RegisteredModel, model_dir
 from riskmodel.alerts.store import AlertStore
 from riskmodel.ops.backfill import carried_from_backfill, months_to_backfill
@@ -431,11 +432,8 @@ def backfill_alerts(ctx: RunContext, inputs: xr.Dataset, run_dir: Path,
 def write_risk(ctx: RunContext, run_dir: Path, risk: xr.Dataset) -> None:
     """Stage `write`: the as-of month's risk dataset as `risk.nc`."""
     with ctx.progress.stage("write"):
-        def write(p: Path) -> None:
-            risk.to_netcdf(p, engine="netcdf4")
-            kill_point("write:risk.nc")  # test hook: bytes written, not yet renamed
-
-        write_with(run_dir / "risk.nc", write)
+        write_netcdf(risk, run_dir / "risk.nc",
+                     before_rename=lambda: kill_point("write:risk.nc"))  # test hook
 
 
 def run_night(ctx: RunContext, as_of: str | None, *, train_missing: bool,

@@ -278,22 +278,48 @@ def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[st
                                                                   "log-odds contribution of the "
                                                                   "unit's sampled cells",
                                                      **explain}),
-            "feature_domain": (("feature",), np.array([str(d) for d in domain_of], dtype=object)),
+            "feature_domain": (("feature",), np.array([str(d) for d in domain_of], dtype=object),
+                               {"long_name": "feature domain of each feature"}),
             "country_id": inputs["country_id"].variable,
             "admin1_id": inputs["admin1_id"].variable,
             "admin1_country": inputs["admin1_country"].variable,
             **_context(inputs, month),
         },
         coords={
-            "target": ("target", np.array(targets, dtype=object)),
+            "target": ("target", np.array(targets, dtype=object),
+                       {"long_name": "risk target (fl: forced labour, cl: child labour)"}),
             "time": ("time", time, inputs["time"].attrs),
             "lat": inputs["lat"], "lon": inputs["lon"],
-            "rank": ("rank", np.arange(1, N_DRIVERS + 1, dtype=np.int8)),
-            "feature": ("feature", np.array(features, dtype=object)),
-            "domain": ("domain", np.array(DOMAINS, dtype=object)),
-            "country": inputs["country"], "country_name": inputs["country_name"],
-            "admin1": inputs["admin1"], "admin1_name": inputs["admin1_name"],
+            "rank": ("rank", np.arange(1, N_DRIVERS + 1, dtype=np.int8),
+                     {"long_name": "driver rank (1: largest contribution)", "units": "1"}),
+            "feature": ("feature", np.array(features, dtype=object),
+                        {"long_name": "feature name (docs/features.md)"}),
+            "domain": ("domain", np.array(DOMAINS, dtype=object),
+                       {"long_name": "feature domain"}),
+            "country": inputs["country"],
+            "country_name": _named(inputs["country_name"], "country name"),
+            "admin1": inputs["admin1"],
+            "admin1_name": _named(inputs["admin1_name"], "admin-1 unit name"),
         },
-        attrs={"title": "riskmodel risk scores", "Conventions": "CF-1.8", **attrs},
+        attrs={"title": "riskmodel risk scores", "Conventions": "CF-1.8",
+               "history": _history(attrs), **attrs},
     )
     return ds
+
+
+def _named(da: xr.DataArray, long_name: str) -> xr.DataArray:
+    """`da` with a CF `long_name` unless it has one."""
+    return da if "long_name" in da.attrs else da.assign_attrs(long_name=long_name)
+
+
+def _history(attrs: dict[str, Any]) -> str:
+    """CF `history` of a risk dataset: what made it, without a timestamp (a rerun gives the
+    same bytes)."""
+    models = ", ".join(f"{k.removeprefix('model_id_')} {v}" for k, v in attrs.items()
+                       if k.startswith("model_id_"))
+    made = f"{attrs.get('source', 'riskmodel')}: risk scored"
+    if "as_of" in attrs:
+        made += f" for {attrs['as_of']}"
+    details = [f"config {attrs['config_hash']}"] if "config_hash" in attrs else []
+    details += [f"models {models}"] if models else []
+    return made + (f" ({'; '.join(details)})" if details else "")

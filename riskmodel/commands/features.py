@@ -24,7 +24,7 @@ from features.docs import catalogue_markdown, catalogue_rows
 from riskmodel.commands._common import add_out_arg, out_root
 from riskmodel.config import RunConfig, load_config
 from riskmodel.errors import InputError
-from riskmodel.io.atomic import write_with
+from riskmodel.io.netcdf import write_netcdf
 from riskmodel.sources import Notices, build_country_cube, build_monthly_cube
 from riskmodel.world import make_world
 
@@ -74,8 +74,7 @@ def handle_build(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"riskmodel: notice: {line}", file=sys.stderr)
     out = Path(args.cube) if args.cube else out_root(args, cfg) / cfg.name / "features.nc"
-    encoding = {v: {"zlib": True, "complevel": 1} for v in cube.data_vars}
-    write_with(out, lambda p: cube.to_netcdf(p, engine="netcdf4", encoding=encoding))
+    write_netcdf(cube, out, compress=True)
     dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
     print(f"riskmodel: {len(cube.data_vars)} features ({dims}) written to {out}")
     return 0

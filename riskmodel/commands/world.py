@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from riskmodel.commands._common import add_config_args, context
-from riskmodel.io.atomic import write_with
+from riskmodel.io.netcdf import write_netcdf
 from riskmodel.pipeline import load_world
 from riskmodel.world.tables import write_tables
 
@@ -19,10 +19,8 @@ def handle(args: argparse.Namespace) -> int:
     world = load_world(ctx)
     # fletcher32: HDF5 checksums every chunk, so a corrupted copy of world.nc fails loudly
     # on read (`run --inputs`) instead of scoring altered numbers.
-    encoding = {v: {"zlib": True, "complevel": 1, "fletcher32": True} for v in world.data_vars
-                if world[v].dtype.kind in "fi"}
-    write_with(out / "world.nc", lambda p: world.to_netcdf(p, engine="netcdf4",
-                                                           encoding=encoding))
+    # cf_order=False: the canonical inputs contract fixes time-first dims and readers check it.
+    write_netcdf(world, out / "world.nc", compress=True, checksum=True, cf_order=False)
     write_tables(world, out)
     print(f"riskmodel: world written to {out}/ (world.nc, events.csv, programmes.csv)",
           file=sys.stdout)
