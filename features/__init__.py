@@ -1,8 +1,10 @@
 """The indicator catalogue: named, documented features built from canonical inputs into an
-xarray feature cube on (time, lat, lon), or on (time, region) for inputs that exist only per
-country or admin-1 (region mode). Importing the package registers every feature."""
+xarray feature cube on (time, lat, lon), or on (time, unit) for inputs that exist only per
+country, admin-1 or sub-national region (region mode). Importing the package registers every feature."""
 
-from features import climatic, demographic, economic, supervisory  # noqa: F401  (registers)
+# Registration order is catalogue order (the order of a cube's variables): keep it.
+from features import climatic, demographic, economic, supervisory  # noqa: F401, I001
+from features import regional  # noqa: F401, E402  (registers; after the others)
 from features.catalogue import CATALOGUE, DOMAINS, Feature, halo_cells
 from features.cube import WARMUP_MONTHS, build_cube, build_feature, plan_features
 

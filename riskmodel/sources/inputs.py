@@ -33,7 +33,7 @@ from riskmodel.sources.grids import grid_variable, open_grid
 from riskmodel.sources.notices import Notices
 from riskmodel.sources.paths import resolve_path
 from riskmodel.sources.regrid import regrid_to, target_grid
-from riskmodel.sources.tables import read_csv_table
+from riskmodel.sources.tables import read_csv_table, read_rows
 from riskmodel.sources.zonal import region_means
 
 
@@ -65,7 +65,10 @@ def load_inputs(cfg: RunConfig | SourcesConfig, notices: Notices | None = None) 
         b = src.inputs[src.boundaries]
         assert isinstance(b, BoundariesSource)
         path = resolve_path(b.path, what=f"input {src.boundaries!r}")
-        bounds = read_geojson(path, b.code_property, b.skip_codes, notices)
+        if b.country_property is not None:
+            raise ConfigError(f"input {src.boundaries!r} holds sub-national regions "
+                              f"(country_property); build those with riskmodel.regions")
+        bounds = read_geojson(path, b.code_property, b.skip_codes, notices, repair=b.repair)
         provenance[src.boundaries] = _provenance(path, b.path, b.reader)
     tables = read_tables(src, notices, provenance)
     years = (first_year(src), end_year(src, tables))
@@ -116,15 +119,19 @@ def read_tables(src: SourcesConfig, notices: Notices,
     the axis (one year earlier on a monthly axis, to fill January..November) to `end_year`
     (or `OPEN_END`); each file's provenance is added to `provenance`."""
     out = {}
+    parsed: dict[Path, tuple[list[str], list[tuple[int, list[str]]]]] = {}
     for name, s in src.inputs.items():
         if not isinstance(s, CsvSource):
             continue
         path = resolve_path(s.path, what=f"input {name!r}")
+        if path not in parsed:  # a file two inputs read is split into rows once
+            parsed[path] = read_rows(path)
         provenance[name] = _provenance(path, s.path, s.reader)
         before = 1 if src.frequency == "monthly" else 0
         first = first_year(src) - before - s.lag_years
         last = src.end_year if src.end_year is not None else OPEN_END
-        out[name] = (s, read_csv_table(path, s, (first, last), notices))
+        out[name] = (s, read_csv_table(path, s, (first, last), notices,
+                                       open_end=src.end_year is None, parsed=parsed[path]))
     return out
 
 
@@ -143,7 +150,7 @@ def end_year(src: SourcesConfig, tables: dict[str, tuple[CsvSource, xr.Dataset]]
     if src.end_year is not None:
         return src.end_year
     reach = [last + s.lag_years for s, t in tables.values()
-             if (last := _last_data_year(t)) is not None]
+             if not s.carry_forward and (last := _last_data_year(t)) is not None]
     if not reach:
         raise ConfigError("[sources] has no end_year and no table to take it from")
     return max(src.start_year, max(reach))
@@ -156,31 +163,35 @@ def _age(s: CsvSource) -> list[str]:
 def prepared(name: str, s: CsvSource, table: xr.Dataset, end: int,
              frequency: str) -> dict[str, xr.DataArray]:
     """The variables of an input's table on (year, key), ready to place on the axis: cut
-    at `end` (the axis' last year), carried forward past their last year with data when
-    the source says so (plus the age variable, (year,) years since that last year), and
-    marked with the years the file covers (attrs `covered`, for `absent_is_zero`)."""
-    table = table.sel(year=slice(None, end))
+    at `end` (the axis' last year) and marked with the years the file covers (attrs
+    `covered`, for `absent_is_zero`). With `carry_forward` each variable's values of its
+    last year with data are held to `end`, and the age variable (year,) gives, per year,
+    how many years old the oldest carried value is (0 while every variable is current)."""
+    # Cut at the axis' end, and reach it (an open-ended read stops at the file's last row).
+    years = np.arange(int(table["year"].values[0]), end + 1)
+    table = table.reindex(year=years)
     out: dict[str, xr.DataArray] = {}
-    last = _last_data_year(table)
+    age = np.zeros(years.size)
     for v in table.data_vars:
         da = table[v].copy()
-        finite = np.isfinite(da.values).any(axis=1)
-        rows = np.flatnonzero(finite)
-        da.attrs["covered"] = ([int(da["year"].values[rows[0]]),
-                                int(da["year"].values[rows[-1]])] if rows.size else [])
-        if s.carry_forward and last is not None:
-            after = da["year"].values > last
-            values = da.values
-            values[after] = values[da["year"].values == last][0]
+        rows = np.flatnonzero(np.isfinite(da.values).any(axis=1))
+        if not rows.size:
+            da.attrs["covered"] = []
+            out[str(v)] = da
+            continue
+        last = int(rows[-1])
+        # Carried years count as covered: an event table's absent row is 0 there too.
+        cover_end = years[-1] if s.carry_forward else years[last]
+        da.attrs["covered"] = [int(years[rows[0]]), int(cover_end)]
+        if s.carry_forward:
+            da.values[last + 1:] = da.values[last]
+            age = np.maximum(age, np.maximum(0, years - years[last]))
         out[str(v)] = da
     if s.carry_forward:
-        years = table["year"].values
-        age = np.maximum(0, years - last).astype(np.float64) if last is not None else \
-            np.full(years.shape, np.nan)
         out[s.carry_forward] = xr.DataArray(
-            age, dims=("year",), coords={"year": years},
-            attrs={"units": "year", "source": f"{name}: years since {last}",
-                   "covered": []})
+            age.astype(np.float64), dims=("year",), coords={"year": years},
+            attrs={"units": "year", "source": f"{name}: years its oldest carried value is "
+                                              f"behind", "covered": []})
     return out
 
 

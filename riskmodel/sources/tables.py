@@ -17,8 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +49,7 @@ class _Problems:
             raise InputError(f"{self.path}: {shown}{tail}")
 
 
-@dataclass
-class _Cell:
-    value: float
-    line: int
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -73,7 +66,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     rows = []
     try:
         for fields in reader:
-            if fields and any(f.strip() for f in fields):
+            if fields and "".join(fields).strip():
                 rows.append((reader.line_num, fields))
     except csv.Error as exc:
         raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
@@ -125,19 +118,22 @@ class _RegionKeys:
     country: dict[str, str]
     national: dict[str, bool]
     first_line: dict[str, int]
+    columns: list[int] = field(default_factory=list)  # country, level (-1: none)
 
     def add(self, line: int, fields: list[str], header: list[str], code: str,
             source: CsvSource, problems: _Problems) -> bool:
         """Record the row's country and level; False (and a problem) when they are wrong."""
         assert source.country_column is not None
-        country = fields[header.index(source.country_column)].strip()
+        if not self.columns:
+            self.columns = [header.index(source.country_column),
+                            header.index(source.level_column) if source.level_column else -1]
+        country = fields[self.columns[0]].strip()
         if not is_country_code(country):
             problems.add(f"row {line}, column {source.country_column}: unknown ISO 3166-1 "
                          f"alpha-3 code {country[:40]!r}")
             return False
-        national = (source.level_column is not None and
-                    fields[header.index(source.level_column)].strip()
-                    == source.national_level)
+        national = (self.columns[1] >= 0 and
+                    fields[self.columns[1]].strip() == source.national_level)
         if code in self.country and (self.country[code], self.national[code]) != (
                 country, national):
             problems.add(f"row {line}: region {code} has country {country} "
@@ -152,14 +148,18 @@ class _RegionKeys:
 
 
 def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
-                   notices: Notices) -> xr.Dataset:
+                   notices: Notices, *, open_end: bool = False,
+                   parsed: tuple[list[str], list[tuple[int, list[str]]]] | None = None,
+                   ) -> xr.Dataset:
     """Read `path` as described by `source` into a Dataset of float64 variables on
     (year, <key>) for the years `years` (inclusive; rows outside are ignored), in the
-    canonical names and units of `source.variables` (values x scale). Codes are sorted;
-    skipped codes and gaps are added to `notices`. Raises `InputError` naming the file,
-    row and column of the first problems.
+    canonical names and units of `source.variables` (values x scale). With `open_end` the
+    year axis ends at the file's last year within `years`; `parsed` is the file's
+    `read_rows` when already read (two inputs of one file). Codes are sorted; skipped codes
+    and gaps are added to `notices`. Raises `InputError` naming the file, row and column of
+    the first problems.
     """
-    header, rows = _read_rows(path)
+    header, rows = read_rows(path) if parsed is None else parsed
     problems = _Problems(path)
     if source.code_column not in header:
         raise InputError(f"{path}: no column {source.code_column!r} (the code column); "
@@ -170,6 +170,8 @@ def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
     else:
         cells = _wide_cells(path, header, rows, source, years, problems, notices)
     problems.raise_if_any()
+    if open_end and cells.years:
+        years = (years[0], max(cells.years))
     ds = _to_dataset(path, cells, source, years, notices)
     if keys is not None:
         codes = [str(c) for c in ds["region"].values]
@@ -177,6 +179,9 @@ def read_csv_table(path: Path, source: CsvSource, years: tuple[int, int],
             region_country=("region", [keys.country[c] for c in codes]),
             region_national=("region", [keys.national[c] for c in codes]))
     return ds
+
+
+_checked: dict[tuple[str, str], str | None] = {}
 
 
 def _row_code(line: int, fields: list[str], header: list[str], ic: int, source: CsvSource,
@@ -190,17 +195,54 @@ def _row_code(line: int, fields: list[str], header: list[str], ic: int, source: 
     if code in source.skip_codes:
         skipped.add(code)
         return None
-    bad = _check_code(code, source.key)
+    bad = _checked.get((code, source.key), "?")
+    if bad == "?":  # each distinct code is checked once per process
+        bad = _checked.setdefault((code, source.key), _check_code(code, source.key))
     if bad:
         problems.add(f"row {line}, column {source.code_column}: {bad}")
         return None
     return code
 
 
+@dataclass
+class _Entries:
+    """Parsed cells: entry i is (codes[i], years[i]) with values[name][i] per variable."""
+
+    codes: list[str]
+    years: list[int]
+    values: dict[str, np.ndarray]
+
+
+def _parse_column(texts: list[str], lines: list[int], vmap: VariableMap, column: str,
+                  problems: _Problems) -> np.ndarray:
+    """A column's values (scaled; NaN for empty cells) in one vectorised pass; a bad cell
+    sends the column through `parse_value` cell by cell, which names each problem."""
+    stripped = [t.strip() for t in texts]
+    out = np.full(len(texts), np.nan)
+    if vmap.categories is None:
+        filled = [i for i, t in enumerate(stripped) if t]
+        try:
+            raw = np.array([stripped[i] for i in filled], dtype=np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled = raw * vmap.scale
+            if np.isfinite(scaled).all():
+                out[filled] = scaled
+                return out
+        except ValueError:
+            pass
+    known: dict[str, float | str] = {}
+    for i, t in enumerate(stripped):
+        v = known.setdefault(t, parse_value(t, vmap))
+        if isinstance(v, str):
+            problems.add(f"row {lines[i]}, column {column}: {v}")
+        else:
+            out[i] = v
+    return out
+
+
 def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
                 source: CsvSource, years: tuple[int, int], problems: _Problems,
-                notices: Notices, keys: _RegionKeys | None = None,
-                ) -> dict[str, dict[tuple[str, int], _Cell]]:
+                notices: Notices, keys: _RegionKeys | None = None) -> _Entries:
     needed = [source.year_column] + [v.column for v in source.variables.values()
                                      if v.column is not None]
     needed += [c for c in (source.country_column, source.level_column) if c is not None]
@@ -210,9 +252,12 @@ def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
     ic, iy = header.index(source.code_column), header.index(source.year_column)
     cols = {name: header.index(v.column) for name, v in source.variables.items()
             if v.column is not None}
-    cells: dict[str, dict[tuple[str, int], _Cell]] = {n: {} for n in source.variables}
     first_line: dict[tuple[str, int], int] = {}
     skipped: set[str] = set()
+    kept: list[list[str]] = []
+    codes: list[str] = []
+    row_years: list[int] = []
+    lines: list[int] = []
     for line, fields in rows:
         code = _row_code(line, fields, header, ic, source, problems, skipped)
         if code is None:
@@ -232,27 +277,28 @@ def _long_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
             problems.add(f"rows {first_line[key]} and {line} both have key {code} {year}")
             continue
         first_line[key] = line
-        for name, j in cols.items():
-            v = parse_value(fields[j], source.variables[name])
-            if isinstance(v, str):
-                problems.add(f"row {line}, column {header[j]}: {v}")
-            else:
-                cells[name][key] = _Cell(v, line)
+        kept.append(fields)
+        codes.append(code)
+        row_years.append(year)
+        lines.append(line)
+    values = {name: _parse_column([f[j] for f in kept], lines, source.variables[name],
+                                  header[j], problems) for name, j in cols.items()}
     if skipped:
         notices.add(f"{path}: skipped code(s) {sorted(skipped)} (skip_codes)")
-    return cells
+    return _Entries(codes, row_years, values)
 
 
 def _wide_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]],
                 source: CsvSource, years: tuple[int, int], problems: _Problems,
-                notices: Notices) -> dict[str, dict[tuple[str, int], _Cell]]:
+                notices: Notices) -> _Entries:
     (name, vmap), = source.variables.items()
     year_cols = {j: int(h) for j, h in enumerate(header) if h.isdigit() and len(h) == 4}
     if not year_cols:
         raise InputError(f"{path}: a wide table needs year columns (e.g. 2010); columns "
                          f"are {header}")
     ic = header.index(source.code_column)
-    cells: dict[str, dict[tuple[str, int], _Cell]] = {name: {}}
+    entries = _Entries([], [], {name: np.zeros(0)})
+    values: list[float] = []
     first_line: dict[str, int] = {}
     skipped: set[str] = set()
     for line, fields in rows:
@@ -270,24 +316,28 @@ def _wide_cells(path: Path, header: list[str], rows: list[tuple[int, list[str]]]
             if isinstance(v, str):
                 problems.add(f"row {line}, column {header[j]}: {v}")
             else:
-                cells[name][(code, year)] = _Cell(v, line)
+                entries.codes.append(code)
+                entries.years.append(year)
+                values.append(v)
+    entries.values[name] = np.asarray(values, dtype=np.float64)
     if skipped:
         notices.add(f"{path}: skipped code(s) {sorted(skipped)} (skip_codes)")
-    return cells
+    return entries
 
 
-def _to_dataset(path: Path, cells: Mapping[str, Mapping[tuple[str, int], _Cell]],
-                source: CsvSource, years: tuple[int, int], notices: Notices) -> xr.Dataset:
-    codes = sorted({k[0] for c in cells.values() for k in c})
+def _to_dataset(path: Path, entries: _Entries, source: CsvSource, years: tuple[int, int],
+                notices: Notices) -> xr.Dataset:
+    codes = sorted(set(entries.codes))
     if not codes:
         raise InputError(f"{path}: no rows for years {years[0]}-{years[1]}")
     year_axis = np.arange(years[0], years[1] + 1)
     ci = {c: i for i, c in enumerate(codes)}
+    col = np.asarray([ci[c] for c in entries.codes], dtype=np.int64)
+    row = np.asarray(entries.years, dtype=np.int64) - years[0]
     data = {}
-    for name, table in cells.items():
+    for name in source.variables:
         arr = np.full((len(year_axis), len(codes)), np.nan)
-        for (code, year), cell in table.items():
-            arr[year - years[0], ci[code]] = cell.value
+        arr[row, col] = entries.values[name]
         vmap = source.variables[name]
         data[name] = xr.DataArray(arr, dims=("year", source.key),
                                   attrs={"units": vmap.units,

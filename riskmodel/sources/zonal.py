@@ -59,23 +59,24 @@ class Supersampled:
     def __init__(self, geometries: tuple[dict, ...], fine: float = FINE_DEGREES) -> None:
         self.geometries = geometries
         self.fine = fine
-        self._labels: dict[tuple, tuple[np.ndarray, int]] = {}
+        self._rasters: dict[tuple, np.ndarray] = {}
         self._points: np.ndarray | None = None
         self._area_deg2: np.ndarray | None = None
 
     def labels(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, int]:
         """(sub-cell zone labels (ny*k, nx*k) int32, k) for the grid of centres `lat`,
         `lon` (regular, ascending)."""
-        key = (float(lat[0]), float(lat[-1]), lat.size, float(lon[0]), float(lon[-1]),
-               lon.size)
-        if key not in self._labels:
-            res = float(lat[1] - lat[0]) if lat.size > 1 else 1.0
-            k = max(1, int(round(res / self.fine)))
-            flat = _sub_centres(lat, k)
-            flon = _sub_centres(lon, k)
-            self._labels[key] = (kernels.rasterize_polygons(list(self.geometries), flon,
-                                                            flat), k)
-        return self._labels[key]
+        res = float(lat[1] - lat[0]) if lat.size > 1 else 1.0
+        k = max(1, int(round(res / self.fine)))
+        flat = _sub_centres(lat, k)
+        flon = _sub_centres(lon, k)
+        # Keyed by the sub-cells: grids of different cells on one sub-grid (GPW's 1 degree,
+        # HadCRUT's 5) share one rasterisation.
+        key = (round(float(flat[0]), 6), flat.size, round(float(flat[-1]), 6),
+               round(float(flon[0]), 6), flon.size, round(float(flon[-1]), 6))
+        if key not in self._rasters:
+            self._rasters[key] = kernels.rasterize_polygons(list(self.geometries), flon, flat)
+        return self._rasters[key], k
 
     def _sub_weights(self, lat: np.ndarray, k: int) -> np.ndarray:
         return np.cos(np.deg2rad(_sub_centres(lat, k)))
