@@ -15,8 +15,10 @@ difference on the same resamples. For fl also the model at standard detection (d
 proxies at their reference level) against the detected rates. Nothing here is tuned on the
 test folds: every choice is made inside each fold's training rows.
 
-Usage (about 10 minutes on one core):
+Usage (about 30 minutes on one shared core):
     nice -n 10 python benchmarks/real_validation.py --json benchmarks/results-real-validation.json
+    python benchmarks/real_validation.py --from benchmarks/results-real-validation.json
+    (prints the markdown tables of docs/real-models.md from a results file)
 """
 
 from __future__ import annotations
@@ -86,6 +88,47 @@ def validate(cube: Any, name: str, schemes: tuple[str, ...], n_boot: int) -> dic
     return doc
 
 
+SCHEME_NAMES = {"loco": "leave-one-country-out", "forward": "forward in time"}
+METHOD_NAMES = {"model": "model (LightGBM)", "linear": "ridge", "composite": "composite index",
+                "global_mean": "global mean", "last_observed": "last observed value",
+                "model_standard_detection": "model at standard detection"}
+
+
+def _fmt(m: dict[str, Any] | None, key: str, digits: int) -> str:
+    if not m or key not in m or m[key]["value"] is None:
+        return "–"
+    v, sp = m[key]["value"], m[key]["spread"]
+    return (f"{v:.{digits}f}" + (f" [{sp[0]:.{digits}f}, {sp[1]:.{digits}f}]" if sp else ""))
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The results tables of a results document: per target, scheme and row subset, each
+    method's MAE, Spearman and interval coverage with their spreads."""
+    lines = []
+    for name, t in doc["targets"].items():
+        digits = 2 if name == "cl" else 3
+        lines += [f"**{name}**: {t['quantity']}, {t['units']}; {t['rows']} rows, "
+                  f"{t['countries']} countries, {t['years'][0]}-{t['years'][1]}.", "",
+                  "| evaluation | rows | method | MAE | Spearman | 80% coverage | "
+                  "mean width |", "|---|---|---|---|---|---|---|"]
+        for scheme, res in t["schemes"].items():
+            for subset, label in (("all_rows", "all"),
+                                  ("rows_with_earlier_value", "with an earlier value")):
+                sub = res[subset]
+                for m, name_m in METHOD_NAMES.items():
+                    if m not in sub:
+                        continue
+                    w = sub[m].get("width")
+                    lines.append(
+                        f"| {SCHEME_NAMES[scheme]} ({res['folds']} folds) | {label}: "
+                        f"{sub['rows']} ({sub['countries']} countries) | {name_m} | "
+                        f"{_fmt(sub[m], 'mae', digits)} | {_fmt(sub[m], 'spearman', 2)} | "
+                        f"{_fmt(sub[m], 'coverage', 2)} | "
+                        f"{'–' if not w or w['value'] is None else format(w['value'], '.2f')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(ROOT / "configs" / "real-countries.toml"))
@@ -93,7 +136,12 @@ def main() -> None:
     ap.add_argument("--targets", default="cl,fl")
     ap.add_argument("--schemes", default=",".join(SCHEMES))
     ap.add_argument("--bootstrap", type=int, default=400)
+    ap.add_argument("--from", dest="source", type=Path,
+                    help="print the markdown tables of this results file and stop")
     args = ap.parse_args()
+    if args.source:
+        print(markdown(json.loads(args.source.read_text(encoding="utf-8"))))
+        return
     cube = feature_cube(args.config, "country").load()
     doc = {
         "environment": {"machine": platform.machine(), "cores": os.cpu_count(),

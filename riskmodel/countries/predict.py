@@ -1,11 +1,12 @@
 """Predict a real target for every country (or region) in a given year.
 
 `predict_target` is the prediction contract of the real child-labour and forced-labour
-models (`riskmodel predict`). `predict_year` is the older model of the WDI share of
-children 7-14 in employment: it trains the country model on survey rows from years before `year` only
-(features of each row's own year, so inputs up to `year - 1`), then predicts from the
-cube's features of `year` (inputs up to `year`) for every country with any input that
-year, surveyed or not. Values are percent with the nominal 80% interval.
+models (`riskmodel predict`); `rollup` averages region predictions to countries.
+`predict_year` is the older model of the WDI share of children 7-14 in employment: it
+trains on survey rows from years before `year` only (features of each row's own year, so
+inputs up to `year - 1`), then predicts from the cube's features of `year` (inputs up to
+`year`) for every country with any input that year, surveyed or not, in percent with the
+nominal 80% interval.
 """
 
 from __future__ import annotations
