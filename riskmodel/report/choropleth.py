@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.patches import Patch
-from matplotlib.path import Path as MPath
+from shapely.geometry import Polygon as ShapelyPolygon
 
 from riskmodel.io.atomic import write_with
 
@@ -104,13 +104,11 @@ def draw_choropleth(ax: plt.Axes, values: Mapping[str, float],
 
 
 def label_point(geometry: Mapping[str, Any]) -> tuple[float, float]:
-    """A point to put a region's label on: the vertex mean of its largest exterior ring,
-    moved to the ring's nearest vertex if that mean falls outside (a crescent shape)."""
+    """A point inside the region's largest exterior ring to put its label on (GEOS's
+    point on surface: inside even for a crescent, unlike the centroid)."""
     ring = max(exterior_rings(geometry), key=_ring_area)
-    c = ring[:-1].mean(axis=0)
-    if not MPath(ring).contains_point(c):
-        c = ring[np.argmin(((ring - c) ** 2).sum(axis=1))]
-    return float(c[0]), float(c[1])
+    p = ShapelyPolygon(ring).point_on_surface()
+    return float(p.x), float(p.y)
 
 
 def place_labels(ax: plt.Axes, labels: Sequence[tuple[str, tuple[float, float]]]

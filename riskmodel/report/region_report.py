@@ -57,7 +57,7 @@ padding:.6em 1em;margin:1em 0}
 table{border-collapse:collapse;font-size:.86em;margin:.5em 0}th,td{border:1px solid #ddd;
 padding:.25em .5em;vertical-align:top;text-align:left}th{background:#f3f3f3}
 td.n{text-align:right;white-space:nowrap}img{max-width:100%;height:auto;border:1px solid #eee}
-details{margin:.5em 0}.pair{display:flex;gap:1em;flex-wrap:wrap}.pair figure{flex:1 1 45%;
+details{margin:.5em 0}.pair{display:flex;gap:1em;flex-wrap:wrap;margin-bottom:1.5em}.pair figure{flex:1 1 45%;
 margin:0;min-width:320px}figcaption{font-size:.85em;color:#333}summary{cursor:pointer;color:#225}ul.drivers{margin:0;padding-left:1.1em}
 """
 
