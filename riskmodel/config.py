@@ -416,14 +416,24 @@ class DriversConfig(Strict):
         32, ge=1, description="cells sampled per admin-1 unit for its drivers (None: all)")
 
 
+class ReportConfig(Strict):
+    """`[report]` of a real-world (region) run config: how much its report shows."""
+
+    top_regions: int = Field(15, ge=1, le=200, strict=True,
+                             description="rows per target in the highest-risk table")
+    country_maps: int = Field(6, ge=0, le=40, strict=True,
+                              description="countries mapped (those with alerts first)")
+
+
 class RunConfig(Strict):
     """A whole run: world (or sources), features, models, alerts and output folder."""
 
     name: str = Field("demo", pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(20260, ge=0, le=2**32 - 1)
     out: str = Field("runs", description="parent folder of run folders")
-    as_of: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                              description="YYYY-MM to score; None: the latest month")
+    as_of: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$",
+                              description="YYYY-MM to score (YYYY for yearly region "
+                                          "configs); None: the latest month or year")
     targets: tuple[Literal["fl", "cl"], ...] = ("fl", "cl")
     world: WorldConfig = WorldConfig()
     model: ModelConfig = ModelConfig()
@@ -432,6 +442,16 @@ class RunConfig(Strict):
     sources: SourcesConfig | None = None
     scale: ScaleConfig = ScaleConfig()
     drivers: DriversConfig = DriversConfig()
+    report: ReportConfig = ReportConfig()
+
+    @model_serializer(mode="wrap")
+    def _report_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # A default [report] is left out of dumps, so the hash of a config without one
+        # (every synthetic config) does not depend on the section existing.
+        data = handler(self)
+        if data.get("report") == ReportConfig().model_dump(mode="json"):
+            data.pop("report")
+        return data
 
     @model_validator(mode="after")
     def _linear_base_scores_natively(self) -> RunConfig:

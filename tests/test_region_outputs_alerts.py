@@ -211,12 +211,12 @@ channels = [{{ kind = "directory", path = "{tmp_path}/drop/one" }}]
 
 def test_shipped_real_configs_load_and_name_shipped_regions() -> None:
     from riskmodel.config import read_toml
-    from riskmodel.report.region_report import RegionReportOptions
+    from riskmodel.config import ReportConfig
     real = read_toml(ROOT / "configs" / "real.toml")
     alerts = AlertsConfig(**real["alerts"])
     assert alerts.rules == "configs/alerts-real.toml"
     assert alerts.partners == "configs/partners-real.toml"
-    RegionReportOptions(**real["report"])
+    ReportConfig(**real["report"])
     rules = load_rules(ROOT / "configs" / "alerts-real.toml")
     assert rules.area.kind == "region" and rules.cap.status == "Exercise"
     partners = load_partners(ROOT / "configs" / "partners-real.toml")

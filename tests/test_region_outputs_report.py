@@ -17,7 +17,8 @@ from region_fixtures import CODES, polygons, region_risk  # noqa: E402
 from riskmodel.regions.risk_dataset import STATEMENT  # noqa: E402
 from riskmodel.report.choropleth import (exterior_rings, label_point,  # noqa: E402
                                          save_choropleth)
-from riskmodel.report.region_report import RegionReportOptions, write_region_report  # noqa: E402
+from riskmodel.config import ReportConfig
+from riskmodel.report.region_report import write_region_report  # noqa: E402
 
 
 def square(x: float, y: float, d: float = 1.0) -> dict:
@@ -64,7 +65,7 @@ def test_report_says_what_scores_are_and_lists_everything(tmp_path: Path) -> Non
                                                   .values[1:].tolist()]))
     alerts = [{"target": "fl", "area_key": "TGOr102", "country": "TGO", "state": "new"}]
     path = write_region_report(ds, polygons(), tmp_path, coverage=coverage(), alerts=alerts,
-                               options=RegionReportOptions(top_regions=5, country_maps=2))
+                               options=ReportConfig(top_regions=5, country_maps=2))
     html = path.read_text(encoding="utf-8")
     assert STATEMENT.replace("'", "&#x27;") in html
     assert "<b>Western</b>" not in html and "&lt;b&gt;Western&lt;/b&gt;" in html
@@ -96,6 +97,6 @@ def test_report_says_what_scores_are_and_lists_everything(tmp_path: Path) -> Non
 
 def test_report_without_coverage_or_alerts(tmp_path: Path) -> None:
     path = write_region_report(region_risk(), polygons(), tmp_path,
-                               options=RegionReportOptions(country_maps=0))
+                               options=ReportConfig(country_maps=0))
     html = path.read_text(encoding="utf-8")
     assert "No coverage table was given" in html and "maps/country-" not in html

@@ -10,13 +10,22 @@ import sys
 from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg,
                                         night_context, overrides)
 from riskmodel.pipeline import run_night
+from riskmodel.region_night import is_region_config, run_region_night
 
 
 def handle(args: argparse.Namespace) -> int:
-    run_dir = run_night(night_context(args, "run"), args.as_of, train_missing=True, retrain=args.retrain,
+    ctx = night_context(args, "run")
+    if is_region_config(ctx.cfg):
+        run_dir = run_region_night(ctx, args.as_of)
+        print(f"riskmodel: outputs in {run_dir}/ (report.html, risk.nc, regions.geojson, "
+              f"alerts.geojson, alerts.csv, manifest.json)\nriskmodel: report: "
+              f"{run_dir / 'report.html'}", file=sys.stdout)
+        return 0
+    run_dir = run_night(ctx, args.as_of, train_missing=True, retrain=args.retrain,
                         allow=overrides(args))
     print(f"riskmodel: outputs in {run_dir}/ (report.html, risk.nc, alerts.geojson, "
-          f"alerts.csv, manifest.json)", file=sys.stdout)
+          f"alerts.csv, manifest.json)\nriskmodel: report: {run_dir / 'report.html'}",
+          file=sys.stdout)
     return 0
 
 
@@ -29,10 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "error, 2 bad input, 3 stale input, 4 drift, 5 another "
                                    "run holds the lock.")
     add_config_args(p)
-    p.add_argument("--as-of", metavar="YYYY-MM",
+    p.add_argument("--as-of", metavar="YYYY-MM|YYYY",
                    help="month to score (default: the config's as_of, else the latest month "
                         "of the inputs, so a nightly run on fresh --inputs scores the new "
-                        "month)")
+                        "month); a year for yearly region configs (configs/real.toml)")
     p.add_argument("--retrain", action="store_true",
                    help="train new models even if matching ones are registered")
     add_check_args(p)

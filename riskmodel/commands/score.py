@@ -10,11 +10,17 @@ import sys
 from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg,
                                         night_context, overrides)
 from riskmodel.pipeline import run_night
+from riskmodel.region_night import is_region_config, run_region_night
 
 
 def handle(args: argparse.Namespace) -> int:
-    run_dir = run_night(night_context(args, "score"), args.as_of, train_missing=False,
-                        allow=overrides(args), command="score", alerts=not args.no_alerts)
+    ctx = night_context(args, "score")
+    if is_region_config(ctx.cfg):
+        run_dir = run_region_night(ctx, args.as_of, command="score",
+                                   alerts=not args.no_alerts)
+    else:
+        run_dir = run_night(ctx, args.as_of, train_missing=False, allow=overrides(args),
+                            command="score", alerts=not args.no_alerts)
     print(f"riskmodel: outputs in {run_dir}/", file=sys.stdout)
     return 0
 
@@ -27,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "[scale] inputs Zarr store when the config names one, "
                                    "on a Dask cluster with --dask.")
     add_config_args(p)
-    p.add_argument("--as-of", metavar="YYYY-MM", required=True, help="month to score")
+    p.add_argument("--as-of", metavar="YYYY-MM|YYYY", required=True,
+                   help="month to score (a year for yearly region configs, whose models "
+                        "are fitted in the run: seconds, deterministic)")
     p.add_argument("--no-alerts", action="store_true",
                    help="write risk.nc and the report for the month without reading or "
                         "writing the alert store (no backfill, no alerts): for re-scoring a "

@@ -21,23 +21,13 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from pydantic import Field
 
-from riskmodel.config import Strict
+from riskmodel.config import ReportConfig
 from riskmodel.io.atomic import write_text
 from riskmodel.regions.risk_dataset import (RATE_UNITS_TEXT, STATEMENT, TARGET_NAME,
                                             driver_words, unscored_regions,
                                             validate_region_risk)
 from riskmodel.report.choropleth import WORLD_EXTENT, save_choropleth
-
-
-class RegionReportOptions(Strict):
-    """`[report]` of a real-world run config: how much the report shows."""
-
-    top_regions: int = Field(15, ge=1, le=200, strict=True,
-                             description="rows per target in the highest-risk table")
-    country_maps: int = Field(6, ge=0, le=40, strict=True,
-                              description="countries mapped (those with alerts first)")
 
 
 def _e(x: Any) -> str:
@@ -236,13 +226,13 @@ def _unscored_html(ds: xr.Dataset, year: int) -> str:
 def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]],
                         run_dir: Path | str, *, coverage: xr.DataArray | None = None,
                         alerts: Sequence[Mapping[str, Any]] = (),
-                        options: RegionReportOptions | None = None) -> Path:
+                        options: ReportConfig | None = None) -> Path:
     """Write `report.html` and `maps/*.png` into `run_dir` for the region risk dataset
     `ds` (its `as_of` year); `coverage` is bool on (input, country, year), True where the
     input has a value; `alerts` are the night's alert records (dicts with target,
     area_key, country, state). Returns the report's path."""
     validate_region_risk(ds)
-    opts = options or RegionReportOptions()
+    opts = options or ReportConfig()
     year = int(ds.attrs["as_of"])
     run_dir = Path(run_dir)
     maps = run_dir / "maps"
