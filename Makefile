@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 
-.PHONY: run test bench venv clean
+.PHONY: run demo test bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# run: the real world (every sub-national region, from the shipped public data);
+# demo: the synthetic world, with everything the engine does on monthly grid cells.
 run: $(STAMP)
+	$(BIN)/riskmodel run --config configs/real.toml
+
+demo: $(STAMP)
 	$(BIN)/riskmodel run --config configs/demo.toml
 
 test: $(STAMP)
