@@ -187,15 +187,20 @@ def read_geojson(path: Path, code_property: str, skip_codes: tuple[str, ...],
                              f"or MultiPolygon")
         valid = bool(validity[0][k]) if validity is not None else False
         try:
+            polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
+            x0, y0, x1, y1 = _ring_bounds(polys)
+            # Structure first (positions, closure, area), so a broken ring is named as such
+            # rather than as something a repair could not mend.
+            _check_rings(polys, valid=True)
             fixed = (_repaired(geom if validity is None else validity[1][k])
                      if repair and not valid else None)
             if fixed is not None:
                 geom = fixed[0]
-                kind = geom["type"]
                 repaired.append((code, fixed[1]))
-            polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
-            x0, y0, x1, y1 = _ring_bounds(polys)
-            _check_rings(polys, valid or fixed is not None)
+                polys = ([geom["coordinates"]] if geom["type"] == "Polygon"
+                         else geom["coordinates"])
+            elif not valid:
+                _check_rings(polys)
         except (TypeError, ValueError, IndexError, AttributeError) as exc:
             raise InputError(f"{where} ({code}): {exc}") from None
         if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
