@@ -10,10 +10,11 @@ axis, per sub-national region or per country.
   at country level over all of a country's polygons. Each unit's area (`area_km2`) comes
   from the same sub-cells.
 - `population_unit` (persons per unit and year, the roll-up weight; `[sources.population]`):
-  the region table's population (GDL), carried past its last year by the country's growth
-  in the country table (WDI); for units without it, the grid's count (GPW 2020) scaled by
-  the same growth; at country level, the country table itself as a last resort. The
-  coordinate `population_source` says which, per unit.
+  the region table's population (GDL) of the year, or, where it has none (past its last
+  year, or a gap), its latest earlier value (else its first later one) scaled by the
+  country's growth in the country table (WDI) in between; for units without any, the
+  grid's count (GPW 2020) scaled the same way; at country level, the country table itself
+  as a last resort. The coordinate `population_source` says which, per unit.
 
 Every value for year Y is what its source had published by Y (`lag_years`); sources that
 stop early are carried forward with their age (`carry_forward`), event tables read absent
@@ -203,20 +204,23 @@ def _population(ds: xr.Dataset, spec: PopulationSpec, level: str, lags: dict[str
         country_u = country
     country_u = country_u.transpose("time", level).values.astype(np.float64)
     region = ds[spec.region].transpose("time", level).values.astype(np.float64)
-    age_var = next((s.carry_forward for s, t in tables.values()
-                    if spec.region in t.data_vars and s.carry_forward), None)
+    age_var = next((src.carry_forward for src, t in tables.values()
+                    if spec.region in t.data_vars and src.carry_forward), None)
     age = (ds[age_var].values.astype(int) if age_var is not None and age_var in ds
            else np.zeros(years.size, int))
     out = np.full(region.shape, np.nan)
     source = np.full(len(units), "none", dtype=object)
-    t_index = np.arange(years.size)
-    # Carried GDL values hold data of `age` steps earlier: scale by the country's growth.
-    base = np.clip(t_index - age, 0, years.size - 1)
+    # Anchor each unit-year on the unit's own (not carried) value of the latest earlier
+    # year, else of the first later one, scaled by the country's growth in between.
+    genuine = np.isfinite(region) & (age == 0)[:, None]
+    anchor = _nearest_anchor(genuine)
+    has_region = genuine.any(axis=0)
+    cols = np.arange(region.shape[1])[None, :]
+    safe = np.where(anchor >= 0, anchor, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        growth = country_u / country_u[base]
-    growth[age == 0] = 1.0
-    has_region = np.isfinite(region).any(axis=0)
-    out[:, has_region] = (region * np.where(np.isfinite(growth), growth, 1.0))[:, has_region]
+        growth = country_u / country_u[safe, cols]
+    growth = np.where(np.isfinite(growth), growth, 1.0)
+    out = np.where(anchor >= 0, region[safe, cols] * growth, np.nan)
     source[has_region] = f"{spec.region}"
     if spec.grid is not None and spec.grid_year is not None:
         at = np.flatnonzero(years == spec.grid_year + lags.get(spec.country, 0))
@@ -240,3 +244,14 @@ def _population(ds: xr.Dataset, spec: PopulationSpec, level: str, lags: dict[str
     da = xr.DataArray(out, dims=("time", level), coords={"time": ds["time"], level: units},
                       attrs={"units": "1", "long_name": "persons living in the unit"})
     return da, [str(s) for s in source]
+
+
+def _nearest_anchor(genuine: np.ndarray) -> np.ndarray:
+    """(time, unit) index of the latest step <= t with a genuine value, else the first
+    later one; -1 for units without any."""
+    n = genuine.shape[0]
+    steps = np.arange(n)[:, None]
+    before = np.maximum.accumulate(np.where(genuine, steps, -1), axis=0)
+    after = np.flip(np.minimum.accumulate(np.flip(np.where(genuine, steps, n), axis=0),
+                                          axis=0), axis=0)
+    return np.where(before >= 0, before, np.where(after < n, after, -1))
