@@ -165,6 +165,12 @@ def test_coverage_and_regions_without_features(cube: xr.Dataset) -> None:
     assert facts["year"] == 2026 and facts["units"] == 1755
     assert facts["units_with_features"] == 1755 and facts["countries_with_features"] == 185
     assert facts["regions_without_features"] == []
+    gdl = facts["unmatched_region_codes"]["gdl"]
+    assert len(gdl["codes_without_polygon"]) == 62 and "FJIr101" in gdl["codes_without_polygon"]
+    assert gdl["polygons_without_rows"] == ["CHNr132", "CHNr133", "GEOr112", "GRLt", "MLTt",
+                                            "PRIr101", "PRIr102", "PRIr103", "PRIr104",
+                                            "PRIr105", "PRIr106", "PRKt"]
+    assert (cube["population"].notnull()).all()  # every region-year has its weight
     assert json.loads(cube.attrs["regions_without_features"]) == []
     blank = cube.copy(deep=True)
     names = json.loads(cube.attrs["feature_names"])

@@ -63,9 +63,13 @@ def region_inputs(cfg: RunConfig, level: Level,
     years = (first_year(src), end_year(src, tables))
     time = time_axis(src, years)
     lags, zero, region_vars, country_vars = {}, set(), {}, {}
+    unmatched: dict[str, dict[str, list[str]]] = {}
     for name, (s, table) in tables.items():
         if s.key == "region" and level == "region":
-            _name_unmatched(resolve_path(s.path, what=name), table, regions, notices)
+            no_poly, no_rows = _name_unmatched(resolve_path(s.path, what=name), table,
+                                               regions, notices)
+            unmatched[name] = {"codes_without_polygon": no_poly,
+                               "polygons_without_rows": no_rows}
         for var, da in prepared(name, s, table, years[1], src.frequency).items():
             lags[var] = s.lag_years
             if s.absent_is_zero:
@@ -102,14 +106,15 @@ def region_inputs(cfg: RunConfig, level: Level,
     ds.attrs = {"title": "riskmodel canonical inputs per " + level, "Conventions": "CF-1.8",
                 "synthetic": 0, "mode": "region", "frequency": "yearly", "level": level,
                 "sources": json.dumps(provenance, sort_keys=True),
-                "notices": json.dumps(notices.lines)}
+                "notices": json.dumps(notices.lines),
+                "unmatched_region_codes": json.dumps(unmatched, sort_keys=True)}
     return ds, regions
 
 
 def _name_unmatched(path: object, table: xr.Dataset, regions: RegionSet,
-                    notices: Notices) -> None:
-    """Notices naming a region table's codes without a polygon (their rows are unused)
-    and the polygons without rows (NaN)."""
+                    notices: Notices) -> tuple[list[str], list[str]]:
+    """(a region table's codes without a polygon (their rows are unused), the polygons
+    without rows (NaN)), both also named in notices."""
     have = {str(c) for c in table["region"].values}
     polys = set(regions.codes)
     # National rows without a polygon are the countries' own rows (the country level).
@@ -122,6 +127,7 @@ def _name_unmatched(path: object, table: xr.Dataset, regions: RegionSet,
                     f"not regions of the cube (their rows are unused), e.g. {no_poly[:8]}")
     if no_rows:
         notices.add(f"{path}: {len(no_rows)} polygon(s) without rows (NaN): {no_rows[:12]}")
+    return no_poly, no_rows
 
 
 def _regions_of(da: xr.DataArray, regions: RegionSet) -> xr.DataArray:
