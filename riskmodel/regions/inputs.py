@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel.config import CsvSource, GridSource, PopulationSpec, RunConfig, SourcesConfig
+from riskmodel.config import GridSource, PopulationSpec, RunConfig, SourcesConfig
 from riskmodel.errors import ConfigError, InputError
 from riskmodel.regions.polygons import RegionSet, region_set
 from riskmodel.sources.grids import grid_variable, open_grid
@@ -175,10 +175,10 @@ def _grid_layers(src: SourcesConfig, zones: Supersampled, n: int,
                 else:
                     values, fallback = zones.means(da.values, lat, lon, n, zone_of)
                 if fallback.size:
+                    share = " times their share of its area" if vmap.reduce == "sum" else ""
                     notices.add(f"{path}: {var}: {fallback.size} {level}(s) contain no "
                                 f"{FINE_DEGREES:g}-degree sub-cell centre and take the "
-                                f"cell at their representative point"
-                                f"{' times their share of its area' if vmap.reduce == 'sum' else ''}")
+                                f"cell at their representative point{share}")
                 out[var] = xr.DataArray(values, dims=(level,), attrs=dict(da.attrs))
         finally:
             ds.close()
