@@ -1,6 +1,7 @@
 """The indicator catalogue: named, documented features built from canonical inputs into an
 xarray feature cube on (time, lat, lon), or on (time, unit) for inputs that exist only per
-country, admin-1 or sub-national region (region mode). Importing the package registers every feature."""
+country, admin-1 or sub-national region (region mode). Importing the package registers
+every feature."""
 
 # Registration order is catalogue order (the order of a cube's variables): keep it.
 from features import climatic, demographic, economic, supervisory  # noqa: F401, I001

@@ -131,9 +131,8 @@ def conflict_intensity(inputs: xr.Dataset) -> xr.DataArray:
 def years_since_conflict(inputs: xr.Dataset) -> xr.DataArray:
     n = inputs["conflict_count"]
     since = along_time(lambda a: kernels.event_decay(a, np.inf)[1], n)
-    # No conflict yet on record: the steps since the record began, t + 1 at step t.
-    elapsed = xr.DataArray(np.arange(1, n.sizes["time"] + 1, dtype=np.float32), dims="time",
-                           coords={"time": n["time"]})
+    # No conflict yet on record: the steps the record has covered so far (a lower bound).
+    elapsed = n.notnull().astype(np.float32).cumsum("time")
     since = since.fillna(elapsed).where(n.notnull())
     return to_grid(_years(inputs, since), inputs)
 

@@ -66,4 +66,6 @@ def coverage_facts(cube: xr.Dataset, year: int | None = None) -> dict[str, Any]:
     }
     if unit == "region":
         facts["regions_without_features"] = regions_without_features(cube, year)
+        if "unmatched_region_codes" in cube.attrs:
+            facts["unmatched_region_codes"] = json.loads(cube.attrs["unmatched_region_codes"])
     return facts

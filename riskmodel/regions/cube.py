@@ -45,7 +45,9 @@ def build_region_cube(config: RunConfig | str | Path, *, level: Level = "region"
     unless `end_year` is set); a feature for year Y reads only what was published by Y.
     Attrs: `sources` (path and sha256 of each file), `notices`, `skipped_features` (with
     reasons), `frequency` = "yearly", `level`, `feature_names`, `size_dependent_features`,
-    and (regions) `regions_without_features` for the latest year. Raises `ConfigError` /
+    and (regions) `regions_without_features` for the latest year and
+    `unmatched_region_codes` (per region table: codes without a polygon, polygons without
+    rows). Raises `ConfigError` /
     `InputError` with one line naming the file, row or feature.
     """
     cfg = config if isinstance(config, RunConfig) else load_config(config)
@@ -84,6 +86,9 @@ def build_region_cube(config: RunConfig | str | Path, *, level: Level = "region"
     }
     if level == "region":
         cube.attrs["regions_without_features"] = json.dumps(regions_without_features(cube))
+        # Per region table: codes with rows but no polygon (not regions of the cube) and
+        # polygons without rows (country features only).
+        cube.attrs["unmatched_region_codes"] = inputs.attrs["unmatched_region_codes"]
     return cube
 
 

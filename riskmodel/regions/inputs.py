@@ -10,10 +10,11 @@ axis, per sub-national region or per country.
   at country level over all of a country's polygons. Each unit's area (`area_km2`) comes
   from the same sub-cells.
 - `population_unit` (persons per unit and year, the roll-up weight; `[sources.population]`):
-  the region table's population (GDL), carried past its last year by the country's growth
-  in the country table (WDI); for units without it, the grid's count (GPW 2020) scaled by
-  the same growth; at country level, the country table itself as a last resort. The
-  coordinate `population_source` says which, per unit.
+  the region table's population (GDL) of the year, or, where it has none (past its last
+  year, or a gap), its latest earlier value (else its first later one) scaled by the
+  country's growth in the country table (WDI) in between; for units without any, the
+  grid's count (GPW 2020) scaled the same way; at country level, the country table itself
+  as a last resort. The coordinate `population_source` says which, per unit.
 
 Every value for year Y is what its source had published by Y (`lag_years`); sources that
 stop early are carried forward with their age (`carry_forward`), event tables read absent
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel.config import CsvSource, GridSource, PopulationSpec, RunConfig, SourcesConfig
+from riskmodel.config import GridSource, PopulationSpec, RunConfig, SourcesConfig
 from riskmodel.errors import ConfigError, InputError
 from riskmodel.regions.polygons import RegionSet, region_set
 from riskmodel.sources.grids import grid_variable, open_grid
@@ -62,9 +63,13 @@ def region_inputs(cfg: RunConfig, level: Level,
     years = (first_year(src), end_year(src, tables))
     time = time_axis(src, years)
     lags, zero, region_vars, country_vars = {}, set(), {}, {}
+    unmatched: dict[str, dict[str, list[str]]] = {}
     for name, (s, table) in tables.items():
         if s.key == "region" and level == "region":
-            _name_unmatched(resolve_path(s.path, what=name), table, regions, notices)
+            no_poly, no_rows = _name_unmatched(resolve_path(s.path, what=name), table,
+                                               regions, notices)
+            unmatched[name] = {"codes_without_polygon": no_poly,
+                               "polygons_without_rows": no_rows}
         for var, da in prepared(name, s, table, years[1], src.frequency).items():
             lags[var] = s.lag_years
             if s.absent_is_zero:
@@ -101,14 +106,15 @@ def region_inputs(cfg: RunConfig, level: Level,
     ds.attrs = {"title": "riskmodel canonical inputs per " + level, "Conventions": "CF-1.8",
                 "synthetic": 0, "mode": "region", "frequency": "yearly", "level": level,
                 "sources": json.dumps(provenance, sort_keys=True),
-                "notices": json.dumps(notices.lines)}
+                "notices": json.dumps(notices.lines),
+                "unmatched_region_codes": json.dumps(unmatched, sort_keys=True)}
     return ds, regions
 
 
 def _name_unmatched(path: object, table: xr.Dataset, regions: RegionSet,
-                    notices: Notices) -> None:
-    """Notices naming a region table's codes without a polygon (their rows are unused)
-    and the polygons without rows (NaN)."""
+                    notices: Notices) -> tuple[list[str], list[str]]:
+    """(a region table's codes without a polygon (their rows are unused), the polygons
+    without rows (NaN)), both also named in notices."""
     have = {str(c) for c in table["region"].values}
     polys = set(regions.codes)
     # National rows without a polygon are the countries' own rows (the country level).
@@ -121,6 +127,7 @@ def _name_unmatched(path: object, table: xr.Dataset, regions: RegionSet,
                     f"not regions of the cube (their rows are unused), e.g. {no_poly[:8]}")
     if no_rows:
         notices.add(f"{path}: {len(no_rows)} polygon(s) without rows (NaN): {no_rows[:12]}")
+    return no_poly, no_rows
 
 
 def _regions_of(da: xr.DataArray, regions: RegionSet) -> xr.DataArray:
@@ -168,10 +175,10 @@ def _grid_layers(src: SourcesConfig, zones: Supersampled, n: int,
                 else:
                     values, fallback = zones.means(da.values, lat, lon, n, zone_of)
                 if fallback.size:
+                    share = " times their share of its area" if vmap.reduce == "sum" else ""
                     notices.add(f"{path}: {var}: {fallback.size} {level}(s) contain no "
                                 f"{FINE_DEGREES:g}-degree sub-cell centre and take the "
-                                f"cell at their representative point"
-                                f"{' times their share of its area' if vmap.reduce == 'sum' else ''}")
+                                f"cell at their representative point{share}")
                 out[var] = xr.DataArray(values, dims=(level,), attrs=dict(da.attrs))
         finally:
             ds.close()
@@ -203,20 +210,23 @@ def _population(ds: xr.Dataset, spec: PopulationSpec, level: str, lags: dict[str
         country_u = country
     country_u = country_u.transpose("time", level).values.astype(np.float64)
     region = ds[spec.region].transpose("time", level).values.astype(np.float64)
-    age_var = next((s.carry_forward for s, t in tables.values()
-                    if spec.region in t.data_vars and s.carry_forward), None)
+    age_var = next((src.carry_forward for src, t in tables.values()
+                    if spec.region in t.data_vars and src.carry_forward), None)
     age = (ds[age_var].values.astype(int) if age_var is not None and age_var in ds
            else np.zeros(years.size, int))
     out = np.full(region.shape, np.nan)
     source = np.full(len(units), "none", dtype=object)
-    t_index = np.arange(years.size)
-    # Carried GDL values hold data of `age` steps earlier: scale by the country's growth.
-    base = np.clip(t_index - age, 0, years.size - 1)
+    # Anchor each unit-year on the unit's own (not carried) value of the latest earlier
+    # year, else of the first later one, scaled by the country's growth in between.
+    genuine = np.isfinite(region) & (age == 0)[:, None]
+    anchor = _nearest_anchor(genuine)
+    has_region = genuine.any(axis=0)
+    cols = np.arange(region.shape[1])[None, :]
+    safe = np.where(anchor >= 0, anchor, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        growth = country_u / country_u[base]
-    growth[age == 0] = 1.0
-    has_region = np.isfinite(region).any(axis=0)
-    out[:, has_region] = (region * np.where(np.isfinite(growth), growth, 1.0))[:, has_region]
+        growth = country_u / country_u[safe, cols]
+    growth = np.where(np.isfinite(growth), growth, 1.0)
+    out = np.where(anchor >= 0, region[safe, cols] * growth, np.nan)
     source[has_region] = f"{spec.region}"
     if spec.grid is not None and spec.grid_year is not None:
         at = np.flatnonzero(years == spec.grid_year + lags.get(spec.country, 0))
@@ -240,3 +250,14 @@ def _population(ds: xr.Dataset, spec: PopulationSpec, level: str, lags: dict[str
     da = xr.DataArray(out, dims=("time", level), coords={"time": ds["time"], level: units},
                       attrs={"units": "1", "long_name": "persons living in the unit"})
     return da, [str(s) for s in source]
+
+
+def _nearest_anchor(genuine: np.ndarray) -> np.ndarray:
+    """(time, unit) index of the latest step <= t with a genuine value, else the first
+    later one; -1 for units without any."""
+    n = genuine.shape[0]
+    steps = np.arange(n)[:, None]
+    before = np.maximum.accumulate(np.where(genuine, steps, -1), axis=0)
+    after = np.flip(np.minimum.accumulate(np.flip(np.where(genuine, steps, n), axis=0),
+                                          axis=0), axis=0)
+    return np.where(before >= 0, before, np.where(after < n, after, -1))

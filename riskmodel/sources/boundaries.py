@@ -77,10 +77,10 @@ def _ring_bounds(coords: Any) -> tuple[float, float, float, float]:
             float(pts[:, 1].max()))
 
 
-def _check_rings(polys: Any, valid: bool = False) -> None:
+def _check_rings(polys: Any, valid: bool = False, area: bool = True) -> None:
     """Raise ValueError naming the polygon and ring that cannot be rasterised honestly.
     `valid`: the geometry is known to be OGC-valid, so no ring crosses itself (the costly
-    repair comparison is skipped)."""
+    repair comparison is skipped); `area=False` checks positions and closure only."""
     import shapely
     from shapely.geometry import Polygon
     for i, poly in enumerate(polys):
@@ -94,6 +94,8 @@ def _check_rings(polys: Any, valid: bool = False) -> None:
                                  f"least 4 (closed)")
             if not np.array_equal(pts[0], pts[-1]):
                 raise ValueError(f"{where} is not closed (first position != last)")
+            if not area:
+                continue
             x, y = pts[:, 0], pts[:, 1]
             signed = 0.5 * abs(float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1])))
             if valid:
@@ -187,15 +189,19 @@ def read_geojson(path: Path, code_property: str, skip_codes: tuple[str, ...],
                              f"or MultiPolygon")
         valid = bool(validity[0][k]) if validity is not None else False
         try:
+            polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
+            x0, y0, x1, y1 = _ring_bounds(polys)
+            # Structure first (positions, closure, area), so a broken ring is named as such
+            # rather than as something a repair could not mend.
+            _check_rings(polys, area=False)
             fixed = (_repaired(geom if validity is None else validity[1][k])
                      if repair and not valid else None)
             if fixed is not None:
                 geom = fixed[0]
-                kind = geom["type"]
                 repaired.append((code, fixed[1]))
-            polys = [geom.get("coordinates")] if kind == "Polygon" else geom.get("coordinates")
-            x0, y0, x1, y1 = _ring_bounds(polys)
-            _check_rings(polys, valid or fixed is not None)
+                polys = ([geom["coordinates"]] if geom["type"] == "Polygon"
+                         else geom["coordinates"])
+            _check_rings(polys, valid=valid or fixed is not None)
         except (TypeError, ValueError, IndexError, AttributeError) as exc:
             raise InputError(f"{where} ({code}): {exc}") from None
         if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
