@@ -14,6 +14,7 @@ from the data is HTML-escaped. Maps are few (four world maps and at most
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ import xarray as xr
 from pydantic import Field
 
 from riskmodel.config import Strict
+from riskmodel.errors import InputError
 from riskmodel.io.atomic import write_text
 from riskmodel.regions.risk_dataset import (RATE_UNITS_TEXT, STATEMENT, TARGET_NAME,
                                             driver_words, unscored_regions,
@@ -231,6 +233,19 @@ def _unscored_html(ds: xr.Dataset, year: int) -> str:
             f"<details><summary>Every unscored region ({len(rows)})</summary><table><tr>"
             f"<th>target</th><th>code</th><th>region</th><th>country</th><th>reason</th></tr>"
             f"{full}</table></details>")
+
+
+def alerts_from_run(run_dir: Path | str) -> list[dict[str, Any]]:
+    """The night's alert records as the report reads them: the properties of the run
+    folder's `alerts.geojson` (none when alerts are off and the file is absent)."""
+    path = Path(run_dir) / "alerts.geojson"
+    if not path.is_file():
+        return []
+    try:
+        fc = json.loads(path.read_text(encoding="utf-8"))
+        return [dict(f["properties"]) for f in fc["features"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an alerts FeatureCollection ({exc})") from None
 
 
 def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]],
