@@ -100,3 +100,40 @@ def test_report_without_coverage_or_alerts(tmp_path: Path) -> None:
                                options=ReportConfig(country_maps=0))
     html = path.read_text(encoding="utf-8")
     assert "No coverage table was given" in html and "maps/country-" not in html
+
+
+def test_every_output_of_a_real_night_from_one_dataset(tmp_path: Path) -> None:
+    """risk.nc, regions.geojson, alerts and the report from the fixture, as a night
+    writes them: the report marks the alerted regions and maps their countries first."""
+    import json
+    from datetime import datetime, timezone
+
+    from riskmodel.alerts.publish import publish_alerts
+    from riskmodel.config import AlertsConfig
+    from riskmodel.regions.geojson_out import write_regions_geojson
+    from riskmodel.regions.risk_dataset import write_region_risk_nc
+    from riskmodel.report.region_report import alerts_from_run
+
+    ds, polys = region_risk(), polygons()
+    run = tmp_path / "run"
+    write_region_risk_nc(ds, run / "risk.nc")
+    write_regions_geojson(ds, polys, run / "regions.geojson")
+    assert alerts_from_run(run) == []
+    cfg = AlertsConfig(store=str(tmp_path / "alerts.sqlite"),
+                       rules=str(Path(__file__).resolve().parents[1] / "configs"
+                                 / "alerts-real.toml"))
+    s = publish_alerts(ds, run_dir=run, cfg=cfg, run_id="real-2019", polygons=polys,
+                       sent=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    records = alerts_from_run(run)
+    assert len(records) == s["new"] > 0
+    html = write_region_report(ds, polys, run, alerts=records,
+                               options=ReportConfig(country_maps=1)).read_text()
+    first = records[0]
+    assert f"country-{first['country']}-cl.png" in html and ">new<" in html
+    assert json.loads((run / "regions.geojson").read_text())["as_of"] == "2019"
+    (run / "alerts.geojson").write_text("[1, 2]")
+    import pytest
+
+    from riskmodel.errors import InputError
+    with pytest.raises(InputError, match="alerts.geojson: not an alerts FeatureCollection"):
+        alerts_from_run(run)

@@ -4,7 +4,8 @@ One Feature per alert with a MultiPolygon (holes kept, unlike CAP) and flat prop
 or dashboard reads directly: risk and its interval, rank and priority, the top drivers,
 state and CAP message, model id, and `synthetic` so a map of the test world can never be
 mistaken for a real one. Region alerts add the modelled estimate behind their score (year,
-rate, interval and units) and the collection of yearly region alerts says what they are. Output is key-sorted JSON, identical bytes for identical alerts.
+rate, interval and units) and the collection of yearly region alerts says what they are.
+Output is key-sorted JSON, identical bytes for identical alerts.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ alerts) or GDL sub-national regions (region alerts, `regions`; checked against t
 risk dataset when alerts are published), for one or both targets. `covers` is the single
 gate every feed, file and outbox message passes through, so a partner never receives
 another partner's areas: an alert goes to a partner only if its country is the partner's
-and, when the partner lists areas, every area the alert touches is listed. Secrets for signing webhook deliveries are read
-at delivery time from an environment variable or a file named in the config, never from
-the config itself (the repository must not hold them); several space-separated secrets
-are all used to sign (key rotation).
+and, when the partner lists areas, every area the alert touches is listed. Secrets for
+signing webhook deliveries are read at delivery time from an environment variable or a
+file named in the config, never from the config itself (the repository must not hold
+them); several space-separated secrets are all used to sign (key rotation).
 
 Everything here is hostile input: values are not coerced (a TOML string is not a number),
 codes must look like ISO 3166 codes, webhook URLs must be HTTPS (plain HTTP only to a

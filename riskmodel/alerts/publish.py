@@ -264,7 +264,8 @@ def _persistent(verdict: Verdict, hist: list[tuple[str, float | None, int]],
 
 def _area_fields(a: Area, v: Verdict, rules: RulesConfig) -> dict[str, Any]:
     extra = {"estimates": dict(a.estimates)} if a.estimates else {}
-    return {**extra, "risk": a.risk, "risk_lo": a.risk_lo, "risk_hi": a.risk_hi, "risk_max": a.risk_max,
+    return {**extra, "risk": a.risk, "risk_lo": a.risk_lo, "risk_hi": a.risk_hi,
+            "risk_max": a.risk_max,
             "priority": score(a, rules.priority),
             "priority_parts": {k: round(x, 4) for k, x in components(a, rules.priority).items()},
             "exposed": a.exposed, "population": a.population,

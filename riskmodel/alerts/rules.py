@@ -6,9 +6,10 @@ probability above a threshold, a high percentile within its country, or a rise a
 previous months. On the real world's regions (`[area] kind = "region"`) the risk is the
 relative risk score (a percentile among the regions scored that year, not a probability),
 runs are years and "months" count years. Persistence asks the trigger to hold in k of the
-last n runs before an alert opens; hysteresis keeps an open alert while the area stays above lower "leave"
-levels, and resolves it only after `resolve_after` runs below them. Escalation is a rise of
-the area's risk since the last message by `escalate_delta` (or a higher severity band).
+last n runs before an alert opens; hysteresis keeps an open alert while the area stays
+above lower "leave" levels, and resolves it only after `resolve_after` runs below them.
+Escalation is a rise of the area's risk since the last message by `escalate_delta` (or a
+higher severity band).
 """
 
 from __future__ import annotations

@@ -146,6 +146,9 @@ def assemble_region_risk(*, years: Sequence[int], regions: Sequence[str],
                                  f"character")
             if code not in reason_texts:
                 reason_texts.append(code)
+        if len(reason_texts) > 127:  # score_status is int8
+            raise InputError(f"region risk: {len(reason_texts) - 1} distinct reasons for "
+                             f"unscored regions; at most 126 (group them)")
         status[ti] = np.vectorize(reason_texts.index, otypes=[np.int8])(
             np.where(scored, SCORED, why)) if nr and ny else status[ti]
         rank_on = (mid, lo, hi)

@@ -14,6 +14,7 @@ from the data is HTML-escaped. Maps are few (four world maps and at most
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.config import ReportConfig
+from riskmodel.errors import InputError
 from riskmodel.io.atomic import write_text
 from riskmodel.regions.risk_dataset import (RATE_UNITS_TEXT, STATEMENT, TARGET_NAME,
                                             driver_words, unscored_regions,
@@ -39,16 +41,19 @@ def _f(v: float, fmt: str = ".2f") -> str:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:1.5em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ccc}
-.meta{color:#555;font-size:.9em}.statement{background:#fff6e0;border-left:4px solid #e0a000;
-padding:.6em 1em;margin:1em 0}
-table{border-collapse:collapse;font-size:.86em;margin:.5em 0}th,td{border:1px solid #ddd;
-padding:.25em .5em;vertical-align:top;text-align:left}th{background:#f3f3f3}
-td.n{text-align:right;white-space:nowrap}img{max-width:100%;height:auto;border:1px solid #eee}
-details{margin:.5em 0}.pair{display:flex;gap:1em;flex-wrap:wrap;margin-bottom:1.5em}.pair figure{flex:1 1 45%;
-margin:0;min-width:320px}figcaption{font-size:.85em;color:#333}summary{cursor:pointer;color:#225}ul.drivers{margin:0;padding-left:1.1em}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;
+margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.5em;margin-bottom:.2em}
+h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ccc}
+.meta{color:#555;font-size:.9em}
+.statement{background:#fff6e0;border-left:4px solid #e0a000;padding:.6em 1em;margin:1em 0}
+table{border-collapse:collapse;font-size:.86em;margin:.5em 0}
+th,td{border:1px solid #ddd;padding:.25em .5em;vertical-align:top;text-align:left}
+th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}
+img{max-width:100%;height:auto;border:1px solid #eee}
+details{margin:.5em 0}summary{cursor:pointer;color:#225}ul.drivers{margin:0;padding-left:1.1em}
+.pair{display:flex;gap:1em;flex-wrap:wrap;margin-bottom:1.5em}
+.pair figure{flex:1 1 45%;margin:0;min-width:320px}figcaption{font-size:.85em;color:#333}
 """
 
 
@@ -223,6 +228,19 @@ def _unscored_html(ds: xr.Dataset, year: int) -> str:
             f"{full}</table></details>")
 
 
+def alerts_from_run(run_dir: Path | str) -> list[dict[str, Any]]:
+    """The night's alert records as the report reads them: the properties of the run
+    folder's `alerts.geojson` (none when alerts are off and the file is absent)."""
+    path = Path(run_dir) / "alerts.geojson"
+    if not path.is_file():
+        return []
+    try:
+        fc = json.loads(path.read_text(encoding="utf-8"))
+        return [dict(f["properties"]) for f in fc["features"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an alerts FeatureCollection ({exc})") from None
+
+
 def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]],
                         run_dir: Path | str, *, coverage: xr.DataArray | None = None,
                         alerts: Sequence[Mapping[str, Any]] = (),
@@ -260,7 +278,8 @@ def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>riskmodel: real-world regions, {year}</title><style>{CSS}</style></head><body>",
         f"<h1>Child- and forced-labour risk of sub-national regions, {year}</h1>",
-        f"<p class=meta>Models: {_e(models)} · config {_e(ds.attrs.get('config_hash', ''))} · code "
+        f"<p class=meta>Models: {_e(models)} · config "
+        f"{_e(ds.attrs.get('config_hash', ''))} · code "
         f"{_e(ds.attrs.get('code_version', ''))}</p>",
         f"<div class=statement><b>What these numbers are and are not.</b> {_e(STATEMENT)}</div>",
         "<ul>" + "".join(f"<li>{_e(TARGET_NAME[t])}: {scored[t]} of {ds.sizes['region']} "
