@@ -104,7 +104,7 @@ def interventions_path(alert_store: Path | str) -> Path:
 def period_months(period: str) -> tuple[str, str] | None:
     """First and last month (YYYY-MM) of a period `YYYY`, `YYYY-Qn` or `YYYY-MM`; None if
     the text is none of these."""
-    m = PERIOD_RE.match(period)
+    m = PERIOD_RE.fullmatch(period)
     if not m:
         return None
     year, month, quarter = m.groups()
@@ -159,7 +159,7 @@ def _check_row(row: dict[str, str], countries: Collection[str]) -> tuple[list[st
                    f"{', '.join(sorted(countries)) or 'none'})")
     if row["sector"] not in SECTORS:
         bad.append(f"sector {_show(row['sector'])} (expected one of {', '.join(SECTORS)})")
-    if not PROGRAMME_RE.match(row["programme"]):
+    if not PROGRAMME_RE.fullmatch(row["programme"]):
         bad.append(f"programme {_show(row['programme'])} (expected an identifier: letters, "
                    f"digits, '.', '_' or '-', starting with a letter or digit, at most 64)")
     months = period_months(row["period"])
@@ -171,7 +171,7 @@ def _check_row(row: dict[str, str], countries: Collection[str]) -> tuple[list[st
                    f"{', '.join(INDICATORS)})")
     elif row["unit"] != ind.unit:
         bad.append(f"unit {_show(row['unit'])} (expected {ind.unit!r} for {ind.name})")
-    if not VALUE_RE.match(row["value"]):
+    if not VALUE_RE.fullmatch(row["value"]):
         bad.append(f"value {_show(row['value'])} (expected a whole count: digits 0-9 only)")
     return bad, months
 
