@@ -286,7 +286,7 @@ def compute_kpis(db: sqlite3.Connection, *, partners: Iterable[PartnerLike] = ()
         raise InputError(f"period {period!r}: expected one of {', '.join(PERIODS)}")
     start, end = check_month(start, "--from"), check_month(end, "--to")
     if start and end and start > end:
-        raise InputError(f"--from {start} is after --to {end}")
+        raise InputError(f"--from {start} is after --to {end} (expected from <= to)")
     plist = list(partners)
     gate = {p.id: p for p in plist} if plist else None
     if partner is not None and (gate is None or partner not in gate):
