@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riskmodel.commands._common import add_out_arg, out_root
 from riskmodel.errors import EXIT_BAD_INPUT, EXIT_OK, ConfigError, InputError
 
 SHORT = {"alert_precision": "precision", "share_visited": "visited",
@@ -47,9 +48,7 @@ def register(subparsers: Any) -> None:
                     "period; programme results partners reported; the targeting view's "
                     "need and programmes per country beside them. See docs/kpis.md.")
     _sources(p, sub=False)
-    p.add_argument("--out", metavar="DIR", help="parent folder of run outputs, to find the "
-                   "newest run folder DIR/<config name>/<YYYY-MM> (default: the config's "
-                   "`out`)")
+    add_out_arg(p)  # the newest run folder DIR/<config name>/<YYYY-MM> is read
     p.add_argument("--run", metavar="RUN_DIR", help="run folder whose targeting inputs "
                    "and risk.nc the country view uses (default: the newest one)")
     p.add_argument("--from", dest="start", metavar="YYYY-MM",
@@ -105,7 +104,7 @@ def _newest_run(args: argparse.Namespace, cfg: Any) -> Path | None:
         return rd
     if cfg is None:
         return None
-    family = Path(args.out or cfg.out) / cfg.name
+    family = out_root(args, cfg) / cfg.name
     runs = sorted(d for d in family.glob("*") if RUN_DIR_RE.match(d.name) and d.is_dir()
                   and (d / "inputs").is_dir()) if family.is_dir() else []
     return runs[-1] if runs else None
