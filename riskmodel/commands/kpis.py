@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from riskmodel.commands._common import add_out_arg, out_root
 from riskmodel.errors import EXIT_BAD_INPUT, EXIT_OK, ConfigError, InputError
 
 SHORT = {"alert_precision": "precision", "share_visited": "visited",
@@ -48,9 +47,10 @@ def register(subparsers: Any) -> None:
                     "period; programme results partners reported; the targeting view's "
                     "need and programmes per country beside them. See docs/kpis.md.")
     _sources(p, sub=False)
-    add_out_arg(p)  # the newest run folder DIR/<config name>/<YYYY-MM> is read
+    # A run folder, not --out: this command reads one and writes nothing there.
     p.add_argument("--run", metavar="RUN_DIR", help="run folder whose targeting inputs "
-                   "and risk.nc the country view uses (default: the newest one)")
+                   "and risk.nc the country view uses (default: the newest one under the "
+                   "config's out/<name>/)")
     p.add_argument("--from", dest="start", metavar="YYYY-MM",
                    help="first month of alerts and results (included)")
     p.add_argument("--to", dest="end", metavar="YYYY-MM",
@@ -104,7 +104,7 @@ def _newest_run(args: argparse.Namespace, cfg: Any) -> Path | None:
         return rd
     if cfg is None:
         return None
-    family = out_root(args, cfg) / cfg.name
+    family = Path(cfg.out) / cfg.name
     runs = sorted(d for d in family.glob("*") if RUN_DIR_RE.match(d.name) and d.is_dir()
                   and (d / "inputs").is_dir()) if family.is_dir() else []
     return runs[-1] if runs else None
