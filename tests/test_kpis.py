@@ -179,3 +179,25 @@ def test_cli_prints_and_writes_json(kstore: dict, tmp_path: Path,
         main(["kpis", "--config", str(kstore["config"]), "--from", "2026-1"])
     assert e.value.code == 2
     assert "--from '2026-1' is not a month" in capsys.readouterr().err
+
+
+def test_cli_partner_view_html_and_catalogue(kstore: dict, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    html = tmp_path / "k.html"
+    out = tmp_path / "k.json"
+    with pytest.raises(SystemExit) as e:
+        main(["kpis", "--config", str(kstore["config"]), "--partner", "pb",
+              "--json", str(out), "--html", str(html)])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["partners"] == ["pb"] and data["total"]["alerts"] == 1
+    assert [c["country"] for c in data["countries"]] == ["XAB"]
+    assert "XAA" not in text and "XAA" not in html.read_text()
+    assert "<h2>Key performance indicators</h2>" in html.read_text()
+    with pytest.raises(SystemExit):
+        main(["kpis", "catalogue", "--markdown"])
+    assert capsys.readouterr().out == catalogue_markdown()
+    with pytest.raises(SystemExit):
+        main(["kpis", "catalogue"])
+    assert len(capsys.readouterr().out.splitlines()) == len(CATALOGUE) + 5
