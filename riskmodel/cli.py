@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.store",
     "riskmodel.commands.serve",
     "riskmodel.commands.partners",
+    "riskmodel.commands.kpis",
 )
 
 

@@ -42,6 +42,7 @@ from riskmodel.alerts.feedback import OUTCOMES, record_feedback
 from riskmodel.alerts.partners import Partner, PartnersConfig
 from riskmodel.alerts.store import ACTIVE_STATES, STATES, AlertStore
 from riskmodel.errors import InputError, LockHeldError
+from riskmodel.kpis.partner import partner_kpis
 from riskmodel.portal import atom
 from riskmodel.portal.limits import Limits, RateLimiter, retry_after
 from riskmodel.portal.scope import PartnerView
@@ -334,6 +335,17 @@ class Portal:
         return JSONResponse({"alert_id": aid, "outcome": outcome, "observed_on": observed,
                              "recorded": True})
 
+    def kpis(self, c: Ctx) -> Response:
+        # This partner's KPIs and results only (riskmodel.kpis.partner; docs/kpis.md).
+        q = c.request.query_params
+        try:
+            data = partner_kpis(c.store.db, self.partners.values(), c.partner.id,
+                                self.store_path, start=q.get("from"), end=q.get("to"),
+                                period=q.get("period", "month"))
+        except InputError as exc:
+            raise ApiError(422, str(exc)) from None
+        return JSONResponse(data)
+
 
 async def _index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
@@ -384,6 +396,7 @@ def create_app(store_path: Path | str, partners: PartnersConfig,
         Route("/api/v1/feed.atom", p.api(p.feed), name="feed"),
         Route("/api/v1/cap/{identifier}.xml", p.api(p.cap), name="cap"),
         Route("/api/v1/alerts/{alert_id}", p.api(p.alert)),
+        Route("/api/v1/kpis", p.api(p.kpis)),
         Route("/api/v1/alerts/{alert_id}/ack", p.api(p.ack, write=True), methods=["POST"]),
         Route("/api/v1/alerts/{alert_id}/outcome", p.api(p.outcome, write=True),
               methods=["POST"]),

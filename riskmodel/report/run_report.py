@@ -14,6 +14,7 @@ import xarray as xr
 import kernels
 from riskmodel.checks.findings import OVERRIDES
 from riskmodel.io.atomic import write_text
+from riskmodel.kpis.section import run_kpi_section
 from riskmodel.report.maps import save_map
 
 TARGET_NAMES = {"fl": "forced labour", "cl": "child labour"}
@@ -127,6 +128,7 @@ def write_run_report(run_dir: Path, risk: xr.Dataset, manifest: dict[str, Any],
                                                         sorted(counts.items())))
                      + ". Files: <a href='alerts.geojson'>GeoJSON</a>, "
                        "<a href='alerts.csv'>CSV</a>, CAP messages in alerts/cap/.</p>")
+    parts.append(run_kpi_section(run_dir, manifest, risk))
     if targeting_html:
         parts.append("<h2>Targeting</h2><p>Need, enabling environment and programme gaps "
                      "per country: <a href='targeting.html'>targeting report</a>, "
