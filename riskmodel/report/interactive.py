@@ -64,8 +64,10 @@ line-height:1.3;max-width:14rem}.map-legend .bar{height:.7rem;width:12rem;margin
 .map-legend .ticks{display:flex;justify-content:space-between;width:12rem}
 .map-legend .outline{display:inline-block;width:1.4rem;height:.7rem;vertical-align:middle;
 border:2px solid #00b7ff;box-shadow:0 0 0 1px #fff;margin-right:.3rem}
-.area-tip{max-width:26rem;white-space:normal;font-size:.8rem}.area-tip b{display:block}
-.area-tip ul{margin:.2rem 0 0 1rem;padding:0}.area-tip .alert{color:#a01010;font-weight:600}"""
+.area-tip{width:18rem;white-space:normal;font-size:.8rem}.area-tip b{display:block}
+.area-tip ul{margin:.2rem 0 0 1rem;padding:0}.area-tip .alert{color:#a01010;font-weight:600}
+.map-info{background:#fff;border:1px solid #999;padding:.35rem .5rem;width:20rem;
+font-size:.8rem;line-height:1.3}.map-info .area-tip{width:auto}"""
 
 # Draws every `.riskmap` of the page from its JSON; text goes in through textContent only.
 MAP_SCRIPT = r"""
@@ -77,14 +79,16 @@ MAP_SCRIPT = r"""
     if (cls) e.className = cls;
     return e;
   }
-  function tip(p) {
+  // The tooltip: area, risk and interval, its alerts; `full` adds the drivers (the
+  // info panel, which is never clipped by the map's edge however long the text).
+  function tip(p, full) {
     const box = el("div", null, "area-tip");
     box.append(el("b", p.title));
     box.append(el("div", p.risk));
     if (p.alerts && p.alerts.length) {
       for (const a of p.alerts) box.append(el("div", a, "alert"));
     }
-    if (p.drivers && p.drivers.length) {
+    if (full && p.drivers && p.drivers.length) {
       box.append(el("div", p.drivers_heading));
       const ul = el("ul");
       for (const d of p.drivers) ul.append(el("li", d));
@@ -110,23 +114,39 @@ MAP_SCRIPT = r"""
     };
     return c;
   }
+  function infoPanel(doc) {
+    const c = L.control({ position: "topright" });
+    c.onAdd = function () {
+      c.box = el("div", doc.hint, "map-info");
+      L.DomEvent.disableScrollPropagation(c.box);
+      return c.box;
+    };
+    c.show = function (p) {
+      c.box.replaceChildren(p ? tip(p, true) : document.createTextNode(doc.hint));
+    };
+    return c;
+  }
   function draw(node) {
     const doc = JSON.parse(document.getElementById(node.dataset.map).textContent);
     const bounds = L.latLngBounds(doc.bounds);
     const map = L.map(node, { crs: L.CRS.Simple, zoomSnap: 0.25, minZoom: -4, maxZoom: 9,
                               attributionControl: false });
     L.imageOverlay(doc.image, bounds, { interactive: false }).addTo(map);
+    const info = infoPanel(doc).addTo(map);
     const areas = L.geoJSON(doc.areas, {
       style: { color: "#555", weight: 0.6, opacity: 0.8, fillOpacity: 0, fillColor: "#000",
                className: "map-area" },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(tip(f.properties), { sticky: true, direction: "top" });
+        layer.bindTooltip(tip(f.properties, false), { sticky: true, direction: "auto" });
         layer.on("add", function () {
           const path = layer.getElement && layer.getElement();
           if (path) path.setAttribute("data-area", f.properties.key);
         });
-        layer.on("mouseover", function () { layer.setStyle({ weight: 2.5, color: "#111" }); });
-        layer.on("mouseout", function () { areas.resetStyle(layer); });
+        layer.on("mouseover", function () {
+          layer.setStyle({ weight: 2.5, color: "#111" });
+          info.show(f.properties);
+        });
+        layer.on("mouseout", function () { areas.resetStyle(layer); info.show(null); });
       },
     }).addTo(map);
     L.geoJSON(doc.alerts, {
@@ -136,6 +156,7 @@ MAP_SCRIPT = r"""
     }).addTo(map);
     legend(doc).addTo(map);
     map.fitBounds(bounds);
+    node.riskmap = map; // for scripts and tests that drive the map
     node.dataset.ready = "1";
   }
   function start() {

@@ -398,7 +398,8 @@ def _map_doc(ctx: ReportContext, target: str, image: str,
             "alerts": {"type": "FeatureCollection", "features": alerts},
             "legend": {"title": f"{TARGET_NAMES.get(target, target)} risk (probability)",
                        "colours": colour_stops(CMAP), "ticks": ["0", "0.5", "1"],
-                       "outline": "alert area"}}
+                       "outline": "alert area"},
+            "hint": "Hover an area for its risk, interval and drivers."}
 
 
 def maps_section(ctx: ReportContext) -> str:
