@@ -44,10 +44,18 @@ def json_for_script(doc: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def shapes_block(shapes_id: str, shapes: dict[str, Any]) -> str:
+    """The area outlines every map of the page shares: a GeoJSON FeatureCollection whose
+    features carry only their `key` (drawn once per map, stored once per page)."""
+    return (f"<script type='application/json' id='{html.escape(shapes_id)}'>"
+            f"{json_for_script(shapes)}</script>")
+
+
 def map_block(map_id: str, doc: dict[str, Any], *, caption: str) -> str:
     """The HTML of one interactive map: its container, its data (`doc`: image, bounds
-    [[south, west], [north, east]], areas and alerts as GeoJSON FeatureCollections,
-    legend) and a caption. `MAP_SCRIPT` draws every such block of the page."""
+    [[south, west], [north, east]], `shapes` the id of a `shapes_block`, `area_props` the
+    tooltip texts by area key, `alerts` a GeoJSON FeatureCollection of alert outlines,
+    legend, hint) and a caption. `MAP_SCRIPT` draws every such block of the page."""
     mid = html.escape(map_id)
     return (f"<figure class='riskmap-figure'><div class='riskmap' id='{mid}' "
             f"data-map='{mid}-data' role='application' aria-label='{html.escape(caption)}'>"
@@ -133,7 +141,15 @@ MAP_SCRIPT = r"""
                               attributionControl: false });
     L.imageOverlay(doc.image, bounds, { interactive: false }).addTo(map);
     const info = infoPanel(doc).addTo(map);
-    const areas = L.geoJSON(doc.areas, {
+    const shapes = JSON.parse(document.getElementById(doc.shapes).textContent);
+    const props = doc.area_props;
+    const has = Object.prototype.hasOwnProperty;
+    const own = function (f) { return has.call(props, f.properties.key); };
+    const mine = shapes.features.filter(own)
+      .map(function (f) {
+        return { type: "Feature", geometry: f.geometry, properties: props[f.properties.key] };
+      });
+    const areas = L.geoJSON({ type: "FeatureCollection", features: mine }, {
       style: { color: "#555", weight: 0.6, opacity: 0.8, fillOpacity: 0, fillColor: "#000",
                className: "map-area" },
       onEachFeature: function (f, layer) {

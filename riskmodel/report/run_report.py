@@ -28,7 +28,7 @@ from riskmodel.checks.findings import OVERRIDES
 from riskmodel.checks.rows import FeatureRows
 from riskmodel.io.atomic import write_text
 from riskmodel.report.drivers import AreaLevels, area_levels, describe_driver
-from riskmodel.report.interactive import MAP_CSS, copy_leaflet, map_block, scripts
+from riskmodel.report.interactive import MAP_CSS, copy_leaflet, map_block, scripts, shapes_block
 from riskmodel.report.maps import _coarsen_factor, colour_stops, save_grid_png, save_map
 
 TARGET_NAMES = {"fl": "forced labour", "cl": "child labour"}
@@ -44,6 +44,8 @@ padding:.6rem 1rem}details{margin:.5rem 0}nav a{margin-right:.8rem}"""
 CMAP = "magma_r"
 # Drivers listed for an area in the tables and tooltips.
 N_DRIVERS = 3
+# Id of the page's admin-1 outlines, which every interactive map draws.
+SHAPES_ID = "admin1-shapes"
 # Alert states in the order the table lists them (acting on new ones first).
 STATE_ORDER = {"new": 0, "escalated": 1, "ongoing": 2, "resolved": 3}
 
@@ -244,8 +246,9 @@ def header_section(ctx: ReportContext) -> str:
         active = [p for p in (f["properties"] for f in ctx.alert_features)
                   if p.get("state") != "resolved"]
         new = int(ctx.alerts.get("new", 0))
-        glance.append(f"<strong>{len(active)} active alert(s)</strong>, {new} new to "
-                      f"partners tonight")
+        glance.append(f"<strong>{len(active)} active alert(s)</strong>, " + (
+            "nothing new for partners (a rerun of a night already published)"
+            if ctx.alerts.get("rerun_of") else f"{new} new to partners tonight"))
     else:
         glance.append("no alerts published by this run")
     n_warn = len(run_warnings(ctx.manifest))
@@ -356,8 +359,9 @@ def _alert_rings(features: list[dict[str, Any]], target: str) -> list[list[tuple
 def _map_doc(ctx: ReportContext, target: str, image: str,
              extent: tuple[float, float, float, float], polygons: dict[int, list[Any]],
              table: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The interactive map's data for `target`: image and bounds, admin-1 areas with their
-    tooltip texts (`table`: `admin1_table`), the active alert areas, and the legend."""
+    """The interactive map's data for `target`: image and bounds, the tooltip texts of the
+    admin-1 areas outlined in `polygons` (`table`: `admin1_table`), the active alert areas,
+    and the legend."""
     risk = ctx.risk
     names, codes = risk["admin1_name"].values, risk["admin1"].values
     countries = risk["country"].values
@@ -373,28 +377,25 @@ def _map_doc(ctx: ReportContext, target: str, image: str,
             alerts_of.setdefault(a, []).append(
                 f"Alert {p.get('alert_id')}: {_alert_state(ctx, p)}, priority "
                 f"{_num(p.get('priority'))}")
-    feats = []
+    props = {}
     for a, polys in polygons.items():
         if not polys:
             continue
         c = int(owner[a])
         drivers = driver_texts(_unit_drivers(risk, table, a), [a], ctx.levels)
-        feats.append({"type": "Feature", "geometry": {"type": "MultiPolygon",
-                                                       "coordinates": polys},
-                      "properties": {
-                          "key": str(codes[a]),
-                          "title": f"{names[a]} ({codes[a]}), {country_names[c]}",
-                          "risk": f"{TARGET_NAMES.get(target, target)} risk "
-                                  f"{_num(float(table['risk'][a]))} (80% interval "
-                                  f"{_num(float(table['lo'][a]))}-"
-                                  f"{_num(float(table['hi'][a]))})",
-                          "drivers_heading": "drivers (area's top inputs raising risk):",
-                          "drivers": drivers, "alerts": alerts_of.get(a, [])}})
+        props[str(codes[a])] = {
+            "key": str(codes[a]),
+            "title": f"{names[a]} ({codes[a]}), {country_names[c]}",
+            "risk": f"{TARGET_NAMES.get(target, target)} risk "
+                    f"{_num(float(table['risk'][a]))} (80% interval "
+                    f"{_num(float(table['lo'][a]))}-{_num(float(table['hi'][a]))})",
+            "drivers_heading": "drivers (area's top inputs raising risk):",
+            "drivers": drivers, "alerts": alerts_of.get(a, [])}
     alerts = [{"type": "Feature", "geometry": f["geometry"],
                "properties": {"alert_id": f["properties"].get("alert_id")}} for f in active]
     s, w, n, e = extent
     return {"image": image, "bounds": [[s, w], [n, e]],
-            "areas": {"type": "FeatureCollection", "features": feats},
+            "shapes": SHAPES_ID, "area_props": props,
             "alerts": {"type": "FeatureCollection", "features": alerts},
             "legend": {"title": f"{TARGET_NAMES.get(target, target)} risk (probability)",
                        "colours": colour_stops(CMAP), "ticks": ["0", "0.5", "1"],
@@ -408,7 +409,10 @@ def maps_section(ctx: ReportContext) -> str:
     risk = ctx.risk
     maps_dir = ctx.run_dir / "maps"
     polygons = admin1_polygons(risk)
-    parts = []
+    codes = risk["admin1"].values
+    parts = [shapes_block(SHAPES_ID, {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": polys},
+         "properties": {"key": str(codes[a])}} for a, polys in polygons.items() if polys]})]
     for t in ctx.targets:
         name = TARGET_NAMES.get(t, t)
         field = risk["risk"].sel(target=t).isel(time=-1)
