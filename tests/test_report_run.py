@@ -98,31 +98,34 @@ def test_every_alert_is_a_row_with_state_interval_and_drivers_in_words(report: d
         assert entry.meaning in row and p["driver_1"] not in row
         assert re.search(r": (low|middling|high) \(", row)
         assert f"raises risk (+{p['driver_1_contrib']:.2f} log-odds)" in row
-    assert page.count("<h2 id='warnings'>Warnings</h2>") == 1
+    assert page.count("<h2>Warnings</h2>") == 1 and "<a id='warnings'></a>" in page
 
 
 def test_maps_outline_the_alert_areas_and_hover_data_covers_every_area(report: dict) -> None:
     page, risk, run_dir = report["page"], report["risk"], report["run_dir"]
     docs = map_docs(page)
     assert sorted(docs) == ["map-cl-live", "map-fl-live"]
+    shared = re.search(r"<script type='application/json' id='admin1-shapes'>(.*?)</script>",
+                       page, flags=re.S)
+    shapes = {f["properties"]["key"] for f in json.loads(shared.group(1))["features"]}
+    assert all(d["shapes"] == "admin1-shapes" for d in docs.values())
     land_units = {int(u) for u in np.unique(risk["admin1_id"].values) if u >= 0}
     for t in ("fl", "cl"):
         doc = docs[f"map-{t}-live"]
         assert (run_dir / doc["image"]).is_file()
-        keys = {f["properties"]["key"] for f in doc["areas"]["features"]}
-        assert keys == {str(risk["admin1"].values[u]) for u in land_units}
+        keys = set(doc["area_props"])
+        assert keys == {str(risk["admin1"].values[u]) for u in land_units} == shapes
         mine = sorted(f["properties"]["alert_id"] for f in report["alerts"]
                       if f["properties"]["target"] == t
                       and f["properties"]["state"] != "resolved")
         assert sorted(f["properties"]["alert_id"] for f in doc["alerts"]["features"]) == mine
-        for f in doc["areas"]["features"]:
-            p = f["properties"]
+        for p in doc["area_props"].values():
             assert "risk" in p["risk"] and "80% interval" in p["risk"]
             assert p["title"].startswith(str(risk["admin1_name"].values[
                 list(risk["admin1"].values).index(p["key"])]))
         # An alerted area's tooltip names its alert.
         for aid in mine:
-            assert any(aid in a for f in doc["areas"]["features"] for a in f["properties"]["alerts"])
+            assert any(aid in a for p in doc["area_props"].values() for a in p["alerts"])
     for name in ("leaflet.js", "leaflet.css", "LICENSE"):
         assert (run_dir / "maps" / "leaflet" / name).read_bytes() == \
             (LEAFLET_DIR / name).read_bytes()
@@ -181,14 +184,15 @@ def test_hostile_names_stay_text_and_levels_come_from_feature_rows(report: dict,
     text = page.read_text(encoding="utf-8")
     assert evil not in text and "<img src=x" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown, escaped
-    assert text.count("<script") == 2 + len(map_docs(text))  # leaflet, map script, data
+    # Leaflet, the map script, the shared outlines and each map's data; nothing else.
+    assert text.count("<script") == 3 + len(map_docs(text))
     index = {str(c): i for i, c in enumerate(risk["admin1"].values)}
     for f in geo["features"]:  # each alert's level is its unit's value: the unit index
         p = f["properties"]
         assert re.search(rf": (low|middling|high) \({index[p['area_key']]}\.00[ ,]", text)
     docs = map_docs(text)
-    assert all(f["properties"]["title"].startswith(evil)
-               for d in docs.values() for f in d["areas"]["features"])
+    assert all(p["title"].startswith(evil) for d in docs.values()
+               for p in d["area_props"].values())
 
 
 def test_sections_are_a_sequence_a_new_one_joins(report: dict, tmp_path: Path) -> None:

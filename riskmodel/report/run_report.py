@@ -182,11 +182,11 @@ def warnings_section(manifest: dict[str, Any]) -> str:
     """HTML listing every warning of the run (`run_warnings`), or saying there were none."""
     found = run_warnings(manifest)
     if not found:
-        return "<h2 id='warnings'>Warnings</h2><p>The input checks raised no warning.</p>"
+        return "<h2>Warnings</h2><p>The input checks raised no warning.</p>"
     rows = "".join(f"<tr><td>{esc(str(f.get('kind')))}</td><td>{esc(str(f.get('subject')))}"
                    f"</td><td>{esc(str(f.get('status')))}</td>"
                    f"<td>{esc(str(f.get('message')))}</td></tr>" for f in found)
-    return (f"<h2 id='warnings'>Warnings</h2><p>{len(found)} warning(s) from the input checks "
+    return (f"<h2>Warnings</h2><p>{len(found)} warning(s) from the input checks "
             f"(details in <a href='checks.json'>checks.json</a>). The run went on: a "
             f"warning is below the failure limit, or a failure was let through by an "
             f"override named in the manifest.</p><table><tr><th>check</th>"
@@ -451,7 +451,7 @@ def maps_section(ctx: ReportContext) -> str:
 
 def warnings_block(ctx: ReportContext) -> str:
     """Every warning of the run's input checks (`warnings_section`)."""
-    return warnings_section(ctx.manifest)
+    return "<a id='warnings'></a>" + warnings_section(ctx.manifest)
 
 
 def targeting_section(ctx: ReportContext) -> str:
