@@ -546,7 +546,9 @@ def _night(ctx: RunContext, outcome: Outcome, client: Any, as_of: str | None, *,
         manifest = write_manifest(ctx, run_dir, "running", inputs=inputs, month=month,
                                   models=models, checks=report, backfilled=backfilled,
                                   outputs=outputs, summary=summary)
-        write_run_report(run_dir, risk, manifest, summary.get("alerts"), result.html)
+        write_run_report(run_dir, risk, manifest, summary.get("alerts"), result.html,
+                         features=None if scored.features is None else
+                         FeatureRows(models.feature_names, scored.features))
     write_manifest(ctx, run_dir, "ok", inputs=inputs, month=month, models=models,
                    checks=report, backfilled=backfilled, outputs=outputs, summary=summary)
     return run_dir

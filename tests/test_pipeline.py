@@ -148,7 +148,8 @@ def test_train_registry_option(tiny_config: Path, tmp_path: Path,
                                capsys: pytest.CaptureFixture) -> None:
     registry = tmp_path / "elsewhere"
     with pytest.raises(SystemExit) as info:
-        main(["train", "--config", str(tiny_config), "--registry", str(registry), "--quiet"])
+        main(["train", "--config", str(tiny_config), "--registry", str(registry), "--quiet",
+              "--json"])
     assert info.value.code == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == {"fl", "cl"}

@@ -45,3 +45,21 @@ def test_border_segments_lie_on_the_edges_between_labels() -> None:
     assert segs.shape == (3, 2, 2)  # one vertical edge per row, none between rows
     assert np.allclose(segs[:, :, 0], 11.5)
     assert sorted(map(tuple, segs[:, :, 1])) == [(-0.5, 0.5), (0.5, 1.5), (1.5, 2.5)]
+
+
+def test_grid_image_is_north_up_transparent_at_sea_and_reproducible(tmp_path: Path) -> None:
+    from riskmodel.report.maps import save_grid_png
+
+    values = np.full((4, 6), 0.0, np.float32)
+    values[-1, :] = 1.0  # the northernmost row (lat ascending): darkest on magma_r
+    values[:, 0] = np.nan  # sea on the west edge
+    field = xr.DataArray(values, dims=("lat", "lon"),
+                         coords={"lat": [0.5, 1.5, 2.5, 3.5], "lon": np.arange(6) + 10.5})
+    png, extent = save_grid_png(field, tmp_path / "a.png", vmin=0, vmax=1)
+    again, _ = save_grid_png(field, tmp_path / "b.png", vmin=0, vmax=1)
+    assert png.read_bytes() == again.read_bytes()
+    assert extent == (0.0, 10.0, 4.0, 16.0)  # south, west, north, east: cell edges
+    img = mpimg.imread(png)
+    assert img.shape == (4, 6, 4)
+    assert (img[:, 0, 3] == 0).all() and (img[:, 1:, 3] == 1).all()
+    assert img[0, 1, :3].sum() < img[-1, 1, :3].sum()  # top row dark: north is up

@@ -25,6 +25,7 @@ from riskmodel.commands._common import add_out_arg, out_root
 from riskmodel.config import RunConfig, load_config
 from riskmodel.errors import InputError
 from riskmodel.io.netcdf import write_netcdf
+from riskmodel.progress import Progress
 from riskmodel.sources import Notices, build_country_cube, build_monthly_cube
 from riskmodel.world import make_world
 
@@ -68,13 +69,16 @@ def handle_build(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out}: --out is the parent folder of run outputs; "
                          f"name the cube file with --cube FILE.nc")
     cfg = load_config(args.config)
+    progress = Progress(quiet=args.quiet)
     notices = Notices()
-    cube = cube_for(cfg, notices, args.chunks)
+    with progress.stage("cube"):
+        cube = cube_for(cfg, notices, args.chunks)
     for line in notices.lines:
         if not args.quiet:
             print(f"riskmodel: notice: {line}", file=sys.stderr)
     out = Path(args.cube) if args.cube else out_root(args, cfg) / cfg.name / "features.nc"
-    write_netcdf(cube, out, compress=True)
+    with progress.stage("write"):  # a lazy (--chunks) cube is computed here
+        write_netcdf(cube, out, compress=True)
     dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
     print(f"riskmodel: {len(cube.data_vars)} features ({dims}) written to {out}")
     return 0
@@ -97,5 +101,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="NetCDF file to write (default: <out>/<config name>/features.nc)")
     pb.add_argument("--chunks", type=int, metavar="N",
                     help="build lazily with dask, N cells per spatial chunk")
-    pb.add_argument("--quiet", action="store_true", help="no notices")
+    pb.add_argument("--quiet", action="store_true", help="no progress lines or notices")
     pb.set_defaults(handler=handle_build)

@@ -3,6 +3,7 @@
 Training holds the run-folder lock of the config (`<out>/<name>/.lock`, `--out` as for
 `run`): the nightly run of the same config loads these models, and retraining under it
 would swap them mid-run. `--registry` names another model registry than the config's.
+Prints one line per model (`--json`: the same as JSON).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ def handle(args: argparse.Namespace) -> int:
     out = {t: {"model_id": m.model_id, "folder": str(m.folder), "rows": m.rows,
                "training_window": list(m.training_window)}
            for t, m in models.models.items()}
-    print(json.dumps(out, indent=2), file=sys.stdout)
+    if args.json:
+        print(json.dumps(out, indent=2), file=sys.stdout)
+        return 0
+    print(f"{'target':<7}{'model id':<14}{'rows':>10}  {'training window':<19}  folder")
+    for t, m in out.items():
+        window = " to ".join(str(w) for w in m["training_window"])
+        print(f"{t:<7}{m['model_id']:<14}{m['rows']:>10}  {window:<19}  {m['folder']}")
     return 0
 
 
@@ -43,4 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--registry", metavar="DIR",
                    help="model registry folder to register the models in (default: the "
                         "config's [model] registry)")
+    p.add_argument("--json", action="store_true",
+                   help="print the registered models as JSON instead of a table")
     p.set_defaults(handler=handle)

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_hex
 import numpy as np
 import xarray as xr
 
@@ -51,12 +52,29 @@ def _border_lines(labels: xr.DataArray) -> LineCollection:
     return LineCollection(np.concatenate([east, north]), colors="0.35", linewidths=0.4)
 
 
+# Outline of alert areas on the maps: a white casing under a bright line, visible on the
+# light and the dark end of the colour scale alike.
+OUTLINE_COLOUR = "#00b7ff"
+
+
+def _outline_lines(rings: list[list[tuple[float, float]]], ax: plt.Axes) -> None:
+    """Draw closed (lon, lat) rings as outlines (casing, then line) with a legend entry."""
+    casing = LineCollection(rings, colors="white", linewidths=2.6, zorder=3)
+    line = LineCollection(rings, colors=OUTLINE_COLOUR, linewidths=1.4, zorder=4,
+                          label="alert area")
+    ax.add_collection(casing)
+    ax.add_collection(line)
+    ax.legend(handles=[line], loc="upper left", fontsize=8, framealpha=0.9)
+
+
 def save_map(field: xr.DataArray, dest: Path | str, *, title: str, label: str,
              vmin: float | None = None, vmax: float | None = None, cmap: str = "magma_r",
-             note: str | None = None, borders: xr.DataArray | None = None) -> Path:
+             note: str | None = None, borders: xr.DataArray | None = None,
+             outlines: list[list[tuple[float, float]]] | None = None) -> Path:
     """Save a (lat, lon) field as a PNG map at `dest` (atomically); NaN cells are blank.
 
     `borders`: an integer region raster whose boundaries are drawn as thin lines.
+    `outlines`: closed (lon, lat) rings drawn on top as highlighted outlines (alert areas).
     """
     factor = _coarsen_factor(field)
     if factor > 1:
@@ -73,6 +91,8 @@ def save_map(field: xr.DataArray, dest: Path | str, *, title: str, label: str,
                          vmin=vmin, vmax=vmax, shading="nearest")
     if borders is not None:
         ax.add_collection(_border_lines(borders))
+    if outlines:
+        _outline_lines(outlines, ax)
     ax.set_title(title, fontsize=11)
     ax.set_xlabel("longitude (degrees east)")
     ax.set_ylabel("latitude (degrees north)")
@@ -81,3 +101,34 @@ def save_map(field: xr.DataArray, dest: Path | str, *, title: str, label: str,
     dest = Path(dest)
     save_figure(fig, dest, note)
     return dest
+
+
+def save_grid_png(field: xr.DataArray, dest: Path | str, *, vmin: float, vmax: float,
+                  cmap: str = "magma_r") -> tuple[Path, tuple[float, float, float, float]]:
+    """Save a (lat, lon) field as a bare RGBA image, one pixel per cell (block means above
+    MAP_MAX_CELLS a side, as `save_map`), north up and NaN transparent, for an interactive
+    map to lay over its extent. Returns the path and the extent (south, west, north, east)
+    in degrees, cell edges included."""
+    factor = _coarsen_factor(field)
+    if factor > 1:
+        field = field.coarsen(lat=factor, lon=factor, boundary="trim").mean()
+    lat, lon = field["lat"].values, field["lon"].values
+    dy = float(lat[1] - lat[0]) if len(lat) > 1 else 1.0
+    dx = float(lon[1] - lon[0]) if len(lon) > 1 else 1.0
+    values = np.ma.masked_invalid(np.asarray(field.values, dtype=np.float64))
+    if dy < 0:  # rows run north to south already
+        values = values[::-1]
+        dy = -dy
+    dest = Path(dest)
+    write_with(dest, lambda p: plt.imsave(p, values, vmin=vmin, vmax=vmax, cmap=cmap,
+                                          origin="lower", format="png",
+                                          metadata={"Software": None}))
+    extent = (float(lat.min()) - dy / 2, float(lon.min()) - dx / 2,
+              float(lat.max()) + dy / 2, float(lon.max()) + dx / 2)
+    return dest, extent
+
+
+def colour_stops(cmap: str = "magma_r", n: int = 11) -> list[str]:
+    """`n` hex colours evenly spaced along `cmap`, for a CSS gradient legend."""
+    cm = matplotlib.colormaps[cmap]
+    return [to_hex(cm(i / (n - 1))) for i in range(n)]
