@@ -46,7 +46,9 @@ def model_id(cfg: RunConfig, target: str, features: tuple[str, ...],
              outcomes: OutcomeSet | None = None, outcome_weight: float = 1.0) -> str:
     """Hash (12 hex) of what determines the model for `target` (with `outcomes`, their
     partner, digest and weight too: new outcomes make a new model)."""
-    model = cfg.model.model_dump(mode="json", exclude={"registry", "threads"})
+    # The outcome switch enters through `outcomes` (partner, digest, weight), not the dump.
+    model = cfg.model.model_dump(mode="json", exclude={"registry", "threads",
+                                                       "outcomes_partner", "outcome_weight"})
     # Keys added after models were registered count only when set, so existing ids hold.
     for name, default in OPTIONAL_MODEL_KEYS.items():
         if model.get(name) == default:
@@ -79,6 +81,20 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
     whether it was fitted now.
     """
     features = tuple(str(n) for n in cube.data_vars)
+    if outcomes is None and cfg.model.outcomes_partner is not None:
+        # The config's switch: this partner's outcomes, read fresh from the store each
+        # night; a new outcome changes the id below, so the model is retrained.
+        owner = cfg.model.outcomes_partner
+        others = sorted(p.id for p in load_partners(cfg.alerts.partners).partner
+                        if p.id != owner) if cfg.alerts.partners else []
+        if others:
+            # This model's scores go to every partner of the file: one partner's outcomes
+            # would shape what the others see.
+            raise ModelError(f"[model] outcomes_partner = {owner!r}: the partners file "
+                             f"{cfg.alerts.partners} also lists {', '.join(others)}; a "
+                             f"partner's own model needs a partners file listing only it")
+        outcomes = partner_outcomes(cfg, inputs, owner, target)
+        outcome_weight = cfg.model.outcome_weight
     mid = model_id(cfg, target, features, outcomes, outcome_weight)
     folder = model_dir(cfg.model.registry, target, mid)
     if folder.exists() and not retrain:
@@ -118,10 +134,11 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
 
 
 def partner_outcomes(cfg: RunConfig, inputs: xr.Dataset, partner: str, target: str,
-                     time_label: Callable[[int], str]) -> OutcomeSet:
+                     time_label: Callable[[int], str] | None = None) -> OutcomeSet:
     """The visit outcomes of `partner` about `target` from the config's alert store, through
     the partner gate (`riskmodel.alerts.feedback.labels`: only its own reports, only about
-    alerts it covers), as an `OutcomeSet` on this world's axes."""
+    alerts it covers), as an `OutcomeSet` on this world's axes (months named by
+    `time_label`, else YYYY-MM of the time coordinate)."""
     if not cfg.alerts.partners:
         raise ModelError("outcome labels are per partner: the config names no partners "
                          "file ([alerts] partners)")
@@ -130,6 +147,8 @@ def partner_outcomes(cfg: RunConfig, inputs: xr.Dataset, partner: str, target: s
         raise ModelError(f"unknown partner {partner!r} in {cfg.alerts.partners}")
     with AlertStore(cfg.alerts.store) as store:
         rows = feedback_labels(store, partners, partner=partner)
-    return from_feedback(rows, [time_label(i) for i in range(inputs.sizes["time"])],
+    labels = ([time_label(i) for i in range(inputs.sizes["time"])] if time_label else
+              [str(t)[:7] for t in inputs["time"].values.astype("datetime64[M]")])
+    return from_feedback(rows, labels,
                          [str(a) for a in inputs["admin1"].values],
                          inputs["admin1_id"].values, partner, target)

@@ -17,7 +17,8 @@ from riskmodel.alerts.feedback import record_feedback
 from riskmodel.alerts.partners import load_partners
 from riskmodel.alerts.publish import publish_alerts
 from riskmodel.alerts.store import AlertStore
-from riskmodel.config import AlertsConfig, RunConfig
+from riskmodel.config import AlertsConfig, RunConfig, config_hash
+from riskmodel.errors import ModelError
 from riskmodel.models.outcomes import (
     Outcome,
     OutcomeSet,
@@ -27,7 +28,7 @@ from riskmodel.models.outcomes import (
     outcome_rows,
 )
 from riskmodel.models.table import Table
-from riskmodel.training import model_id, partner_outcomes
+from riskmodel.training import ensure_model, model_id, partner_outcomes
 
 MONTHS = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]   # 2025-01 .. 2026-12
 
@@ -164,3 +165,23 @@ def test_area_offsets_move_only_visited_areas_toward_what_visits_found() -> None
     # No outcomes: no correction.
     b0, sd0, _ = area_offsets(np.empty(0), np.empty(0), np.empty(0, int), 2, prior_sd=0.5)
     assert not b0.any() and np.allclose(sd0, 0.5)
+
+
+def test_the_config_switch_refuses_a_model_shared_with_other_partners(
+        two_partners: RunConfig) -> None:
+    cfg = two_partners.model_copy(update={"model": two_partners.model.model_copy(
+        update={"outcomes_partner": "pa"})})
+    cube = xr.Dataset({"x": (("time", "lat", "lon"), np.zeros((len(MONTHS), 2, 2)))})
+    with pytest.raises(ModelError, match="also lists pb; a partner's own model"):
+        ensure_model(cfg, _inputs(), cube, "fl")
+
+
+def test_the_outcome_switch_leaves_config_hashes_alone() -> None:
+    plain = RunConfig()
+    assert "outcomes_partner" not in plain.model.model_dump()
+    assert config_hash(plain) == config_hash(RunConfig.model_validate(
+        {"model": {"outcome_weight": 1.0}}))
+    on = RunConfig.model_validate({"model": {"outcomes_partner": "pa"}})
+    assert config_hash(on) != config_hash(plain)
+    with pytest.raises(ValueError, match="outcomes_partner"):
+        RunConfig.model_validate({"model": {"outcomes_partner": "../x"}})
