@@ -155,7 +155,7 @@ def test_bad_simulate_table_is_one_line(tmp_path: Path) -> None:
 
 
 def test_presets_hold_the_settings_chosen_on_selection_seeds() -> None:
-    chosen = json.loads((ROOT / "benchmarks" / "selection" / "simulate-settings.json")
+    chosen = json.loads((ROOT / "benchmarks" / "selection" / "simulate_settings.json")
                         .read_text())
     assert all(s >= 9001 for s in chosen["seeds"])   # selection seeds only
     for preset in ("well-specified", "hidden-detection"):

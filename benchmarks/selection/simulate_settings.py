@@ -9,7 +9,7 @@ the highest median, over seeds and both presets, of `loop_gain_top` (cases per v
 the loop on minus off after the simulated months) is chosen, ties broken by the higher
 median `loop_concordance_gain_top`. Report seeds are never touched.
 
-The output (`simulate-settings.json` beside this script) records every candidate, the
+The output (`simulate_settings.json` beside this script) records every candidate, the
 per-seed figures, the rule and the choice; tests/test_simulate.py checks that the presets'
 `[simulate]` tables hold the chosen candidate.
 
@@ -52,7 +52,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=len(SELECTION_SEEDS),
                     help="use the first N selection seeds")
-    ap.add_argument("--json", default=str(Path(__file__).with_name("simulate-settings.json")))
+    ap.add_argument("--json", default=str(Path(__file__).with_name("simulate_settings.json")))
     args = ap.parse_args()
     seeds = SELECTION_SEEDS[:args.seeds]
     t0 = time.perf_counter()
