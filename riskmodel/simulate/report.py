@@ -3,8 +3,10 @@
 Per target: the figures table (median over seeds with the interval of the median, share of
 seeds where a difference is positive), the curves of cumulative cases per visit, confirmed
 share and C-index against the true prevalence over the simulated months (median over seeds
-with its interval as a band), one line per arm. Numbers come from the simulation document
-(`riskmodel.simulate.runner.simulate_seeds`). Synthetic worlds only: the banner says so.
+with its interval as a band), one line per arm, and the paired loop gain (loop on minus
+off per seed, then the median and its interval) month by month. Numbers come from the
+simulation document (`riskmodel.simulate.runner.simulate_seeds`). Synthetic worlds only:
+the banner says so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from riskmodel.io.atomic import write_text
+from riskmodel.models.seeds import median_interval
 from riskmodel.report.maps import save_figure
 from riskmodel.report.run_report import CSS, TARGET_NAMES
 
@@ -31,10 +34,34 @@ CURVES = (("cases_per_visit", "cumulative cases found per visit"),
           ("concordance", "C-index of the area ranking vs true prevalence"))
 
 
-def plot_curves(summary_curves: dict[str, Any], dest: Path, title: str) -> Path:
-    """Three panels (`CURVES`), per arm the median over seeds and its interval band."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=100)
-    for ax, (key, label) in zip(axes, CURVES, strict=True):
+def paired_gain(per_seed: list[dict[str, Any]], target: str, policy: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per month: median over seeds of cumulative cases per visit, loop on minus off, for
+    `policy`, and the interval of that median."""
+    d = np.array([np.subtract(r[target]["curves"][f"{policy}_on"]["cases_per_visit"],
+                              r[target]["curves"][f"{policy}_off"]["cases_per_visit"])
+                  for r in per_seed])
+    bounds = np.array([median_interval(col)[:2] for col in d.T])
+    return np.median(d, 0), bounds[:, 0], bounds[:, 1]
+
+
+def plot_curves(summary_curves: dict[str, Any], dest: Path, title: str,
+                gains: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Path:
+    """Three panels (`CURVES`), per arm the median over seeds and its interval band, and
+    a fourth with the paired loop gain per policy (`paired_gain`)."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4), dpi=100)
+    ax = axes[3]
+    for policy, (med, lo, hi) in gains.items():
+        x = np.arange(1, len(med) + 1)
+        color = COLORS[f"{policy}_on"]
+        ax.plot(x, med, color=color, lw=2, label=policy)
+        ax.fill_between(x, lo, hi, color=color, alpha=0.15, lw=0)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_title("loop on minus off: cumulative cases per visit", fontsize=10)
+    ax.set_xlabel("simulated month")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    for ax, (key, label) in zip(axes[:3], CURVES, strict=True):
         for arm, c in summary_curves.items():
             med = np.asarray(c[key]["median"], np.float64)
             if not np.isfinite(med).any():
@@ -97,8 +124,10 @@ def write_simulation_report(dest: Path | str, doc: dict[str, Any]) -> Path:
                      f"<th>interval of the median</th><th>seeds &gt; 0</th><th>n</th></tr>")
         parts += [_row(k, f) for k, f in summ["figures"].items()]
         parts.append("</table>")
+        gains = {p: paired_gain(doc["per_seed"], target, p) for p in doc["policies"]}
         png = plot_curves(summ["curves"], figs / f"curves-{target}.png",
-                          f"{name}: {doc['scenario']}, median over {len(doc['seeds'])} seeds")
+                          f"{name}: {doc['scenario']}, median over {len(doc['seeds'])} seeds",
+                          gains)
         parts.append(f"<img src='{esc(figs.name)}/{esc(png.name)}' alt='curves of "
                      f"{esc(name)}'>")
     parts.append("</body></html>")
