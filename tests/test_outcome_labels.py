@@ -110,14 +110,21 @@ def test_feedback_without_date_and_off_axis_months() -> None:
             {"partner": "pa", "target": "fl", "admin1": json.dumps(["XZZ-09"]), "cells": "[]",
              "opened_as_of": "2026-03", "observed_on": "2026-04-01", "label": 0},
             {"partner": "pa", "target": "fl", "admin1": json.dumps(["XAA-02"]),
-             "cells": "[5, 6]", "opened_as_of": "2026-03", "observed_on": "2026-05-01",
-             "label": 0}]
+             "cells": "[97, 98]", "opened_as_of": "2026-03", "observed_on": "2026-05-01",
+             "label": 0},
+            # cells outside the alert's area, or not indices at all: never placed
+            {"partner": "pa", "target": "fl", "admin1": json.dumps(["XAA-02"]),
+             "cells": "[5, 100000]", "opened_as_of": "2026-03", "observed_on": "2026-05-01",
+             "label": 1},
+            {"partner": "pa", "target": "fl", "admin1": json.dumps(["XAA-02"]),
+             "cells": '["x"]', "opened_as_of": "2026-03", "observed_on": "2026-05-01",
+             "label": 1}]
     got = from_feedback(rows, MONTHS, ADMIN1, aid, "pa", "fl")
     # No visit date: the visit is the month after the alert opened; the forecast month
     # is the alert's own.
     assert [MONTHS[o.month] for o in got.outcomes] == ["2026-03", "2026-04"]
-    assert got.skipped == 2
-    np.testing.assert_array_equal(got.outcomes[1].cells, [5, 6])   # a cluster's own cells
+    assert got.skipped == 4
+    np.testing.assert_array_equal(got.outcomes[1].cells, [97, 98])   # a cluster's own cells
 
 
 def test_outcome_rows_sit_at_standard_detection_in_the_fit_fold() -> None:

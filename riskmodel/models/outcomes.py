@@ -95,7 +95,8 @@ def from_feedback(rows: Iterable[Mapping[str, Any]], time_labels: Sequence[str],
     `opened_as_of`; the row month is the visit month minus one. Cells are the alert's
     cells (clusters) or every cell of its admin-1 areas. Rows of another partner are an
     error here (the gate is upstream; this is the second lock); rows whose month is off
-    the axis or whose area is unknown are counted in `skipped`.
+    the axis, whose area is unknown or whose cells are not cell indices inside its areas
+    are counted in `skipped`.
     """
     index = {label[:7]: i for i, label in enumerate(time_labels)}
     codes = {str(c): i for i, c in enumerate(admin1_codes)}
@@ -116,9 +117,17 @@ def from_feedback(rows: Iterable[Mapping[str, Any]], time_labels: Sequence[str],
         if visit is None or visit < 1 or not areas:
             skipped += 1
             continue
-        cells = np.asarray(_json_list(r.get("cells")), np.int64)
+        inside = np.flatnonzero(np.isin(flat, areas))
+        try:
+            cells = np.asarray(_json_list(r.get("cells")), np.int64)
+        except (TypeError, ValueError):
+            skipped += 1
+            continue
         if not len(cells):
-            cells = np.flatnonzero(np.isin(flat, areas))
+            cells = inside
+        elif not np.isin(cells, inside).all():
+            skipped += 1   # a cluster's cells must lie in its admin-1 areas
+            continue
         out.append(Outcome(month=visit - 1, cells=cells, label=int(r["label"]),
                            area=areas[0]))
     return OutcomeSet(partner, tuple(out), skipped)
