@@ -162,3 +162,50 @@ def test_presets_hold_the_settings_chosen_on_selection_seeds() -> None:
         _, s = load_simulation(ROOT / "configs" / "simulate" / f"{preset}.toml")
         for key, value in chosen["chosen_settings"].items():
             assert getattr(s, key) == value, (preset, key)
+
+
+def test_nightly_switch_trains_on_the_partners_outcomes_and_retrains_on_new_ones(
+        sw, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from test_alerts_fakes import make_risk
+
+    from riskmodel.alerts.feedback import record_feedback
+    from riskmodel.alerts.partners import load_partners
+    from riskmodel.alerts.publish import publish_alerts
+    from riskmodel.alerts.store import AlertStore
+    from riskmodel.config import AlertsConfig
+
+    code = str(sw.world["admin1"].values[0])
+    (tmp_path / "partners.toml").write_text(
+        f'[[partner]]\nid = "pa"\nname = "A"\ncountries = ["{code[:3]}"]\n')
+    alerts = AlertsConfig(store=str(tmp_path / "a.sqlite"),
+                          partners=str(tmp_path / "partners.toml"))
+    publish_alerts(make_risk({"XAA-01": 0.7}), run_dir=tmp_path / "run", cfg=alerts,
+                   run_id="r1", sent=datetime(2026, 6, 2, 1, tzinfo=timezone.utc))
+    with AlertStore(alerts.store) as store, store.transaction():
+        # The fake alert placed in this world's first admin-1 area.
+        store.db.execute("UPDATE alerts SET country=?, admin1=? WHERE alert_id=?",
+                         (code[:3], json.dumps([code]), "fl-XAA-01-2026-05"))
+    month = str(sw.world["time"].values[sw.start])[:7]
+
+    def report(outcome: str) -> None:
+        f = tmp_path / f"{outcome}.csv"
+        f.write_text(f"alert_id,outcome,partner,observed_on\n"
+                     f"fl-XAA-01-2026-05,{outcome},pa,{month}-15\n")
+        with AlertStore(alerts.store) as store:
+            assert record_feedback(store, f, partners=load_partners(alerts.partners)).recorded
+
+    base = small_config(str(tmp_path / "models"))
+    cfg = base.model_copy(update={"alerts": alerts, "model": base.model.model_copy(
+        update={"outcomes_partner": "pa"})})
+    report("confirmed")
+    first, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    assert fitted and first.meta["outcomes"]["outcomes"] == 1
+    assert first.meta["outcomes"]["confirmed"] == 1 and first.meta["outcomes"]["skipped"] == 0
+    again, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    assert not fitted and again.model_id == first.model_id      # nothing new: loaded
+    report("not_found")                                         # the partner's latest word
+    newer, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    assert fitted and newer.model_id != first.model_id
+    assert newer.meta["outcomes"]["not_found"] == 1
