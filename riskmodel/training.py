@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import xarray as xr
 
@@ -145,7 +146,9 @@ def partner_outcomes(cfg: RunConfig, inputs: xr.Dataset, partner: str, target: s
     partners = load_partners(cfg.alerts.partners)
     if partner not in {p.id for p in partners.partner}:
         raise ModelError(f"unknown partner {partner!r} in {cfg.alerts.partners}")
-    with AlertStore(cfg.alerts.store) as store:
+    if not Path(cfg.alerts.store).exists():
+        return OutcomeSet(partner, ())   # no store yet: nothing reported (none is created)
+    with AlertStore(cfg.alerts.store, readonly=True) as store:
         rows = feedback_labels(store, partners, partner=partner)
     labels = ([time_label(i) for i in range(inputs.sizes["time"])] if time_label else
               [str(t)[:7] for t in inputs["time"].values.astype("datetime64[M]")])
