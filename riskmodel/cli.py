@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "riskmodel.commands.world",
     "riskmodel.commands.train",
     "riskmodel.commands.evaluate",
+    "riskmodel.commands.simulate",
     "riskmodel.commands.score",
     "riskmodel.commands.targeting",
     "riskmodel.commands.alerts",

@@ -136,6 +136,23 @@ class ModelConfig(Strict):
         description="inspection coverage set for every area at scoring (None: training median)")
     threads: int = Field(2, ge=1, le=256)
     registry: str = Field("models", description="model registry folder (relative to cwd)")
+    outcomes_partner: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="train on this partner's visit outcomes from the alert store too (a "
+                    "partner's own model; new outcomes make a new model id, so the nightly "
+                    "run retrains when they arrive; docs/simulate.md)")
+    outcome_weight: float = Field(1.0, gt=0, le=1000,
+                                  description="weight of each visited cell's outcome row")
+
+    @model_serializer(mode="wrap")
+    def _outcomes_only_when_set(self, handler: Any) -> dict[str, Any]:
+        # Left out of dumps at their defaults, so config hashes of configs without
+        # outcomes do not depend on the switch existing.
+        data = handler(self)
+        for key, default in (("outcomes_partner", None), ("outcome_weight", 1.0)):
+            if data.get(key) == default:
+                data.pop(key, None)
+        return data
 
 
 class AlertsConfig(Strict):

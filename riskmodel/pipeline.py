@@ -385,7 +385,9 @@ def write_manifest(ctx: RunContext, run_dir: Path, status: str, *, inputs: xr.Da
         "python": platform.python_version(),
         "models": {t: {"model_id": meta["model_id"],
                        "trained_now": models.trained.get(t, False),
-                       "metrics": meta.get("metrics", {})} for t, meta in models.metas.items()},
+                       "metrics": meta.get("metrics", {}),
+                       **({"outcomes": meta["outcomes"]} if "outcomes" in meta else {})}
+                   for t, meta in models.metas.items()},
         "checks": checks.to_dict() if checks is not None else None,
         "overrides": list(checks.overrides) if checks is not None else [],
         "backfilled": list(backfilled),

@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import xarray as xr
 
 from riskmodel import __version__
+from riskmodel.alerts.feedback import labels as feedback_labels
+from riskmodel.alerts.partners import load_partners
+from riskmodel.alerts.store import AlertStore
 from riskmodel.checks.drift import KEY, feature_distribution
 from riskmodel.config import RunConfig
 from riskmodel.errors import ModelError
@@ -25,7 +29,9 @@ from riskmodel.models.fitting import (
     table_hash,
     training_months,
     training_table,
+    with_outcomes,
 )
+from riskmodel.models.outcomes import OutcomeSet, from_feedback
 from riskmodel.models.registry import (
     FORMAT_VERSION,
     RegisteredModel,
@@ -37,9 +43,13 @@ from riskmodel.models.registry import (
 OPTIONAL_MODEL_KEYS = {"linear_base": False, "calibration": "isotonic"}
 
 
-def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
-    """Hash (12 hex) of what determines the model for `target`."""
-    model = cfg.model.model_dump(mode="json", exclude={"registry", "threads"})
+def model_id(cfg: RunConfig, target: str, features: tuple[str, ...],
+             outcomes: OutcomeSet | None = None, outcome_weight: float = 1.0) -> str:
+    """Hash (12 hex) of what determines the model for `target` (with `outcomes`, their
+    partner, digest and weight too: new outcomes make a new model)."""
+    # The outcome switch enters through `outcomes` (partner, digest, weight), not the dump.
+    model = cfg.model.model_dump(mode="json", exclude={"registry", "threads",
+                                                       "outcomes_partner", "outcome_weight"})
     # Keys added after models were registered count only when set, so existing ids hold.
     for name, default in OPTIONAL_MODEL_KEYS.items():
         if model.get(name) == default:
@@ -48,6 +58,9 @@ def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
            "model": model,
            "features": list(features), "code_version": __version__,
            "format_version": FORMAT_VERSION}
+    if outcomes is not None:
+        key["outcomes"] = {"partner": outcomes.partner, "sha256": outcomes.digest(),
+                           "weight": outcome_weight}
     text = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -55,16 +68,35 @@ def model_id(cfg: RunConfig, target: str, features: tuple[str, ...]) -> str:
 def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
                  *, retrain: bool = False, train: bool = True,
                  time_label: Callable[[int], str] = str,
-                 progress: Callable[[int, int], None] | None = None
+                 progress: Callable[[int, int], None] | None = None,
+                 outcomes: OutcomeSet | None = None, outcome_weight: float = 1.0
                  ) -> tuple[RegisteredModel, bool]:
     """Load the registered model for this config and target, or train and register it.
+
+    With `outcomes` (one partner's visits, `riskmodel.models.outcomes`) the model is that
+    partner's: trained on identified cases plus the outcome rows (weight `outcome_weight`
+    per visited cell), its id covering the outcomes, its metadata saying how many it saw.
 
     With `train=False` a missing model is a `ModelError` (scoring never trains). Returns
     the registered model (a freshly trained one as read back from the registry) and
     whether it was fitted now.
     """
     features = tuple(str(n) for n in cube.data_vars)
-    mid = model_id(cfg, target, features)
+    if outcomes is None and cfg.model.outcomes_partner is not None:
+        # The config's switch: this partner's outcomes, read fresh from the store each
+        # night; a new outcome changes the id below, so the model is retrained.
+        owner = cfg.model.outcomes_partner
+        others = sorted(p.id for p in load_partners(cfg.alerts.partners).partner
+                        if p.id != owner) if cfg.alerts.partners else []
+        if others:
+            # This model's scores go to every partner of the file: one partner's outcomes
+            # would shape what the others see.
+            raise ModelError(f"[model] outcomes_partner = {owner!r}: the partners file "
+                             f"{cfg.alerts.partners} also lists {', '.join(others)}; a "
+                             f"partner's own model needs a partners file listing only it")
+        outcomes = partner_outcomes(cfg, inputs, owner, target)
+        outcome_weight = cfg.model.outcome_weight
+    mid = model_id(cfg, target, features, outcomes, outcome_weight)
     folder = model_dir(cfg.model.registry, target, mid)
     if folder.exists() and not retrain:
         return load_model(folder, features=features, threads=cfg.model.threads), False
@@ -74,6 +106,9 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
                          f"first")
     months = training_months(inputs.sizes["time"], cfg.model.horizon)
     table = training_table(cfg, inputs, cube, target, features, months)
+    reference = reference_values(cfg, table)
+    if outcomes is not None:
+        table, reference = with_outcomes(cfg, table, cube, outcomes, outcome_weight)
     model = fit_model(cfg, table, target, progress)
     meta = {
         "model_id": mid, "target": target, "horizon": cfg.model.horizon,
@@ -84,12 +119,39 @@ def ensure_model(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: s
                      "positive_rate": cfg.model.positive_rate,
                      "weights": "1 / rate of the row's class", "seed": cfg.seed,
                      "calibration_fold": "every row kept, weight 1"},
-        "reference_values": reference_values(cfg, table),
+        "reference_values": reference,
         "standard_detection": COVERAGE_FEATURE in features,
         # What the model saw, so nightly drift checks compare against it without
         # rebuilding the training window.
         KEY: feature_distribution(cube, months, inputs["country_id"].values,
                                   bins=cfg.checks.drift_bins),
     }
+    if outcomes is not None:
+        meta["outcomes"] = {**outcomes.summary(), "weight_per_cell": outcome_weight,
+                            "rows": "one per visited cell at the forecast month, coverage "
+                                    "at the reference, in the fit fold"}
     save_model(model, folder, meta)
     return load_model(folder, features=features, threads=cfg.model.threads), True
+
+
+def partner_outcomes(cfg: RunConfig, inputs: xr.Dataset, partner: str, target: str,
+                     time_label: Callable[[int], str] | None = None) -> OutcomeSet:
+    """The visit outcomes of `partner` about `target` from the config's alert store, through
+    the partner gate (`riskmodel.alerts.feedback.labels`: only its own reports, only about
+    alerts it covers), as an `OutcomeSet` on this world's axes (months named by
+    `time_label`, else YYYY-MM of the time coordinate)."""
+    if not cfg.alerts.partners:
+        raise ModelError("outcome labels are per partner: the config names no partners "
+                         "file ([alerts] partners)")
+    partners = load_partners(cfg.alerts.partners)
+    if partner not in {p.id for p in partners.partner}:
+        raise ModelError(f"unknown partner {partner!r} in {cfg.alerts.partners}")
+    if not Path(cfg.alerts.store).exists():
+        return OutcomeSet(partner, ())   # no store yet: nothing reported (none is created)
+    with AlertStore(cfg.alerts.store, readonly=True) as store:
+        rows = feedback_labels(store, partners, partner=partner)
+    labels = ([time_label(i) for i in range(inputs.sizes["time"])] if time_label else
+              [str(t)[:7] for t in inputs["time"].values.astype("datetime64[M]")])
+    return from_feedback(rows, labels,
+                         [str(a) for a in inputs["admin1"].values],
+                         inputs["admin1_id"].values, partner, target)

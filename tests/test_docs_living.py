@@ -111,7 +111,8 @@ def test_one_results_file_per_benchmark():
     assert names == ["results-evaluate-scenarios.json", "results-kernels.json",
                      "results-kpis.json", "results-pipeline.json", "results-portal.json",
                      "results-real-validation.json", "results-scenarios.json",
-                     "results-scoring-global-0p1.json", "results-scoring-scale-16x.json"]
+                     "results-scoring-global-0p1.json", "results-scoring-scale-16x.json",
+                     "results-simulate.json"]
 
 
 def test_table_says_unknown_for_what_a_file_does_not_record(tmp_path: Path):

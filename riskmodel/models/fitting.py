@@ -18,6 +18,7 @@ from riskmodel.config import RunConfig
 from riskmodel.models.estimator import RiskModel
 from riskmodel.models.folds import time_folds
 from riskmodel.models.labels import future_sum
+from riskmodel.models.outcomes import OutcomeSet, concat_tables, outcome_rows
 from riskmodel.models.table import Table, build_table, land_cells
 
 COVERAGE_FEATURE = "inspection_coverage"
@@ -42,6 +43,19 @@ def training_table(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target:
                        negative_rate=cfg.model.negative_rate,
                        positive_rate=cfg.model.positive_rate, seed=cfg.seed, counts=counts,
                        full_months=folds.calibration)
+
+
+def with_outcomes(cfg: RunConfig, table: Table, cube: xr.Dataset, outcomes: OutcomeSet,
+                  weight: float) -> tuple[Table, dict[str, float]]:
+    """`table` (identified-case rows) joined by the rows of visit `outcomes`
+    (`riskmodel.models.outcomes.outcome_rows`: coverage at the reference, weight `weight`,
+    in the fit fold), and the reference values, taken from the identified-case rows alone
+    so outcome rows (already at the reference) cannot move it."""
+    reference = reference_values(cfg, table)
+    folds = time_folds(table.month, cfg.model.horizon, cfg.model.calibration_months)
+    extra = outcome_rows(cube, table.features, outcomes, reference=reference, weight=weight,
+                         fit_month=int(folds.fit[-1]))
+    return concat_tables(table, extra), reference
 
 
 def table_hash(table: Table) -> str:
