@@ -33,7 +33,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One CLI backtest on configs/backtest-tiny.toml with its report."""
     folder = tmp_path_factory.mktemp("backtest")
     out, report = folder / "out.json", folder / "report.html"
-    code = _main(["backtest", "--config", str(TINY), "--json", str(out),
+    code = _main(["backtest", "--config", str(TINY), "--json", str(out), "--deployed",
+                  str(ROOT / "configs" / "demo.toml"),
                   "--report", str(report), "--quiet"])
     assert code == 0
     return {"doc": json.loads(out.read_text()), "report": report}
@@ -80,6 +81,16 @@ def test_out_json_contract(smoke: dict) -> None:
             pr["oracle"]["pr_auc"] - pr["logistic"]["pr_auc"], abs=2e-6)
         assert set(target["importance"]["domains"]) <= {"climatic", "economic",
                                                         "demographic", "supervisory"}
+    # The verdict is the one computed from these differences, and names every target.
+    from riskmodel.backtest.verdict import backtest_verdict
+
+    assert doc["verdict"] == backtest_verdict(doc)
+    assert {line.split(",")[0].split(":")[0] for line in doc["verdict"]["lines"]} == {
+        "FL", "CL"}
+    # The tiny config's model settings are not the demo's: the document says where.
+    assert doc["deployed_model"]["config"].endswith("demo.toml")
+    assert doc["deployed_model"]["same"] is False
+    assert "negative_rate" in doc["deployed_model"]["differences"]
     # The oracle knows the truth: it ranks better than persistence on both targets.
     for target in doc["targets"].values():
         assert target["pooled"]["oracle"]["auc"] > target["pooled"]["persistence"]["auc"]
@@ -89,6 +100,8 @@ def test_report_has_every_figure(smoke: dict) -> None:
     report: Path = smoke["report"]
     text = report.read_text()
     assert "Synthetic world" in text
+    # The verdict comes first, before any table of numbers.
+    assert text.index("<h2>Verdict</h2>") < text.index("<table")
     assert "Headroom: oracle minus each method" in text
     pngs = re.findall(r"src='([^']+\.png)'", text)
     for kind in ("per_origin", "reliability", "pr_curves", "importance", "map_model",

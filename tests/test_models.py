@@ -93,9 +93,19 @@ def test_interval_recovers_known_spread_and_covers() -> None:
     lam_true = lam_hat * np.exp(sigma * rng.standard_normal(n) - sigma ** 2 / 2)
     count = rng.poisson(lam_true).astype(float)
     risk = probability(lam_hat)
-    cal = fit_interval(risk, np.zeros(n), count, np.ones(n), nominal=0.8, bins=3)
+    # Unwidened (scale 1), the estimator recovers the spread of a world whose error does
+    # not depend on the score, whichever rows it leans on.
+    cal = fit_interval(risk, np.zeros(n), count, np.ones(n), nominal=0.8, bins=3, scale=1.0)
     np.testing.assert_allclose(cal.sigma, sigma, atol=0.06)
-    pooled = fit_interval(risk, np.full(n, 0.3), count, np.ones(n), nominal=0.8)
+    for power in (2.0, 1.0):
+        one = fit_interval(risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=power,
+                           scale=1.0)
+        assert one.sigma[0] == pytest.approx(sigma, abs=0.06), power
+    widened = fit_interval(risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=1.0,
+                           scale=1.3)
+    np.testing.assert_allclose(widened.sigma, 1.3 * fit_interval(
+        risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=1.0, scale=1.0).sigma)
+    pooled = fit_interval(risk, np.full(n, 0.3), count, np.ones(n), nominal=0.8, scale=1.0)
     assert pooled.sigma.shape == (1,)  # member spread is taken out of the residual
     assert pooled.sigma[0] == pytest.approx(np.sqrt(sigma ** 2 - 0.3 ** 2), abs=0.06)
     lo, hi = predict_band(risk, np.zeros(n), cal)
@@ -109,8 +119,9 @@ def test_interval_recovers_known_spread_and_covers() -> None:
     lo3, hi3 = predict_band(risk, np.zeros(n), zero)
     np.testing.assert_allclose(lo3, risk)
     np.testing.assert_allclose(hi3, risk)
-    assert IntervalCalibration.from_dict(json.loads(json.dumps(cal.as_dict()))) .sigma.tolist() \
-        == cal.sigma.tolist()
+    back = IntervalCalibration.from_dict(json.loads(json.dumps(widened.as_dict())))
+    assert back.sigma.tolist() == widened.sigma.tolist()
+    assert (back.weight_power, back.scale) == (1.0, 1.3)
     np.testing.assert_allclose(probability(expected_count(risk)), risk)
 
 
@@ -302,3 +313,21 @@ def test_linear_base_refuses_compiled_inference() -> None:
         RunConfig.model_validate({"model": {"linear_base": True},
                                   "scale": {"inference": "compiled"}})
     assert RunConfig.model_validate({"model": {"linear_base": True}}).model.linear_base
+
+
+def test_interval_leans_on_low_risk_rows_when_their_error_is_larger() -> None:
+    # Low-risk rows err more (in log rate) than high-risk ones, as on the scenario worlds:
+    # the squared-rate weights (power 2) measure the high-risk rows' spread only, the
+    # power-1 weights come closer to the typical row's.
+    rng = np.random.default_rng(3)
+    n = 400_000
+    lam_hat = np.exp(rng.uniform(np.log(0.02), np.log(3.0), n))
+    spread = np.where(lam_hat < 0.3, 1.0, 0.4)
+    lam_true = lam_hat * np.exp(spread * rng.standard_normal(n) - spread ** 2 / 2)
+    count = rng.poisson(lam_true).astype(float)
+    risk = probability(lam_hat)
+    two = fit_interval(risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=2.0, scale=1.0)
+    one = fit_interval(risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=1.0, scale=1.0)
+    assert two.sigma[0] < 0.45 and one.sigma[0] > two.sigma[0] + 0.07
+    with pytest.raises(ValueError, match="weight_power"):
+        fit_interval(risk, np.zeros(n), count, np.ones(n), 0.8, weight_power=3.0)

@@ -30,3 +30,24 @@ def test_selection_used_selection_seeds_only() -> None:
     for result in doc["tried"].values():
         for preset in doc["presets"]:
             assert {r["seed"] for r in result[preset]["per_seed"]} == set(doc["seeds"])
+
+
+INTERVAL = ROOT / "benchmarks" / "selection" / "interval-method.json"
+
+
+def test_interval_uses_the_settings_chosen_on_selection_worlds() -> None:
+    from riskmodel.models import interval
+
+    doc = json.loads(INTERVAL.read_text())
+    chosen = doc["tried"][doc["chosen"]]
+    assert doc["chosen_settings"] == {"weight_power": chosen["weight_power"],
+                                      "scale": chosen["scale"]}
+    assert (interval.WEIGHT_POWER, interval.SCALE) == (chosen["weight_power"],
+                                                      chosen["scale"])
+    # the rule as written: no candidate has more coverages in [0.70, 0.90]
+    best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())
+    assert chosen["summary"]["share_in_range"] == best
+    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
+    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
+    for t in doc["tried"].values():
+        assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}

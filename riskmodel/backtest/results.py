@@ -20,7 +20,8 @@ from riskmodel import __version__
 from riskmodel.backtest.bootstrap import bootstrap_replicates, differences, visited_units
 from riskmodel.backtest.metrics import BETTER, forecast_metrics
 from riskmodel.backtest.runner import BacktestRun, importance_by_domain
-from riskmodel.config import config_hash
+from riskmodel.backtest.verdict import backtest_verdict
+from riskmodel.config import ModelConfig, config_hash
 
 DIGITS = 6
 METHOD_MEANING = {
@@ -64,8 +65,27 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def backtest_json(run: BacktestRun) -> dict[str, Any]:
-    """The OUT.json document of `run` (bootstrap included; deterministic for a config)."""
+# [model] keys that do not change what is learned (threads: LightGBM is run deterministic;
+# registry: where nightly models are written).
+NOT_MODEL = ("threads", "registry")
+
+
+def deployed_differences(judged: ModelConfig, deployed: ModelConfig, source: str
+                         ) -> dict[str, Any]:
+    """Where the backtest's `[model]` differs from the one the nightly run deploys (read
+    from `source`): {"config", "same", "differences": {key: {"backtest", "deployed"}}}."""
+    a, b = judged.model_dump(mode="json"), deployed.model_dump(mode="json")
+    diff = {k: {"backtest": a[k], "deployed": b[k]} for k in a
+            if k not in NOT_MODEL and a[k] != b[k]}
+    return {"config": source, "same": not diff, "differences": diff}
+
+
+def backtest_json(run: BacktestRun, deployed: tuple[ModelConfig, str] | None = None
+                  ) -> dict[str, Any]:
+    """The OUT.json document of `run` (bootstrap included; deterministic for a config).
+
+    `deployed`: the `[model]` section the nightly run deploys and the file it came from;
+    the document then says where the backtest's settings differ from it."""
     cfg = run.cfg
     bt = cfg.backtest
     targets: dict[str, Any] = {}
@@ -123,4 +143,8 @@ def backtest_json(run: BacktestRun) -> dict[str, Any]:
     if "oracle" in run.methods:
         doc["headroom_meaning"] = ("oracle minus each method (synthetic worlds only): the "
                                    "same estimate and bootstrap replicates as the differences")
-    return clean(doc)
+    if deployed is not None:
+        doc["deployed_model"] = deployed_differences(cfg.model, *deployed)
+    doc = clean(doc)
+    doc["verdict"] = backtest_verdict(doc)
+    return doc

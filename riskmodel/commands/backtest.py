@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from riskmodel.backtest import (backtest_json, load_backtest_config, run_backtest,
                                 run_backtest_worlds)
+from riskmodel.config import load_config
 from riskmodel.errors import EXIT_OK
 from riskmodel.io.atomic import write_json
 from riskmodel.models.seeds import SELECTION_SEEDS, report_seeds
@@ -21,6 +23,7 @@ from riskmodel.progress import Progress
 from riskmodel.world.scenarios import SCENARIOS
 
 DEFAULT_CONFIG = "configs/backtest.toml"
+DEPLOYED_CONFIG = "configs/demo.toml"
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +39,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", metavar="OUT.json",
                    help="also write every number (per origin, pooled, differences) as JSON")
     p.add_argument("--report", metavar="OUT.html", help="HTML report to write (with PNGs)")
+    p.add_argument("--deployed", metavar="TOML",
+                   help="run config of the nightly run whose [model] settings the report "
+                        f"compares with the backtest's (default: {DEPLOYED_CONFIG} when it "
+                        "exists; 'none' to skip)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     worlds = p.add_mutually_exclusive_group()
     worlds.add_argument("--seeds", type=int, metavar="N",
@@ -53,6 +60,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the backtest; a bad config fails before anything is written."""
     cfg = load_backtest_config(args.config)
+    deployed_path = args.deployed
+    if deployed_path is None and Path(DEPLOYED_CONFIG).is_file():
+        deployed_path = DEPLOYED_CONFIG
+    deployed = None
+    if deployed_path not in (None, "none"):
+        deployed = (load_config(deployed_path).model, str(deployed_path))
     if args.scenario:
         cfg = cfg.model_copy(update={"world": cfg.world.model_copy(
             update={"scenario": args.scenario})})
@@ -63,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = run_backtest(cfg, source=str(args.config), progress=progress)
     with progress.stage("summary"):
-        doc = backtest_json(result)
+        doc = backtest_json(result, deployed)
     if args.json:
         write_json(args.json, doc)
     if args.report:

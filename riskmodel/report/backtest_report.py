@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.backtest.runner import BacktestRun
+from riskmodel.backtest.verdict import backtest_verdict
 from riskmodel.io.atomic import write_text
 from riskmodel.report.maps import save_figure, save_map
 from riskmodel.report.run_report import CSS, TARGET_NAMES
@@ -145,6 +146,30 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def verdict_html(doc: dict[str, Any]) -> str:
+    """The report's opening: the verdict sentences of OUT.json (`riskmodel.backtest.verdict`)
+    and, when the run compared them, where the judged model settings differ from the
+    deployed ones."""
+    esc = html.escape
+    verdict = doc.get("verdict") or backtest_verdict(doc)
+    out = ["<section class='verdict'><h2>Verdict</h2><ul>"]
+    out += [f"<li>{esc(line)}</li>" for line in verdict["lines"]]
+    out.append(f"</ul><p class='small'>{esc(verdict['rule'])}.</p>")
+    deployed = doc.get("deployed_model")
+    if deployed is not None:
+        if deployed["same"]:
+            out.append(f"<p>The model judged here has the [model] settings the nightly run "
+                       f"deploys ({esc(deployed['config'])}).</p>")
+        else:
+            out.append(
+                f"<p><strong>The model judged here is not the deployed one.</strong> Its "
+                f"[model] settings differ from {esc(deployed['config'])} in: " + "; ".join(
+                    f"{esc(k)} {esc(str(v['backtest']))} here, {esc(str(v['deployed']))} "
+                    f"deployed" for k, v in deployed["differences"].items()) + ".</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
 def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRun) -> Path:
     """Write the HTML report of backtest `doc` (OUT.json) and `run` to `dest`."""
     dest = Path(dest)
@@ -159,8 +184,10 @@ def write_backtest_report(dest: Path | str, doc: dict[str, Any], run: BacktestRu
         parts.append("<div class='banner'><strong>Synthetic world.</strong> "
                      f"{esc(doc['note'])} The numbers below judge the method on a world "
                      "whose truth is known.</div>")
+    parts.append("<h1>Rolling-origin backtest</h1>")
+    parts.append(verdict_html(doc))
     s = doc["settings"]
-    parts.append(f"<h1>Rolling-origin backtest</h1><p>{len(doc['origins'])} origins from "
+    parts.append(f"<h2>Setup</h2><p>{len(doc['origins'])} origins from "
                  f"{esc(doc['origins'][0])} to {esc(doc['origins'][-1])}, every "
                  f"{s['step_months']} months; horizon H = {doc['horizon']} months; each origin "
                  f"retrains every method on labels known by then (expanding window) and scores "

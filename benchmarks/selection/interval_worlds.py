@@ -1,0 +1,92 @@
+"""The rows an interval method is chosen and judged on, one world at a time, cached.
+
+An interval method (`riskmodel.models.interval`) is fitted on the calibration fold of a
+trained model and judged on the held-out months of `riskmodel evaluate` against the world's
+probability of the label. Both need only the fitted model's predictions, so this module
+fits the product model of each target once per (preset, seed), exactly as
+`riskmodel.models.evaluate` does, and keeps per row:
+
+- calibration fold (what a method may be fitted on): `cal_risk`, `cal_sd` (members'
+  log-odds spread), `cal_count` (identified cases in the label window), `cal_weight`,
+  `cal_month`, `cal_cell`; and `cal_oracle`, the world's probability of the label, which
+  no method may read (kept to diagnose what a method gets wrong);
+- held-out rows: `test_risk`, `test_sd`, `test_oracle`, `test_month`, `test_cell`, and the
+  same at standard detection (`std_risk`, `std_sd`, `std_truth`).
+
+Arrays go to `<cache>/<preset>-<seed>-<target>.npz`; a cached file is reused, so choosing
+among methods costs no refit. The cache is scratch data, not a result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import features
+from riskmodel.config import load_config
+from riskmodel.models.evaluate import _rows, holdout_split, window_probability
+from riskmodel.models.fitting import (
+    COVERAGE_FEATURE,
+    fit_model,
+    reference_values,
+    training_table,
+)
+from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.world import make_world
+from riskmodel.world.truth import detection_probability
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _grid_rows(grid: np.ndarray, month: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Values of a (time, lat, lon) array at rows (month, flat cell)."""
+    return grid.reshape(grid.shape[0], -1)[month, cell]
+
+
+def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarray]]:
+    """{target: arrays} of one world (module docstring), from the cache when present."""
+    cfg = load_config(ROOT / "configs" / "scenarios" / f"{preset}.toml")
+    cfg = cfg.model_copy(update={"seed": int(seed)})
+    paths = {t: cache / f"{preset}-{seed}-{t}.npz" for t in cfg.targets}
+    if all(p.exists() for p in paths.values()):
+        return {t: dict(np.load(p)) for t, p in paths.items()}
+    world = make_world(cfg.world, cfg.seed)
+    cube = features.build_cube(world)
+    horizon = cfg.model.horizon
+    split = holdout_split(world.sizes["time"], horizon)
+    names = tuple(str(n) for n in cube.data_vars)
+    cells = land_cells(world["country_id"].values)
+    months = split.test_months
+    X_test = np.concatenate([feature_matrix(cube, names, int(m), cells) for m in months])
+    detect = np.nan_to_num(world["detection_prob"].values.astype(np.float64))
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for target in cfg.targets:
+        table = training_table(cfg, world, cube, target, names, split.train_months)
+        model = fit_model(cfg, table, target)
+        rate = np.nan_to_num(world[f"true_rate_{target}"].values.astype(np.float64))
+        oracle_grid = window_probability(rate * detect, horizon)
+        cal = np.isin(table.month, model.folds_.calibration)
+        logits = model._member_logits(table.X[cal])
+        ref = reference_values(cfg, table)
+        X_std = X_test.copy()
+        X_std[:, names.index(COVERAGE_FEATURE)] = ref[COVERAGE_FEATURE]
+        test_logits = model._member_logits(X_test)
+        std_logits = model._member_logits(X_std)
+        detect_ref = detection_probability(np.asarray(ref[COVERAGE_FEATURE]))
+        arrays = {
+            "cal_risk": model._calibrate(logits.mean(0)), "cal_sd": logits.std(0),
+            "cal_count": table.count[cal], "cal_weight": table.weight[cal],
+            "cal_month": table.month[cal], "cal_cell": table.cell[cal],
+            "cal_oracle": _grid_rows(oracle_grid, table.month[cal], table.cell[cal]),
+            "test_risk": model._calibrate(test_logits.mean(0)), "test_sd": test_logits.std(0),
+            "test_oracle": _rows(oracle_grid, months, cells),
+            "test_month": np.repeat(months, len(cells)),
+            "test_cell": np.tile(cells, len(months)),
+            "std_risk": model._calibrate(std_logits.mean(0)), "std_sd": std_logits.std(0),
+            "std_truth": _rows(window_probability(rate * detect_ref, horizon), months, cells),
+        }
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(paths[target], **arrays)
+        out[target] = arrays
+    return out
