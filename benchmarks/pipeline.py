@@ -1,7 +1,12 @@
-"""End-to-end timings of `riskmodel run` (per stage) and of a `riskmodel backtest`.
+"""End-to-end timings of `riskmodel run` (per stage) on the real world and on the synthetic
+demo, and of a `riskmodel backtest`.
 
-    python benchmarks/pipeline.py --json OUT.json        # demo run + demo backtest
+    python benchmarks/pipeline.py --json OUT.json        # real + demo runs, demo backtest
     python benchmarks/pipeline.py --quick --json OUT.json  # tiny configs, a smoke test
+
+The real-world run (configs/real.toml) is run twice in the same folder: the second run must
+leave `risk.nc` byte-identical (recorded as `rerun_identical`), and its time is the peer the
+real run is compared with in the same session, beside the demo run (`real_over_demo`).
 
 Each command runs in its own process, as a user runs it, from the repository root with a
 temporary copy of its config whose output folders (runs, model registry, alert store) point
@@ -15,6 +20,7 @@ before and after each command: on a shared machine it explains slow numbers.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -34,6 +40,7 @@ STAGE = re.compile(r"stage=(?P<name>.+?) status=done seconds=(?P<s>[\d.]+) "
                    r"peak_rss_mib=(?P<m>[\d.]+)")
 CONFIGS = {"full": ("configs/demo.toml", "configs/backtest.toml"),
            "quick": ("configs/tiny.toml", "configs/backtest-tiny.toml")}
+REAL_CONFIG = "configs/real.toml"
 
 
 def timed(argv: list[str]) -> dict[str, Any]:
@@ -69,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-") as tmp:
         folder = Path(tmp)
+        if not args.quick:
+            real_cfg = redirected_config(ROOT / REAL_CONFIG, folder / "real")
+            first = timed(["run", "--config", str(real_cfg)])
+            risk = next((folder / "real" / "runs").glob("*/*/risk.nc"))
+            digest = hashlib.sha256(risk.read_bytes()).hexdigest()
+            again = timed(["run", "--config", str(real_cfg)])
+            results["real"] = {"config": REAL_CONFIG, **first,
+                               "rerun_wall_s": again["wall_s"],
+                               "rerun_identical": hashlib.sha256(
+                                   risk.read_bytes()).hexdigest() == digest}
         run_cfg = redirected_config(ROOT / run_config, folder)
         results["run"] = {"config": run_config,
                           **timed(["run", "--config", str(run_cfg)])}
@@ -77,10 +94,15 @@ def main(argv: list[str] | None = None) -> int:
                                **timed(["backtest", "--config", str(bt_cfg),
                                         "--json", str(folder / "backtest.json"),
                                         "--report", str(folder / "backtest.html")])}
+    if "real" in results:
+        results["real_over_demo"] = round(results["real"]["wall_s"]
+                                          / results["run"]["wall_s"], 2)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    for name in ("run", "backtest"):
+    for name in ("real", "run", "backtest"):
+        if name not in results:
+            continue
         r = results[name]
         print(f"{name} ({r['config']}): {r['wall_s']:.1f} s wall; stages: "
               + ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in r["stages"].items()))

@@ -88,8 +88,11 @@ def _stages(stages: dict[str, dict[str, float]]) -> str:
 
 
 def pipeline_table(data: dict[str, Any], name: str = "results-pipeline.json") -> str:
-    """Markdown for benchmarks/pipeline.py output (`run` and `backtest` commands)."""
-    cmds = [data[k] | {"name": k} for k in ("run", "backtest") if k in data]
+    """Markdown for benchmarks/pipeline.py output (the real and demo `run` and a
+    `backtest`), with the real run's rerun (byte-identical or not) and its ratio to the
+    demo run of the same session."""
+    cmds = [data[k] | {"name": "run" if k == "real" else k} for k in ("real", "run", "backtest")
+            if k in data]
     loads = [c[k][0] for c in cmds for k in ("load_average_before", "load_average_after")
              if c.get(k)]
     head = _provenance(name, data.get("machine"), data.get("cpus"), data.get("date"), loads)
@@ -98,7 +101,13 @@ def pipeline_table(data: dict[str, Any], name: str = "results-pipeline.json") ->
     for c in cmds:
         rows.append(f"| `riskmodel {c['name']}` | `{c['config']}` | {c['wall_s']:.1f} | "
                     f"{_stages(c['stages'])} | {c['peak_rss_mib_any_child']:.0f} |")
-    return head + "\n\n" + "\n".join(rows)
+    tail = ""
+    if "real" in data:
+        r = data["real"]
+        tail = (f"\n\nReal world rerun in the same folder: {r['rerun_wall_s']:.1f} s, risk.nc "
+                f"{'byte-identical' if r['rerun_identical'] else 'CHANGED'}; real / demo wall "
+                f"time in the same session: {data['real_over_demo']:.2f}.")
+    return head + "\n\n" + "\n".join(rows) + tail
 
 
 def scoring_table(files: dict[str, dict[str, Any]]) -> str:
