@@ -2,7 +2,9 @@
 
 Each command module exposes `register(subparsers)`, which adds its parser and sets
 `handler` (a function taking the parsed namespace and returning an exit code); a new
-command is one more module and one more line in `COMMAND_MODULES`. Expected
+command is one more module and one more line in `COMMAND_MODULES`, and registers the
+subcommand named like its module, so `main` imports only the module of the command it
+runs (a command does not pay for importing every other one). Expected
 failures (`RiskmodelError`) print one line and exit with their code; `--debug` shows the
 traceback instead.
 """
@@ -39,8 +41,16 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every registered subcommand."""
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names (its first word not starting with "-"), if it is one of
+    `COMMAND_MODULES`; None otherwise (`--help`, a typo), when every module is needed."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    names = {m.rsplit(".", 1)[1] for m in COMMAND_MODULES}
+    return word if word in names else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand, or with subcommand `only`."""
     parser = argparse.ArgumentParser(
         prog="riskmodel",
         description="Predictive risk modelling for forced labour and child labour.",
@@ -51,13 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        if only is None or name.rsplit(".", 1)[1] == only:
+            importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the chosen command, and return (via SystemExit) its exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     try:
         code = int(args.handler(args) or 0)

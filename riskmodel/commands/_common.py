@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskmodel.config import RunConfig, load_config
 from riskmodel.errors import RiskmodelError
 from riskmodel.ops.paths import check_config_files, check_config_paths
 from riskmodel.ops.session import fallback_family, record_refusal
-from riskmodel.pipeline import RunContext
 from riskmodel.progress import Progress
+
+if TYPE_CHECKING:  # the pipeline is imported by the commands that run one, when they do
+    from riskmodel.pipeline import RunContext
 
 DEFAULT_CONFIG = "configs/demo.toml"
 OUT_HELP = ("parent folder of run outputs: writes under DIR/<config name>/ (default: the "
@@ -76,6 +79,8 @@ def overrides(args: argparse.Namespace) -> tuple[str, ...]:
 
 def context(args: argparse.Namespace) -> RunContext:
     """Load the config named by `args.config` and set up the shared run context."""
+    from riskmodel.pipeline import RunContext
+
     cfg = load_config(args.config)
     inputs = getattr(args, "inputs", None)
     return RunContext(cfg=cfg, config_path=str(args.config), out_root=out_root(args, cfg),
