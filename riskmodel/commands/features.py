@@ -77,8 +77,9 @@ def handle_build(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"riskmodel: notice: {line}", file=sys.stderr)
     out = Path(args.cube) if args.cube else out_root(args, cfg) / cfg.name / "features.nc"
+    # cf_order=False: the feature contract is time first, (time, lat, lon) or (time, unit).
     with progress.stage("write"):  # a lazy (--chunks) cube is computed here
-        write_netcdf(cube, out, compress=True)
+        write_netcdf(cube, out, compress=True, cf_order=False)
     dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
     print(f"riskmodel: {len(cube.data_vars)} features ({dims}) written to {out}")
     return 0

@@ -126,8 +126,8 @@ def axis_of(dim: Any, ds: xr.Dataset) -> str | None:
     if attrs.get("standard_name") in standard:
         return standard[str(attrs["standard_name"])]
     units = str(attrs.get("units", ""))
-    if coord.dtype.kind == "M" or " since " in units:
-        return "T"
+    if coord.dtype.kind == "M" or " since " in units or dim == "time":
+        return "T"  # datetime64, encoded times, or cftime objects on the contract's `time`
     if units in ("degrees_north", "degree_north", "degree_N", "degrees_N"):
         return "Y"
     if units in ("degrees_east", "degree_east", "degree_E", "degrees_E"):

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.errors import InputError
-from riskmodel.io.atomic import write_with
+from riskmodel.io.netcdf import write_netcdf
 
 TARGETS = ("cl", "fl")
 RANKS = 3
@@ -366,17 +366,10 @@ def driver_words(ds: xr.Dataset, target: str, year: int) -> list[list[str]]:
 
 
 def write_region_risk_nc(ds: xr.Dataset, dest: Path | str) -> Path:
-    """Write `ds` (validated first) as CF NetCDF-4 at `dest`, atomically: no fill value on
-    coordinates and integer index variables (-1 means "none" there, not "missing"),
-    NaN as the fill value of float variables."""
+    """Write `ds` (validated first) as CF NetCDF-4 at `dest`, atomically, with the engine's
+    one NetCDF writer (`riskmodel.io.netcdf.write_netcdf`: no fill value on coordinates,
+    types and attributes as CF-1.8 wants them)."""
     validate_region_risk(ds)
-    encoding: dict[str, dict[str, object]] = {}
-    for name, v in ds.variables.items():
-        if v.dtype.kind == "f" and name not in ds.coords:
-            encoding[str(name)] = {"_FillValue": np.float32(np.nan) if v.dtype == np.float32
-                                   else np.nan}
-        else:
-            encoding[str(name)] = {"_FillValue": None}
     dest = Path(dest)
-    write_with(dest, lambda p: ds.to_netcdf(p, engine="netcdf4", encoding=encoding))
+    write_netcdf(ds, dest)
     return dest
