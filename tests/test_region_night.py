@@ -110,3 +110,10 @@ def test_as_of_must_be_a_year_of_the_cube() -> None:
     with pytest.raises(InputError, match="1995 to 2026"):
         as_of_year("1990", years)
 
+
+
+@pytest.mark.slow
+def test_real_risk_nc_passes_the_cf_checker(night: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_cf import cf_issues
+    issues = cf_issues(night["run_dir"] / "risk.nc", tmp_path)
+    assert issues == {"errors": [], "warnings": []}
