@@ -218,7 +218,7 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default=str(ROOT / "configs" / "real-countries.toml"))
+    ap.add_argument("--config", default=str(ROOT / "configs" / "real.toml"))
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--targets", default="cl,fl")
     ap.add_argument("--schemes", default=",".join(SCHEMES))

@@ -26,7 +26,7 @@ from riskmodel.countries.targets import TARGETS
 from riskmodel.errors import EXIT_OK, InputError
 from riskmodel.io.atomic import write_json, write_text
 
-DEFAULT_CONFIG = "configs/real-countries.toml"
+DEFAULT_CONFIG = "configs/real.toml"
 
 
 def add_arguments(p: argparse.ArgumentParser, *, target_required: bool = True) -> None:

@@ -1,11 +1,11 @@
 """The one place real-target commands and benchmarks turn a config into feature cubes.
 
 `feature_cube(config, level)` returns the yearly feature cube of a config at `level`
-("country": on (year, country); "region": on (year, region) with `iso3(region)`). When
-the region cube builder (`riskmodel.regions.cube.build_region_cube`) is installed it builds
-both levels, so country and region rows carry the same features; otherwise the country
-level comes from `riskmodel.sources.build_country_cube` and the region level is refused
-with one line saying why.
+("country": on (year, country); "region": on (year, region) with `iso3(region)`). A yearly
+region config (`configs/real.toml`) builds both levels with
+`riskmodel.regions.build_region_cube`, so country and region rows carry the same features;
+a monthly country config (`configs/real-countries.toml`) gives the country level through
+`riskmodel.sources.build_country_cube` and has no region level.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from pathlib import Path
 
 import xarray as xr
 
+from riskmodel.config import load_config
 from riskmodel.errors import InputError
+from riskmodel.regions import build_region_cube
+from riskmodel.sources import build_country_cube
 
 LEVELS = ("country", "region")
 
@@ -23,13 +26,10 @@ def feature_cube(config: Path | str, level: str = "country") -> xr.Dataset:
     """The feature cube of `config` at `level` (module docstring)."""
     if level not in LEVELS:
         raise InputError(f"level {level!r}: use one of {list(LEVELS)}")
-    try:
-        from riskmodel.regions.cube import build_region_cube
-    except ImportError:  # the region cube builder is not part of this installation
-        if level == "region":
-            raise InputError(f"{config}: region-level prediction needs the region feature "
-                             f"cube (riskmodel.regions), which is not installed") from None
-        from riskmodel.sources import build_country_cube
-
-        return build_country_cube(config)
-    return build_region_cube(config, level=level)
+    cfg = load_config(config)
+    if cfg.sources is not None and cfg.sources.frequency == "yearly":
+        return build_region_cube(cfg, level=level)
+    if level == "region":
+        raise InputError(f"{config}: region-level prediction needs a yearly region config "
+                         f"with sub-national polygons (configs/real.toml)")
+    return build_country_cube(cfg)
