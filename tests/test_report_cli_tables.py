@@ -61,10 +61,24 @@ def test_targeting_table_ranks_the_top_opportunities_with_risk(
 
 
 def test_features_build_reports_its_stages(tiny_config: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture) -> None:
+                                          capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import riskmodel.commands.features as command
+
+    monkeypatch.setattr(command, "ANNOUNCE_AFTER_S", 0.0)  # every stage counts as long
     assert cli("features", "build", "--config", str(tiny_config), "--cube",
                str(tmp_path / "cube.nc")) == 0
-    err = capsys.readouterr().err
-    assert "riskmodel: stage=cube status=start" in err
-    assert "riskmodel: stage=cube status=done" in err
-    assert "riskmodel: stage=write status=done" in err
+    err = capsys.readouterr().err.splitlines()
+    cube = [ln for ln in err if "stage=cube" in ln]
+    assert cube[0] == "riskmodel: stage=cube status=running"
+    assert cube[-1].startswith("riskmodel: stage=cube status=done seconds=")
+    assert any(ln.startswith("riskmodel: stage=write status=done") for ln in err)
+    # A config that fails at once is still one line, and no stage speaks.
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[sources]\nstart_year = 2000\nend_year = 2001\n'
+                   '[sources.inputs.a]\nreader = "csv"\npath = "missing.csv"\n'
+                   '[sources.inputs.a.variables]\nx = { column = "x", units = "1" }\n')
+    monkeypatch.setattr(command, "ANNOUNCE_AFTER_S", 3.0)
+    assert cli("features", "build", "--config", str(bad), "--cube",
+               str(tmp_path / "x.nc")) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

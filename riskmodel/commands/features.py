@@ -7,7 +7,10 @@ docs/features.md). `features build` writes the cube as CF NetCDF: from the confi
 cube; grid mode: the monthly grid cube) or, without
 sources, from the synthetic world, into `<out>/<name>/features.nc` or the file named by
 `--cube`. `--chunks N` builds it lazily with dask (N cells per chunk along each spatial
-dim, the whole time axis per chunk); the values are the same.
+dim, the whole time axis per chunk); the values are the same. `build` reports its stages
+(the cube, the write) on stderr unless `--quiet`: a stage says it is running once it has
+taken `ANNOUNCE_AFTER_S`, and how long it took when done, so a bad config still fails
+with its one error line.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
@@ -61,6 +68,26 @@ def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset
     return build_monthly_cube(cfg, notices, chunks=space)
 
 
+# Seconds a stage of `features build` runs before it says so (quick failures stay one line).
+ANNOUNCE_AFTER_S = 3.0
+
+
+@contextmanager
+def _stage(progress: Progress, name: str) -> Iterator[None]:
+    """Report stage `name`: `running` once it has taken `ANNOUNCE_AFTER_S`, `done` with its
+    seconds when it ends well (a failure is left to the command's one error line)."""
+    timer = threading.Timer(ANNOUNCE_AFTER_S, progress.note,
+                            args=(f"stage={name} status=running",))
+    timer.daemon = True
+    start = time.perf_counter()
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+    progress.note(f"stage={name} status=done seconds={time.perf_counter() - start:.3f}")
+
+
 def handle_build(args: argparse.Namespace) -> int:
     if args.chunks is not None and args.chunks < 1:
         raise InputError(f"--chunks must be >= 1 cells, got {args.chunks}")
@@ -71,14 +98,14 @@ def handle_build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     progress = Progress(quiet=args.quiet)
     notices = Notices()
-    with progress.stage("cube"):
+    with _stage(progress, "cube"):
         cube = cube_for(cfg, notices, args.chunks)
     for line in notices.lines:
         if not args.quiet:
             print(f"riskmodel: notice: {line}", file=sys.stderr)
     out = Path(args.cube) if args.cube else out_root(args, cfg) / cfg.name / "features.nc"
     # cf_order=False: the feature contract is time first, (time, lat, lon) or (time, unit).
-    with progress.stage("write"):  # a lazy (--chunks) cube is computed here
+    with _stage(progress, "write"):  # a lazy (--chunks) cube is computed here
         write_netcdf(cube, out, compress=True, cf_order=False)
     dims = ", ".join(f"{d}={n}" for d, n in cube.sizes.items())
     print(f"riskmodel: {len(cube.data_vars)} features ({dims}) written to {out}")

@@ -279,7 +279,7 @@ def alerts_section(ctx: ReportContext) -> str:
         extra.append(f"{int(a['deferred'])} area(s) met the rules but wait: their partner's "
                      f"budget of open alerts is full")
     if a.get("rerun_of"):
-        extra.append(f"a rerun of {a['rerun_of']}: nothing changed in the store")
+        extra.append(f"A rerun of {a['rerun_of']}: nothing changed in the store")
     head = (f"<h2 id='alerts'>Alerts</h2><p>Tonight: {esc(text)}."
             + "".join(f" {esc(e)}." for e in extra)
             + " Files: <a href='alerts.csv'>CSV</a>, <a href='alerts.geojson'>GeoJSON</a>, "
