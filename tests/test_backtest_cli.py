@@ -207,7 +207,7 @@ def test_without_json_prints_the_pooled_table(smoke: dict, tmp_path: Path, monke
     from riskmodel.commands import backtest as command
 
     monkeypatch.setattr(command, "run_backtest", lambda cfg, source, progress: None)
-    monkeypatch.setattr(command, "backtest_json", lambda result: smoke["doc"])
+    monkeypatch.setattr(command, "backtest_json", lambda result, deployed=None: smoke["doc"])
     monkeypatch.chdir(tmp_path)
     assert _main(["backtest", "--config", str(TINY), "--quiet"]) == 0
     out = capsys.readouterr().out.splitlines()
