@@ -54,7 +54,7 @@ from riskmodel.regions import build_region_cube, coverage_facts, region_set
 from riskmodel.regions.geojson_out import write_regions_geojson
 from riskmodel.regions.risk_dataset import (TargetEstimate, assemble_region_risk,
                                             unscored_regions, write_region_risk_nc)
-from riskmodel.report.region_report import write_region_report
+from riskmodel.report.region_report import alerts_from_run, write_region_report
 from riskmodel.sources.inputs import sources_of
 
 # The as-of year and the years before it that a night scores: the alert rules' rise
@@ -245,7 +245,6 @@ def _night(ctx: RunContext, outcome: Outcome, as_of: str | None, *, publish: boo
     outputs = {"risk": "risk.nc", "regions": "regions.geojson"}
     summary: dict[str, Any] = {"risk": {t: {"regions_scored": int(np.isfinite(
         risk["risk"].sel(target=t, year=year).values).sum())} for t in cfg.targets}}
-    records: list[dict[str, Any]] = []
     if publish:
         with progress.stage("alerts"):
             sent = datetime.now(timezone.utc).replace(microsecond=0)
@@ -265,16 +264,13 @@ def _night(ctx: RunContext, outcome: Outcome, as_of: str | None, *, publish: boo
                                   run_id=f"{cfg.name}-{label}", sent=sent, polygons=polygons)
             summary["alerts"] = outcome.alerts = night_alert_counts(
                 cfg.alerts.store, [*published, last], backfilled, label)
-            with AlertStore(cfg.alerts.store) as store:
-                run = store.get_run(label)
-            records = list(run["records"]) if run else []
             outputs.update(alerts_geojson="alerts.geojson", alerts_csv="alerts.csv",
                            alerts_cap="alerts/cap/")
     unscored = unscored_regions(risk, year)
     facts = coverage_facts(region, year)
     with progress.stage("report"):
         write_region_report(risk, polygons, run_dir, coverage=input_coverage(cfg, country),
-                            alerts=records, options=cfg.report)
+                            alerts=alerts_from_run(run_dir), options=cfg.report)
         outputs["report"] = "report.html"
     manifest = {
         "status": "ok", "config_path": ctx.config_path, "config_hash": config_hash(cfg),
