@@ -304,3 +304,18 @@ def test_model_store_round_trip_and_tamper(world, tmp_path: Path) -> None:
     (folder / "model.txt").write_text((folder / "model.txt").read_text() + "\n")
     with pytest.raises(ModelError, match="sha256 .* does not match"):
         load_target_model(folder)
+
+
+def test_size_dependent_features_are_not_model_features():
+    # A country-fitted model must not read a region's own (smaller) population as a
+    # smaller country: the cube names such features and rows leave them out.
+    import json
+
+    import xarray as xr
+
+    from riskmodel.countries.rows import cube_features
+    cube = xr.Dataset({n: (("year", "country"), np.zeros((2, 3), np.float32))
+                       for n in ("hdi", "log_unit_population", "population")},
+                      coords={"year": [2000, 2001], "country": ["AAA", "BBB", "CCC"]},
+                      attrs={"size_dependent_features": json.dumps(["log_unit_population"])})
+    assert cube_features(cube) == ("hdi",)

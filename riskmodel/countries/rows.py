@@ -11,6 +11,8 @@ whose cube features are all missing, are left out and counted in `Design.dropped
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -33,10 +35,15 @@ def unit_dim(cube: xr.Dataset) -> str:
 
 
 def cube_features(cube: xr.Dataset) -> tuple[str, ...]:
-    """Names of the cube's features, in the cube's order."""
+    """Names of the cube's features, in the cube's order. Features whose scale depends on
+    the unit's size (the cube's `size_dependent_features`, e.g. the log of the unit's own
+    population) are left out: a model fitted on countries would read a region's smaller
+    value as a smaller country."""
     dim = unit_dim(cube)
+    sized = set(json.loads(str(cube.attrs.get("size_dependent_features", "[]"))))
     names = tuple(str(v) for v, da in cube.data_vars.items()
-                  if v not in NOT_FEATURES and set(da.dims) == {"year", dim})
+                  if v not in NOT_FEATURES and v not in sized
+                  and set(da.dims) == {"year", dim})
     if not names:
         raise InputError("feature cube has no features on (year, country|region)")
     return names
