@@ -117,3 +117,16 @@ def test_real_risk_nc_passes_the_cf_checker(night: dict[str, Path], tmp_path: Pa
     from tests.test_cf import cf_issues
     issues = cf_issues(night["run_dir"] / "risk.nc", tmp_path)
     assert issues == {"errors": [], "warnings": []}
+
+
+@pytest.mark.slow
+def test_features_build_writes_the_region_cube(tmp_path: Path) -> None:
+    from riskmodel.cli import main
+    out = tmp_path / "cube.nc"
+    with pytest.raises(SystemExit) as exit_:
+        main(["features", "build", "--config", str(ROOT / "configs" / "real.toml"),
+              "--cube", str(out), "--quiet"])
+    assert exit_.value.code == 0
+    with xr.open_dataset(out) as cube:
+        assert cube.sizes["region"] >= 1500 and "hdi" in cube
+        assert cube.attrs["frequency"] == "yearly"

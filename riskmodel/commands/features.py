@@ -33,6 +33,7 @@ from riskmodel.config import RunConfig, load_config
 from riskmodel.errors import InputError
 from riskmodel.io.netcdf import write_netcdf
 from riskmodel.progress import Progress
+from riskmodel.regions import build_region_cube
 from riskmodel.sources import Notices, build_country_cube, build_monthly_cube
 from riskmodel.world import make_world
 
@@ -48,7 +49,8 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset:
-    """The feature cube of `cfg`: from its sources, else from its synthetic world."""
+    """The feature cube of `cfg`: from its sources (per sub-national region and year for a
+    yearly region config), else from its synthetic world."""
     src = cfg.sources
     if src is None:
         inputs = make_world(cfg.world, cfg.seed)
@@ -58,6 +60,10 @@ def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset
             notices.add(f"feature {name} skipped: {why}")
         cube.attrs["synthetic"] = 1
         return cube
+    if src.frequency == "yearly":
+        if chunks:
+            raise InputError("--chunks applies to grids; region cubes are small")
+        return build_region_cube(cfg, notices=notices)
     if src.mode == "region":
         if chunks:
             raise InputError("--chunks applies to grids; region-mode cubes are small")
