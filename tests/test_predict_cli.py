@@ -77,13 +77,11 @@ def test_refusals_write_nothing(main, tmp_path: Path, capsys) -> None:
     assert len(err.splitlines()) == 1 and "year 2030" in err and not list(tmp_path.iterdir())
 
 
-def test_region_level_needs_the_region_cube(monkeypatch, tmp_path: Path, capsys) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("riskmodel.regions") is not None:
-        pytest.skip("the region cube builder is installed")
+def test_region_level_needs_a_region_config(capsys) -> None:
+    # A country config (monthly sources, no sub-national polygons) has no region level.
     with pytest.raises(SystemExit) as info:
         cli.main(["predict", "--target", "cl", "--year", "2018", "--level", "region",
-                  "--config", str(tmp_path / "real.toml")])
+                  "--config", "configs/real-countries.toml"])
     assert info.value.code == 2
-    assert "region-level prediction needs the region feature cube" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "region-level prediction needs a yearly region config" in err
