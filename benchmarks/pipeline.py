@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="riskmodel-bench-") as tmp:
         folder = Path(tmp)
         if not args.quick:
+            (folder / "real").mkdir()
             real_cfg = redirected_config(ROOT / REAL_CONFIG, folder / "real")
             first = timed(["run", "--config", str(real_cfg)])
             risk = next((folder / "real" / "runs").glob("*/*/risk.nc"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -502,10 +503,15 @@ def toml_text(data: Mapping[str, Any], prefix: str = "") -> str:
             return "[" + ", ".join(value(x) for x in v) + "]"
         return repr(v)
 
-    lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    def key(k: str) -> str:
+        # Bare keys are letters, digits, "_" and "-"; any other (a category label with
+        # spaces, "No Assessment") is quoted.
+        return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+    lines = [f"{key(k)} = {value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
     for k, v in data.items():
         if isinstance(v, Mapping):
-            lines += [f"\n[{prefix}{k}]", toml_text(v, f"{prefix}{k}.")]
+            lines += [f"\n[{prefix}{key(k)}]", toml_text(v, f"{prefix}{key(k)}.")]
     return "\n".join(lines) + "\n"
 
 

@@ -85,3 +85,13 @@ def test_redirected_config_keeps_outputs_in_folder(tmp_path: Path) -> None:
         assert Path(p).is_relative_to(tmp_path), p
     assert Path(cfg.alerts.rules).is_absolute() and Path(cfg.alerts.rules).is_file()
     assert cfg.model.ensemble == 2 and cfg.world == load_config(ROOT / "configs/tiny.toml").world
+
+
+def test_redirected_real_config_reads_back_the_same(tmp_path):
+    # Category labels with spaces ("No Assessment") are TOML keys that must be quoted.
+    from riskmodel.config import redirected_config
+    path = redirected_config(ROOT / "configs" / "real.toml", tmp_path)
+    cfg = load_config(path)
+    original = load_config(ROOT / "configs" / "real.toml")
+    assert cfg.sources.model_dump_json() == original.sources.model_dump_json()
+    assert cfg.alerts.store == str(tmp_path / "alerts.sqlite")
