@@ -18,12 +18,11 @@ import xarray as xr
 
 import features
 from riskmodel.config import RunConfig, load_config
-from riskmodel.errors import ConfigError
 from riskmodel.regions.coverage import regions_without_features
 from riskmodel.regions.inputs import Level, region_inputs
 from riskmodel.sources.inputs import sources_of
 from riskmodel.sources.notices import Notices
-from riskmodel.sources.real import to_years
+from riskmodel.sources.real import planned_features, to_years
 
 # Features whose values scale with the unit's size, so that a model fitted on countries
 # sees other magnitudes on regions (say so to whoever applies one to the other).
@@ -54,18 +53,9 @@ def build_region_cube(config: RunConfig | str | Path, *, level: Level = "region"
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
     inputs, _ = region_inputs(cfg, level, notices)
-    names, skipped = features.plan_features(inputs)
-    unknown = [n for n in src.exclude_features if n not in features.CATALOGUE]
-    if unknown:
-        raise ConfigError(f"sources.exclude_features: unknown feature(s) {unknown}")
-    for n in src.exclude_features:
-        if n in names:
-            names.remove(n)
-            skipped[n] = "excluded by sources.exclude_features"
     # Grid-only and monthly-only features never apply here; the rest name what is missing.
-    for n, why in skipped.items():
-        if not why.startswith(("grid-only", "monthly-only")):
-            notices.add(f"feature {n} skipped: {why}")
+    names, skipped = planned_features(inputs, src, notices,
+                                      silent=("grid-only", "monthly-only"))
     cube = features.build_cube(inputs, names)
     cube["population"] = inputs["population_unit"].transpose("time", level)
     cube["population"].attrs = {"units": "1", "long_name": "persons living in the unit "

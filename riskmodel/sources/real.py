@@ -19,10 +19,29 @@ import pandas as pd
 import xarray as xr
 
 import features
-from riskmodel.config import RunConfig, load_config
+from riskmodel.config import RunConfig, SourcesConfig, load_config
 from riskmodel.errors import ConfigError
 from riskmodel.sources.inputs import load_inputs, sources_of
 from riskmodel.sources.notices import Notices
+
+
+def planned_features(inputs: xr.Dataset, src: SourcesConfig, notices: Notices, *,
+                     silent: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The catalogue features `inputs` allow, minus the config's `exclude_features`, and
+    the skipped ones with their reason; each skip goes to `notices` unless its reason starts
+    with one of `silent` (kinds of feature that never apply to the cube at hand)."""
+    names, skipped = features.plan_features(inputs)
+    unknown = [n for n in src.exclude_features if n not in features.CATALOGUE]
+    if unknown:
+        raise ConfigError(f"sources.exclude_features: unknown feature(s) {unknown}")
+    for n in src.exclude_features:
+        if n in names:
+            names.remove(n)
+            skipped[n] = "excluded by sources.exclude_features"
+    for n, why in skipped.items():
+        if not (silent and why.startswith(silent)):
+            notices.add(f"feature {n} skipped: {why}")
+    return names, skipped
 
 
 def build_monthly_cube(cfg: RunConfig, notices: Notices | None = None,
@@ -33,16 +52,7 @@ def build_monthly_cube(cfg: RunConfig, notices: Notices | None = None,
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
     inputs = load_inputs(cfg, notices)
-    names, skipped = features.plan_features(inputs)
-    unknown = [n for n in src.exclude_features if n not in features.CATALOGUE]
-    if unknown:
-        raise ConfigError(f"sources.exclude_features: unknown feature(s) {unknown}")
-    for n in src.exclude_features:
-        if n in names:
-            names.remove(n)
-            skipped[n] = "excluded by sources.exclude_features"
-    for n, why in skipped.items():
-        notices.add(f"feature {n} skipped: {why}")
+    names, skipped = planned_features(inputs, src, notices)
     cube = features.build_cube(inputs, names, chunks=chunks)
     cube.attrs.update(skipped_features=json.dumps(skipped, sort_keys=True),
                       sources=inputs.attrs["sources"], notices=json.dumps(notices.lines),
