@@ -485,6 +485,13 @@ def load_config(path: Path | str) -> RunConfig:
     return load_toml_model(path, RunConfig)
 
 
+def is_region_config(cfg: RunConfig) -> bool:
+    """True when `cfg` scores sub-national regions once a year (yearly `[sources]`, e.g.
+    configs/real.toml): its night is `riskmodel.region_night`, its cubes
+    `riskmodel.regions.build_region_cube`."""
+    return cfg.sources is not None and cfg.sources.frequency == "yearly"
+
+
 def config_hash(model: BaseModel) -> str:
     """sha256 (hex, first 16) of the resolved config as canonical JSON."""
     text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

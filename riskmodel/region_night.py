@@ -64,11 +64,6 @@ MIN_TRAINING_ROWS = 20
 READERS = {"cl": load_child_labour, "fl": load_forced_labour}
 
 
-def is_region_config(cfg: RunConfig) -> bool:
-    """True when `cfg` scores sub-national regions once a year (yearly `[sources]`)."""
-    return cfg.sources is not None and cfg.sources.frequency == "yearly"
-
-
 def as_of_year(as_of: str | None, years: list[int]) -> int:
     """The year to score: `as_of` ("YYYY") or the cube's latest; `InputError` naming the
     value when it is not a year of the cube."""

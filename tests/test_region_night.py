@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from riskmodel.config import load_config
+from riskmodel.config import is_region_config, load_config
 from riskmodel.errors import InputError
-from riskmodel.region_night import as_of_year, is_region_config
+from riskmodel.region_night import as_of_year
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,7 @@ import xarray as xr
 import features
 from features.docs import catalogue_markdown, catalogue_rows
 from riskmodel.commands._common import add_out_arg, out_root
-from riskmodel.config import RunConfig, load_config
+from riskmodel.config import RunConfig, is_region_config, load_config
 from riskmodel.errors import InputError
 from riskmodel.io.netcdf import write_netcdf
 from riskmodel.progress import Progress
@@ -60,7 +60,7 @@ def cube_for(cfg: RunConfig, notices: Notices, chunks: int | None) -> xr.Dataset
             notices.add(f"feature {name} skipped: {why}")
         cube.attrs["synthetic"] = 1
         return cube
-    if src.frequency == "yearly":
+    if is_region_config(cfg):
         if chunks:
             raise InputError("--chunks applies to grids; region cubes are small")
         return build_region_cube(cfg, notices=notices)

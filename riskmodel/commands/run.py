@@ -10,7 +10,8 @@ import sys
 from riskmodel.commands._common import (add_check_args, add_config_args, add_dask_arg,
                                         night_context, overrides)
 from riskmodel.pipeline import run_night
-from riskmodel.region_night import is_region_config, run_region_night
+from riskmodel.config import is_region_config
+from riskmodel.region_night import run_region_night
 
 
 def handle(args: argparse.Namespace) -> int:

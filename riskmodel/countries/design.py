@@ -41,31 +41,37 @@ def _stack(cube: xr.Dataset) -> tuple[np.ndarray, tuple[str, ...]]:
     return arr.astype(np.float32), names
 
 
-def design_rows(cube: xr.Dataset, outcome: Outcome) -> Design:
-    """Join `outcome` rows to `cube` features of the same country and year."""
-    arr, names = _stack(cube)
+def join_outcome(arr: np.ndarray, cube: xr.Dataset, outcome: Outcome
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Match `outcome` rows to `arr` (year, country, F) of `cube`: (kept row indices,
+    their feature rows (n, F), counts of dropped rows by reason). `InputError` naming the
+    outcome source when no row matches."""
     years = {int(y): i for i, y in enumerate(cube["year"].values)}
     codes = {str(c): j for j, c in enumerate(cube["country"].values)}
-    keep, rows, dropped = [], [], {"country not in cube": 0, "year not in cube": 0,
-                                   "no features that year": 0}
+    keep, rows = [], []
+    dropped = {"country not in cube": 0, "year not in cube": 0, "no features that year": 0}
     for k, (c, y) in enumerate(zip(outcome.iso3, outcome.year)):
         if c not in codes:
             dropped["country not in cube"] += 1
         elif int(y) not in years:
             dropped["year not in cube"] += 1
+        elif np.isnan(x := arr[years[int(y)], codes[c]]).all():
+            dropped["no features that year"] += 1
         else:
-            x = arr[years[int(y)], codes[c]]
-            if np.isnan(x).all():
-                dropped["no features that year"] += 1
-            else:
-                keep.append(k)
-                rows.append(x)
+            keep.append(k)
+            rows.append(x)
     if not keep:
         raise InputError(f"{outcome.source}: no outcome row matches a country and year of "
-                         f"the cube")
-    idx = np.array(keep)
-    return Design(np.stack(rows), outcome.value[idx], outcome.iso3[idx], outcome.year[idx],
-                  names, {k: v for k, v in dropped.items() if v})
+                         f"the feature cube")
+    return np.array(keep), np.stack(rows), {k: v for k, v in dropped.items() if v}
+
+
+def design_rows(cube: xr.Dataset, outcome: Outcome) -> Design:
+    """Join `outcome` rows to `cube` features of the same country and year."""
+    arr, names = _stack(cube)
+    idx, X, dropped = join_outcome(arr, cube, outcome)
+    return Design(X, outcome.value[idx], outcome.iso3[idx], outcome.year[idx], names,
+                  dropped)
 
 
 def year_rows(cube: xr.Dataset, year: int) -> tuple[np.ndarray, np.ndarray]:

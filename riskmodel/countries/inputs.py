@@ -14,7 +14,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from riskmodel.config import load_config
+from riskmodel.config import is_region_config, load_config
 from riskmodel.errors import InputError
 from riskmodel.regions import build_region_cube
 from riskmodel.sources import build_country_cube
@@ -27,7 +27,7 @@ def feature_cube(config: Path | str, level: str = "country") -> xr.Dataset:
     if level not in LEVELS:
         raise InputError(f"level {level!r}: use one of {list(LEVELS)}")
     cfg = load_config(config)
-    if cfg.sources is not None and cfg.sources.frequency == "yearly":
+    if is_region_config(cfg):
         return build_region_cube(cfg, level=level)
     if level == "region":
         raise InputError(f"{config}: region-level prediction needs a yearly region config "

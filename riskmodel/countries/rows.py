@@ -16,7 +16,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from riskmodel.countries.design import Design
+from riskmodel.countries.design import Design, join_outcome
 from riskmodel.countries.history import History
 from riskmodel.countries.outcome import Outcome
 from riskmodel.errors import InputError
@@ -70,29 +70,10 @@ def training_design(cube: xr.Dataset, outcome: Outcome, history: History) -> Des
     if unit_dim(cube) != "country":
         raise InputError("training needs a country cube on (year, country)")
     names = cube_features(cube)
-    arr = _stack(cube, names)
-    years = {int(y): i for i, y in enumerate(cube["year"].values)}
-    codes = {str(c): j for j, c in enumerate(cube["country"].values)}
-    keep, rows = [], []
-    dropped = {"country not in cube": 0, "year not in cube": 0, "no features that year": 0}
-    for k, (c, y) in enumerate(zip(outcome.iso3, outcome.year)):
-        if c not in codes:
-            dropped["country not in cube"] += 1
-        elif int(y) not in years:
-            dropped["year not in cube"] += 1
-        elif np.isnan(x := arr[years[int(y)], codes[c]]).all():
-            dropped["no features that year"] += 1
-        else:
-            keep.append(k)
-            rows.append(x)
-    if not keep:
-        raise InputError(f"{outcome.source}: no outcome row matches a country and year of "
-                         f"the feature cube")
-    idx = np.array(keep)
+    idx, rows, dropped = join_outcome(_stack(cube, names), cube, outcome)
     iso3, year = outcome.iso3[idx], outcome.year[idx]
-    X = np.concatenate([np.stack(rows), history.features(iso3, year)], axis=1)
-    return Design(X, outcome.value[idx], iso3, year, names + history.names,
-                  {k: v for k, v in dropped.items() if v})
+    X = np.concatenate([rows, history.features(iso3, year)], axis=1)
+    return Design(X, outcome.value[idx], iso3, year, names + history.names, dropped)
 
 
 def prediction_rows(cube: xr.Dataset, year: int, history: History,
