@@ -13,10 +13,13 @@ stored as LightGBM text with JSON metadata under the config's model registry. Dr
 LightGBM contributions on the model's scale (log-odds for child labour, log(1 + rate) for
 forced labour; forced labour's on the standard-detection rows the risk score ranks).
 
-On a first night (an alert store without yearly runs) the earlier years are published
-first, quietly, as the synthetic night backfills months, so persistence is met honestly
-and partners receive the alerts as new. The same inputs, config and code give a
-byte-identical `risk.nc`.
+On a first night (an alert store without yearly runs) the earlier years are recorded
+first as history only (`publish_alerts(..., history_only=True)`): every region's score and
+trigger flags, which persistence and the rise rule read, but no alert, message or file,
+since partners are never told about years before their first delivery. The scored year
+then opens its alerts honestly (persistence over the recorded years), each new to
+partners, and the store holds exactly the alerts partners were sent. The same inputs,
+config and code give a byte-identical `risk.nc`.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from riskmodel.errors import ConfigError, InputError
 from riskmodel.faults import kill_point
 from riskmodel.io.atomic import json_text, write_with
 from riskmodel.ops.session import Outcome, nightly_session
-from riskmodel.pipeline import RunContext, night_alert_counts
+from riskmodel.pipeline import RunContext
 from riskmodel.progress import peak_rss_mib
 from riskmodel.regions import build_region_cube, coverage_facts, region_set
 from riskmodel.regions.geojson_out import write_regions_geojson
@@ -195,14 +198,23 @@ def _first_night(store_path: str) -> bool:
         return store.latest_as_of() is None
 
 
+def first_delivery(store_path: str, year: str) -> bool:
+    """Whether `year` is the store's first delivery to partners: no run before it sent
+    anything (runs recorded as history only do not count). True also on a rerun of that
+    night, so its report says the same."""
+    with AlertStore(store_path, readonly=True) as store:
+        rows = store.db.execute("SELECT summary FROM runs WHERE as_of < ?", (year,))
+        return all(json.loads(s).get("history_only") for (s,) in rows)
+
+
 def _night(ctx: RunContext, outcome: Outcome, as_of: str | None, *, publish: bool) -> Path:
     cfg, progress = ctx.cfg, ctx.progress
     if cfg.sources is None:
         raise ConfigError("a region night needs [sources]")
     with progress.stage("inputs"):
-        region = build_region_cube(cfg, level="region")
-        country = build_region_cube(cfg, level="country")
-        regions = region_set(cfg)
+        regions = region_set(cfg)  # read once: both cubes and every output use it
+        region = build_region_cube(cfg, level="region", regions=regions)
+        country = build_region_cube(cfg, level="country", regions=regions)
     years_all = [int(y) for y in region["year"].values]
     year = as_of_year(as_of, years_all)
     label = str(year)
@@ -238,34 +250,34 @@ def _night(ctx: RunContext, outcome: Outcome, as_of: str | None, *, publish: boo
         kill_point("write:risk.nc")
         write_regions_geojson(risk, polygons, run_dir / "regions.geojson")
     outputs = {"risk": "risk.nc", "regions": "regions.geojson"}
+    first = False  # the night's alerts are the partners' first delivery
     summary: dict[str, Any] = {"risk": {t: {"regions_scored": int(np.isfinite(
         risk["risk"].sel(target=t, year=year).values).sum())} for t in cfg.targets}}
     if publish:
         with progress.stage("alerts"):
             sent = datetime.now(timezone.utc).replace(microsecond=0)
-            published = []
-            backfilled: list[str] = []
+            history: list[str] = []
             if _first_night(cfg.alerts.store):
                 for y in window[:-1]:
-                    early = risk.assign_attrs(as_of=y)
-                    s = publish_alerts(early, run_dir=run_dir / "backfill" / str(y),
-                                       cfg=cfg.alerts, run_id=f"{cfg.name}-{y}", sent=sent,
-                                       warm_up=False, polygons=polygons)
-                    published.append({**{k: v for k, v in s.items() if k != "files"},
-                                      "as_of": str(y)})
-                    backfilled.append(str(y))
-            outcome.backfilled = backfilled
+                    publish_alerts(risk.assign_attrs(as_of=y), run_dir=run_dir,
+                                   cfg=cfg.alerts, run_id=f"{cfg.name}-{y}", sent=sent,
+                                   history_only=True, polygons=polygons)
+                    history.append(str(y))
+            outcome.backfilled = history
             last = publish_alerts(risk, run_dir=run_dir, cfg=cfg.alerts,
                                   run_id=f"{cfg.name}-{label}", sent=sent, polygons=polygons)
-            summary["alerts"] = outcome.alerts = night_alert_counts(
-                cfg.alerts.store, [*published, last], backfilled, label)
+            first = first_delivery(cfg.alerts.store, label)
+            summary["alerts"] = outcome.alerts = {
+                **{k: v for k, v in last.items() if k != "files"},
+                "history_years": history, "first_delivery": first}
             outputs.update(alerts_geojson="alerts.geojson", alerts_csv="alerts.csv",
                            alerts_cap="alerts/cap/")
     unscored = unscored_regions(risk, year)
     facts = coverage_facts(region, year)
     with progress.stage("report"):
         write_region_report(risk, polygons, run_dir, coverage=input_coverage(cfg, country),
-                            alerts=alerts_from_run(run_dir), options=cfg.report)
+                            alerts=alerts_from_run(run_dir), options=cfg.report,
+                            first_delivery=first)
         outputs["report"] = "report.html"
     manifest = {
         "status": "ok", "config_path": ctx.config_path, "config_hash": config_hash(cfg),

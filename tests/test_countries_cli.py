@@ -62,9 +62,14 @@ def test_predict_uses_only_earlier_surveys(main, tmp_path: Path) -> None:
 
 def test_predict_year_outside_cube_fails_cleanly(main, tmp_path: Path, capsys) -> None:
     out = tmp_path / "p.json"
-    assert main(["countries", "predict", "--year", "2040", "--json", str(out)]) == 2
+    assert main(["countries", "predict", "--year", "2040", "--json", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "year 2040" in err and not out.exists()
+    # Without --quiet the stages that ran are reported first; the error stays one line.
+    assert main(["countries", "predict", "--year", "2040", "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "riskmodel: stage=cube status=done" in err[1] and "status=failed" in err[-2]
+    assert "year 2040" in err[-1] and not out.exists()
 
 
 def test_cv_writes_scores_and_table(main, tmp_path: Path) -> None:

@@ -201,3 +201,20 @@ def test_cli_partner_view_html_and_catalogue(kstore: dict, tmp_path: Path,
     with pytest.raises(SystemExit):
         main(["kpis", "catalogue"])
     assert len(capsys.readouterr().out.splitlines()) == len(CATALOGUE) + 5
+
+
+def test_history_only_periods_are_not_periods_partners_had(kstore: dict,
+                                                           tmp_path: Path) -> None:
+    """A period recorded as history only (before a store's first delivery) sent nothing:
+    alerts per period divides by the published periods alone."""
+    import shutil
+
+    from riskmodel.alerts.store import AlertStore
+
+    copy = tmp_path / "alerts.sqlite"
+    shutil.copy(kstore["store"], copy)
+    with AlertStore(copy) as st:
+        st.add_run("2025-12", "h", "2026-01-01T00:00:00+00:00", True, {},
+                   {"history_only": True}, [])
+        rep = compute_kpis(st.db, partners=kstore["partners"].partner, by=())
+    assert rep.total.values["alerts_per_period"].value == pytest.approx(5 / 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +64,21 @@ def test_predict_writes_contract_csv_and_model(main, cube, tmp_path: Path, capsy
     assert never["status"] == "extrapolated" and never["last_survey_year"] == ""
     assert never["name"] == "Saudi Arabia" and int(never["count"]) > 0
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.txt"]
-    printed = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    printed = captured.out.splitlines()
     assert len(printed) == 22 and "country predictions of " + target in printed[-1]
+    # Progress goes to stderr, one start and one done line per stage; stdout is the table.
+    stages = [line for line in captured.err.splitlines() if "stage=" in line]
+    assert [re.search(r"stage=(\w+) status=(\w+)", line).groups() for line in stages] == [
+        (s, status) for s in ("cube", "fit", "table") for status in ("start", "done")]
+    assert not any("stage=" in line for line in printed)
+
+
+def test_quiet_predict_prints_no_progress(main, capsys) -> None:
+    assert main(["predict", "--target", "cl", "--year", "2018", "--rows", "1",
+                 "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and len(captured.out.splitlines()) == 3
 
 
 def test_refusals_write_nothing(main, tmp_path: Path, capsys) -> None:
@@ -72,7 +86,8 @@ def test_refusals_write_nothing(main, tmp_path: Path, capsys) -> None:
     assert main(["predict", "--target", "cl", "--year", "2018", "--json", str(out)]) == 2
     assert "must end in .json" in capsys.readouterr().err and not list(tmp_path.iterdir())
     out = tmp_path / "p.json"
-    assert main(["predict", "--target", "cl", "--year", "2030", "--json", str(out)]) == 2
+    assert main(["predict", "--target", "cl", "--year", "2030", "--json", str(out),
+                 "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "year 2030" in err and not list(tmp_path.iterdir())
 

@@ -87,6 +87,34 @@ def test_outputs_say_what_they_are(night: dict[str, Path]) -> None:
 
 
 @pytest.mark.slow
+def test_first_night_delivers_only_the_scored_year(night: dict[str, Path]) -> None:
+    """The years before a first night are history: the store holds only alerts opened in
+    the scored year (what partners were sent), and the report calls them new, first
+    delivery, never "ongoing" from years nobody was told about."""
+    import sqlite3
+    run_dir = night["run_dir"]
+    year = run_dir.name
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    alerts = manifest["summary"]["alerts"]
+    assert alerts["history_years"] == [str(int(year) - 2), str(int(year) - 1)]
+    assert alerts["first_delivery"] is True and alerts["new"] == alerts["active"] > 0
+    db = sqlite3.connect(night["tmp"] / "alerts.sqlite")
+    try:
+        assert db.execute("SELECT DISTINCT opened_as_of, state FROM alerts").fetchall() \
+            == [(year, "new")]
+        assert {r[0] for r in db.execute("SELECT as_of FROM outbox")} == {year}
+        history = [json.loads(s) for (s,) in db.execute(
+            "SELECT summary FROM runs WHERE as_of < ? ORDER BY as_of", (year,))]
+        assert [h.get("history_only") for h in history] == [True, True]
+    finally:
+        db.close()
+    assert not (run_dir / "backfill").exists()
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert f">new (opened {year}, first delivery)<" in report
+    assert ">ongoing" not in report
+
+
+@pytest.mark.slow
 def test_rerun_changes_nothing(night: dict[str, Path]) -> None:
     assert _run(night["cfg"], night["tmp"] / "runs") == 0
     run_dir = night["run_dir"]

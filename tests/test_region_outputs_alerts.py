@@ -40,6 +40,15 @@ status = "{status}"
 """
 
 
+WHOLE = """
+[[partner]]
+id = "whole"
+name = "whole countries"
+countries = ["GHA", "TGO", "RUS"]
+channels = [{{ kind = "directory", path = "{tmp}/drop/whole" }}]
+"""
+
+
 def cfg_for(tmp: Path, rules: str = RULES.format(status="Exercise"),
             partners: str | None = None) -> AlertsConfig:
     (tmp / "rules.toml").write_text(rules)
@@ -173,13 +182,7 @@ def test_partners_scoped_to_countries_and_regions(tmp_path: Path) -> None:
     hot = sorted(top(ds, "cl", 2019, 0.8) | top(ds, "fl", 2019, 0.8))
     one = hot[0]
     iso = one[:3]
-    partners = f"""
-[[partner]]
-id = "whole"
-name = "whole countries"
-countries = ["GHA", "TGO", "RUS"]
-channels = [{{ kind = "directory", path = "{tmp_path}/drop/whole" }}]
-[[partner]]
+    partners = WHOLE.format(tmp=tmp_path) + f"""[[partner]]
 id = "one"
 name = "one region"
 countries = ["{iso}"]
@@ -262,3 +265,38 @@ def test_large_multipolygon_is_simplified_to_valid_closed_rings() -> None:
         assert np.all(np.abs(ext[:, 0]) <= 180) and np.all(np.abs(ext[:, 1]) <= 90)
     small = polygons()["GHAr103"]
     assert simplify_geometry(small)[0][0] == [tuple(p) for p in small["coordinates"][0]]
+
+
+def test_first_night_history_opens_alerts_only_in_the_delivered_year(tmp_path: Path) -> None:
+    """Years before a store's first delivery are recorded as history only: their
+    observations feed persistence, but no alert, message, outbox row or file is made for
+    them, so the store holds exactly what partners were sent."""
+    ds = region_risk()
+    rules = RULES.format(status="Exercise") + "[persistence]\nk = 2\nn = 2\n"
+    cfg = cfg_for(tmp_path, rules, WHOLE.format(tmp=tmp_path))
+    for y in (2017, 2018):
+        s = publish(tmp_path, cfg, ds.assign_attrs(as_of=str(y)), f"r{y}", history_only=True)
+        assert s["history_only"] and s["new"] == 0 and s["files"] == {}
+        assert not (tmp_path / f"r{y}").exists()
+    last = publish(tmp_path, cfg, ds, "r2019")
+    # Persistence read the recorded years: open where the trigger held in 2018 and 2019.
+    expected = {(t, c) for t in ("cl", "fl") for c in top(ds, t, 2019, 0.8)
+                if c in top(ds, t, 2018, 0.8)}
+    assert expected and expected != {(t, c) for t in ("cl", "fl")
+                                     for c in top(ds, t, 2019, 0.8)}
+    with AlertStore(cfg.store) as st:
+        alerts = st.alerts()
+        assert {(a["target"], a["area_key"]) for a in alerts} == expected
+        assert {(a["state"], a["opened_as_of"]) for a in alerts} == {("new", "2019")}
+        assert st.db.execute("SELECT count(*) FROM observations WHERE as_of < '2019'"
+                             ).fetchone()[0] > 0
+        assert {r[0] for r in st.db.execute("SELECT as_of FROM outbox")} == {"2019"}
+        assert {r[0] for r in st.db.execute("SELECT as_of FROM messages")} == {"2019"}
+    assert last["new"] == len(expected) and last["ongoing"] == 0
+    # History goes before the first delivery only: refused once alerts are open.
+    other = tmp_path / "other"
+    other.mkdir()
+    cfg2 = cfg_for(other, rules)
+    assert publish(other, cfg2, ds.assign_attrs(as_of="2018"), "r2018")["new"] > 0
+    with pytest.raises(InputError, match="open alerts"):
+        publish(other, cfg2, ds, "r2019", history_only=True)

@@ -137,3 +137,21 @@ def test_every_output_of_a_real_night_from_one_dataset(tmp_path: Path) -> None:
     from riskmodel.errors import InputError
     with pytest.raises(InputError, match="alerts.geojson: not an alerts FeatureCollection"):
         alerts_from_run(run)
+
+
+def test_alert_state_on_a_first_delivery_and_after(tmp_path: Path) -> None:
+    """A first delivery's alerts read as new to partners (the grid report's wording);
+    later nights say since when an open alert has been open."""
+    from riskmodel.report.region_report import alert_state
+
+    new = {"target": "cl", "area_key": "GHAr101", "country": "GHA", "state": "new",
+           "opened_as_of": "2019"}
+    assert alert_state(new, first_delivery=True) == "new (opened 2019, first delivery)"
+    assert alert_state(new) == "new"
+    old = {**new, "state": "ongoing", "opened_as_of": "2017"}
+    assert alert_state(old) == "ongoing (opened 2017)"
+    assert alert_state({**old, "state": "resolved"}) == "resolved"
+    path = write_region_report(region_risk(), polygons(), tmp_path, alerts=[new],
+                               options=ReportConfig(country_maps=0), first_delivery=True)
+    html = path.read_text(encoding="utf-8")
+    assert ">new (opened 2019, first delivery)<" in html and "first delivery:" in html

@@ -191,3 +191,29 @@ def test_rollup_of_region_population_matches_the_country(cube: xr.Dataset) -> No
     hdi = rollup_to_countries(cube["hdi"], cube["population"])
     assert hdi.dims == ("year", "country")
     assert 0.5 < float(hdi.sel(country="KEN", year=2015)) < 0.65
+
+
+def test_one_reading_of_the_polygons_serves_both_cubes(countries: xr.Dataset,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A night reads the polygons once and hands the `RegionSet` to both cube builds:
+    the cube is the one built from its own reading, notices included."""
+    import dataclasses
+
+    from riskmodel.config import load_config
+    from riskmodel.errors import ConfigError
+    from riskmodel.regions import region_set
+    from riskmodel.regions import inputs as region_inputs_module
+
+    cfg = load_config(CONFIG)
+    regions = region_set(cfg)
+    assert any("repaired" in line for line in regions.notices)
+
+    def no_second_reading(*_: object, **__: object) -> None:
+        raise AssertionError("the polygons were read again")
+
+    monkeypatch.setattr(region_inputs_module, "region_set", no_second_reading)
+    again = build_region_cube(cfg, level="country", regions=regions)
+    xr.testing.assert_identical(again, countries)
+    moved = dataclasses.replace(regions, path=Path("/elsewhere/regions.geojson"))
+    with pytest.raises(ConfigError, match="not from this config's"):
+        build_region_cube(cfg, level="country", regions=moved)

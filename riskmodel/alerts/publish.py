@@ -44,7 +44,7 @@ from riskmodel.regions.risk_dataset import is_region_risk
 
 
 def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id: str,
-                   sent: datetime, warm_up: bool = True,
+                   sent: datetime, warm_up: bool = True, history_only: bool = False,
                    polygons: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Evaluate rules, update the store in one transaction, enqueue, and write run files.
 
@@ -53,6 +53,12 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
     (counts new/ongoing/escalated/resolved/deferred, per partner, files).
     `warm_up=False` asks persistence for its full k runs even on a store with fewer
     (backfilled history is built that way, so first-night alerts meet the rule honestly).
+    `history_only=True` records the period as history and nothing else: the run and every
+    area's observation (the risk and trigger flags persistence and the rise rule read),
+    but no alert opens or changes, no message is made or queued and no file is written
+    (summary `history_only`); it is refused on a store with open alerts. A first night
+    publishes the periods before its own this way, so the store holds only alerts that
+    partners were sent.
     A region risk dataset (`riskmodel.regions.risk_dataset`) needs `polygons` (gdlcode ->
     GeoJSON geometry) and rules with `[area] kind = "region"`; its `as_of` is a year.
     """
@@ -99,13 +105,16 @@ def publish_alerts(risk: xr.Dataset, *, run_dir: Path, cfg: AlertsConfig, run_id
                                      f"refusing to go back to {as_of}")
                 summary, records = _process(store, risk, rules, partners, as_of=as_of,
                                             run_id=run_id, sent=sent_s, synthetic=synthetic,
-                                            warm_up=warm_up, regions=regions)
+                                            warm_up=warm_up, regions=regions,
+                                            history_only=history_only)
                 meta = {k: _plain(v) for k, v in risk.attrs.items()}
                 store.add_run(as_of, run_id, sent_s, synthetic, meta, summary, records)
             else:
                 summary = dict(prior["summary"])
                 summary["rerun_of"] = prior["run_id"]
                 records = prior["records"]
+        if summary.get("history_only"):  # nothing was sent for this period: no files
+            return {**summary, "files": {}}
         files = render_run(store, Path(run_dir), records, partners, as_of=as_of,
                            synthetic=synthetic)
         prec = precision(store)
@@ -299,8 +308,12 @@ def _issue(store: AlertStore, alert_id: str, msg_type: str, *, sent: str, as_of:
 
 def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: PartnersConfig,
              *, as_of: str, run_id: str, sent: str, synthetic: bool, warm_up: bool = True,
-             regions: RegionSource | None = None
+             regions: RegionSource | None = None, history_only: bool = False
              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if history_only and store.alerts(states=ACTIVE_STATES):
+        raise InputError(f"{store.path}: {as_of} cannot be recorded as history only: the "
+                         f"store has open alerts (history goes before a store's first "
+                         f"delivery)")
     time = select_month(risk) if regions is None else None
     targets = [t for t in rules.targets if t in [str(x) for x in risk["target"].values]]
     counts = {"new": 0, "ongoing": 0, "escalated": 0, "resolved": 0, "deferred": 0}
@@ -347,6 +360,8 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
              int(verdicts[a.key].triggered), int(verdicts[a.key].holding),
              "[" + ",".join(map(str, a.cells.tolist())) + "]" if a.kind == "cluster" else None)
             for a in areas])
+        if history_only:
+            continue
         for key, al in active.items():
             a, v = by_key.get(key), verdicts.get(key)
             aid, state = al["alert_id"], al["state"]
@@ -424,6 +439,10 @@ def _process(store: AlertStore, risk: xr.Dataset, rules: RulesConfig, partners: 
                              synthetic=synthetic, rules=rules))
         counts["new"] += 1
 
+    if history_only:
+        return {"as_of": as_of, "run_id": run_id, "sent": sent, "synthetic": synthetic,
+                "targets": targets, **counts, "active": 0, "messages": 0, "partners": {},
+                "history_only": True}, []
     records = _records(store, as_of)
     per_partner = _enqueue(store, partners, records, issued, as_of=as_of, sent=sent,
                            synthetic=synthetic)

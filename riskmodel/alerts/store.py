@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from riskmodel.errors import InputError, LockHeldError
+from riskmodel.io.sqlite import VersionedSqlite
 
 ACTIVE_STATES = ("new", "ongoing", "escalated")
 STATES = (*ACTIVE_STATES, "resolved")
@@ -132,119 +128,21 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
-class AlertStore:
-    """An open alert store; use as a context manager or call `close()`."""
+class AlertStore(VersionedSqlite):
+    """An open alert store; use as a context manager or call `close()`.
+
+    Opening, pragmas, migrations and transactions are `riskmodel.io.sqlite`'s;
+    `create=False` refuses a path where no store exists, `readonly=True` reads without
+    write access (module docstring)."""
+
+    what = "alert store"
+    missing = "no alert store here (check the path; `riskmodel run` creates it)"
+    migrations = MIGRATIONS
 
     def __init__(self, path: Path | str, *, timeout: float = 30.0, create: bool = True,
                  readonly: bool = False) -> None:
-        self.path = Path(path)
-        # A store path is a config value: `..` could point it anywhere, so it is refused.
-        if ".." in self.path.parts:
-            raise InputError(f"{self.path}: alert store path must not contain '..'")
-        if (readonly or not create) and not self.path.is_file():
-            raise InputError(f"{self.path}: no alert store here (check the path; "
-                             f"`riskmodel run` creates it)")
-        self.readonly = readonly
-        if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if readonly:
-                # Reading needs no write access: a read-only file still lists and exports.
-                uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
-            else:
-                self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise InputError(f"{self.path}: cannot open alert store: {exc}") from None
+        super().__init__(path, timeout=timeout, create=create, readonly=readonly)
         self.db.row_factory = sqlite3.Row
-        try:
-            if readonly:
-                try:
-                    v = self.schema_version()
-                except sqlite3.OperationalError:
-                    # A WAL store in a folder we cannot write has no -shm file to share:
-                    # read the file as a snapshot instead (nothing of ours writes to it).
-                    self.db.close()
-                    uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro&immutable=1"
-                    self.db = sqlite3.connect(uri, uri=True, timeout=timeout,
-                                              isolation_level=None)
-                    self.db.row_factory = sqlite3.Row
-                    v = self.schema_version()
-                if v != SCHEMA_VERSION:
-                    raise InputError(f"{self.path}: alert store schema v{v}, this code reads "
-                                     f"v{SCHEMA_VERSION}; open it writable once to migrate")
-            else:
-                self._retry_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"), timeout)
-                self.db.execute("PRAGMA synchronous=FULL")
-                self.db.execute("PRAGMA foreign_keys=ON")
-                self._retry_locked(self.migrate, timeout)
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise InputError(f"{self.path}: not a usable alert store: {exc}") from None
-        except InputError:
-            self.db.close()
-            raise
-
-    @staticmethod
-    def _retry_locked(fn: Any, timeout: float) -> None:
-        # Switching a brand-new file to WAL needs an exclusive lock and SQLite does not
-        # always wait for it (no busy handler there): retry briefly when two processes
-        # create the same store at once.
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fn()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def __enter__(self) -> AlertStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection (idempotent)."""
-        self.db.close()
-
-    # --- schema -------------------------------------------------------------------------
-    def schema_version(self) -> int:
-        """The `user_version` of the file (number of migrations applied)."""
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-
-    def migrate(self) -> None:
-        """Apply pending migrations, each in its own transaction with its version bump."""
-        v = self.schema_version()
-        if v > SCHEMA_VERSION:
-            raise InputError(f"{self.path}: alert store schema v{v} is newer than this code "
-                             f"(v{SCHEMA_VERSION}); upgrade riskmodel")
-        for i in range(v, SCHEMA_VERSION):
-            with self.transaction():
-                if self.schema_version() != i:  # another process migrated meanwhile
-                    continue
-                for stmt in MIGRATIONS[i].split(";"):
-                    if stmt.strip():
-                        self.db.execute(stmt)
-                self.db.execute(f"PRAGMA user_version = {i + 1}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE): all of it commits or none of it."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise LockHeldError(f"{self.path}: alert store is locked by another writer "
-                                f"({exc})") from None
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
 
     # --- runs and observations ----------------------------------------------------------
     def get_run(self, as_of: str) -> dict[str, Any] | None:

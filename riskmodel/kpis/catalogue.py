@@ -79,7 +79,8 @@ _ENTRIES = (
         "share (0-1)", "higher", "alerts, feedback", "no population in alerted areas"),
     Kpi("alerts_per_period", "alerts per partner per period",
         "Alerts opened per period for the partner (every alert in rows of all partners).",
-        "alerts opened / periods processed by a nightly run in the range",
+        "alerts opened / periods a nightly run published in the range (periods recorded as "
+        "history only, before a store's first delivery, do not count)",
         "alerts per period", "neutral", "alerts, runs", "no period processed"),
 )
 

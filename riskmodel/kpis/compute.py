@@ -171,7 +171,10 @@ def _read(db: sqlite3.Connection, start: str | None, end: str | None) -> _Store:
     for aid, partner, outcome, observed in db.execute(
             "SELECT alert_id, partner, outcome, observed_on FROM feedback"):
         outcomes.setdefault(aid, []).append((partner, outcome, _day(observed)))
-    months = [str(m)[:7] for (m,) in db.execute("SELECT as_of FROM runs ORDER BY as_of")]
+    # Periods recorded as history only (before a store's first delivery) sent nothing.
+    months = [str(m)[:7] for (m,) in db.execute(
+        "SELECT as_of FROM runs WHERE json_extract(summary, '$.history_only') IS NULL "
+        "ORDER BY as_of")]
     months = [m for m in months if (not start or m >= start) and (not end or m <= end)]
     return _Store(alerts, first_sent, acks, outcomes, months)
 

@@ -24,14 +24,13 @@ import hashlib
 import re
 import sqlite3
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from riskmodel.errors import InputError, LockHeldError
+from riskmodel.errors import InputError
+from riskmodel.io.sqlite import VersionedSqlite
 from riskmodel.sources.codes import is_country_code
 
 COLUMNS = ("country", "sector", "programme", "period", "indicator", "value", "unit")
@@ -256,72 +255,14 @@ def _overlap(a: Any, b: Any) -> bool:
     return a.first_month <= b.last_month and b.first_month <= a.last_month
 
 
-class ResultsStore:
-    """The programme-results SQLite beside an alert store; a context manager."""
+class ResultsStore(VersionedSqlite):
+    """The programme-results SQLite beside an alert store; a context manager (opening,
+    pragmas, migrations and transactions are `riskmodel.io.sqlite`'s)."""
 
-    def __init__(self, path: Path | str, *, readonly: bool = False,
-                 timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        if ".." in self.path.parts:
-            raise InputError(f"{self.path}: results store path must not contain '..'")
-        if readonly and not self.path.is_file():
-            raise InputError(f"{self.path}: no programme results store here (import a "
-                             f"results file first: riskmodel kpis import)")
-        try:
-            if readonly:
-                uri = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, timeout=timeout,
-                                          isolation_level=None)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            v = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-            if v > SCHEMA_VERSION or (readonly and v != SCHEMA_VERSION):
-                raise InputError(f"{self.path}: results store schema v{v}, this code reads "
-                                 f"v{SCHEMA_VERSION}")
-            if not readonly:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=FULL")
-                self._migrate()
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise InputError(f"{self.path}: not a usable results store: {exc}") from None
-        except InputError:
-            self.db.close()
-            raise
-
-    def __enter__(self) -> ResultsStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One BEGIN IMMEDIATE transaction: all of it commits or none of it."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise LockHeldError(f"{self.path}: results store is locked by another writer "
-                                f"({exc})") from None
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        for i in range(int(self.db.execute("PRAGMA user_version").fetchone()[0]),
-                       SCHEMA_VERSION):
-            with self.transaction():
-                if int(self.db.execute("PRAGMA user_version").fetchone()[0]) != i:
-                    continue  # another process migrated meanwhile
-                for stmt in MIGRATIONS[i].split(";"):
-                    if stmt.strip():
-                        self.db.execute(stmt)
-                self.db.execute(f"PRAGMA user_version = {i + 1}")
+    what = "results store"
+    missing = ("no programme results store here (import a results file first: riskmodel "
+               "kpis import)")
+    migrations = MIGRATIONS
 
     def rows(self, partner: str | None = None) -> list[dict[str, Any]]:
         """Stored results (of one partner with `partner`), in key order."""

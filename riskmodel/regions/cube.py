@@ -20,6 +20,7 @@ import features
 from riskmodel.config import RunConfig, load_config
 from riskmodel.regions.coverage import regions_without_features
 from riskmodel.regions.inputs import Level, region_inputs
+from riskmodel.regions.polygons import RegionSet
 from riskmodel.sources.inputs import sources_of
 from riskmodel.sources.notices import Notices
 from riskmodel.sources.real import planned_features, to_years
@@ -30,7 +31,8 @@ SIZE_DEPENDENT = ("log_unit_population", "log_population")
 
 
 def build_region_cube(config: RunConfig | str | Path, *, level: Level = "region",
-                      notices: Notices | None = None) -> xr.Dataset:
+                      notices: Notices | None = None,
+                      regions: RegionSet | None = None) -> xr.Dataset:
     """Feature cube per region-year (`level="region"`) or country-year (`"country"`).
 
     `config` is a RunConfig or the path of a TOML run config whose `[sources]` has
@@ -46,13 +48,14 @@ def build_region_cube(config: RunConfig | str | Path, *, level: Level = "region"
     reasons), `frequency` = "yearly", `level`, `feature_names`, `size_dependent_features`,
     and (regions) `regions_without_features` for the latest year and
     `unmatched_region_codes` (per region table: codes without a polygon, polygons without
-    rows). Raises `ConfigError` /
+    rows). `regions`: the config's `region_set`, when the caller has read it already (a
+    night builds both cubes from one reading of the polygons). Raises `ConfigError` /
     `InputError` with one line naming the file, row or feature.
     """
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     src = sources_of(cfg)
     notices = Notices() if notices is None else notices
-    inputs, _ = region_inputs(cfg, level, notices)
+    inputs, _ = region_inputs(cfg, level, notices, regions)
     # Grid-only and monthly-only features never apply here; the rest name what is missing.
     names, skipped = planned_features(inputs, src, notices,
                                       silent=("grid-only", "monthly-only"))

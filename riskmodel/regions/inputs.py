@@ -43,11 +43,13 @@ from riskmodel.sources.zonal import FINE_DEGREES, Supersampled
 Level = Literal["region", "country"]
 
 
-def region_inputs(cfg: RunConfig, level: Level,
-                  notices: Notices) -> tuple[xr.Dataset, RegionSet]:
+def region_inputs(cfg: RunConfig, level: Level, notices: Notices,
+                  regions: RegionSet | None = None) -> tuple[xr.Dataset, RegionSet]:
     """(canonical inputs on (time, region|country), the regions) for `cfg` (module
     docstring). The time axis is yearly from `history_start` (else `start_year`) to the
-    end year. Raises `ConfigError` / `InputError` with one line."""
+    end year. `regions`, when given, is the config's `region_set` already read (its
+    notices are repeated into `notices`); else the polygons are read here. Raises
+    `ConfigError` / `InputError` with one line."""
     src = sources_of(cfg)
     if src.frequency != "yearly":
         raise ConfigError("the region cube needs [sources] frequency = \"yearly\"")
@@ -55,7 +57,15 @@ def region_inputs(cfg: RunConfig, level: Level,
         raise ConfigError("the region cube needs [sources.population] (the roll-up weight)")
     if level not in ("region", "country"):
         raise ConfigError(f"level must be \"region\" or \"country\", got {level!r}")
-    regions = region_set(cfg, notices)
+    if regions is None:
+        regions = region_set(cfg, notices)
+    else:
+        own = src.inputs.get(str(src.boundaries))
+        if own is None or regions.path != resolve_path(own.path,
+                                                       what=f"input {src.boundaries!r}"):
+            raise ConfigError(f"the regions given were read from {regions.path}, not from "
+                              f"this config's [sources] boundaries ({src.boundaries!r})")
+        notices.lines.extend(regions.notices)
     provenance: dict[str, dict[str, str]] = {}
     b = src.inputs[str(src.boundaries)]
     provenance[str(src.boundaries)] = _provenance(regions.path, b.path, b.reader)

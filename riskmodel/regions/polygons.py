@@ -32,7 +32,9 @@ class RegionSet:
     """Checked sub-national regions, sorted by code: `codes[i]` (e.g. GDL's `AFGr101`) lies
     in country `iso3[i]` (ISO 3166-1 alpha-3), is called `names[i]` ("" when unnamed) and
     has `geometries[i]` (a GeoJSON Polygon or MultiPolygon mapping, WGS 84 lon/lat;
-    repaired when the file's was not OGC-valid). `repaired` lists (code, reason) of those.
+    repaired when the file's was not OGC-valid). `repaired` lists (code, reason) of those;
+    `notices` the lines reading the file added (repairs, skipped codes), so whoever is
+    handed the set rather than reading the file again can repeat them.
     """
 
     path: Path
@@ -41,6 +43,7 @@ class RegionSet:
     names: tuple[str, ...]
     geometries: tuple[dict[str, Any], ...]
     repaired: tuple[tuple[str, str], ...] = ()
+    notices: tuple[str, ...] = ()
 
     @property
     def countries(self) -> tuple[str, ...]:
@@ -62,10 +65,12 @@ def read_regions(path: Path, notices: Notices, *, code_property: str = "gdlcode"
                  skip_codes: tuple[str, ...] = (), repair: bool = True) -> RegionSet:
     """Read and check the region polygons of a GeoJSON FeatureCollection (module
     docstring); repairs and skipped codes are added to `notices`. Raises `InputError`."""
+    before = len(notices.lines)
     b = read_geojson(path, code_property, skip_codes, notices,
                      country_property=country_property, name_property=name_property,
                      repair=repair)
-    return RegionSet(path, b.codes, b.countries, b.names, b.geometries, b.repaired)
+    return RegionSet(path, b.codes, b.countries, b.names, b.geometries, b.repaired,
+                     tuple(notices.lines[before:]))
 
 
 def region_set(config: RunConfig, notices: Notices | None = None) -> RegionSet:

@@ -241,21 +241,39 @@ def alerts_from_run(run_dir: Path | str) -> list[dict[str, Any]]:
         raise InputError(f"{path}: not an alerts FeatureCollection ({exc})") from None
 
 
+def alert_state(alert: Mapping[str, Any], first_delivery: bool = False) -> str:
+    """An alert's state as its partners see it, from an alert record (state, opened_as_of):
+    on the partners' first delivery every open alert reaches them for the first time, so
+    a new one reads "new (opened YYYY, first delivery)", as in the grid report; an open
+    alert of earlier years says when it opened."""
+    state = str(alert["state"])
+    opened = alert.get("opened_as_of")
+    since = f"opened {opened}, " if opened else ""
+    if state == "new" and first_delivery:
+        return f"new ({since}first delivery)"
+    if state in ("ongoing", "escalated") and opened:
+        return f"{state} (opened {opened})"
+    return state
+
+
 def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]],
                         run_dir: Path | str, *, coverage: xr.DataArray | None = None,
                         alerts: Sequence[Mapping[str, Any]] = (),
-                        options: ReportConfig | None = None) -> Path:
+                        options: ReportConfig | None = None,
+                        first_delivery: bool = False) -> Path:
     """Write `report.html` and `maps/*.png` into `run_dir` for the region risk dataset
     `ds` (its `as_of` year); `coverage` is bool on (input, country, year), True where the
     input has a value; `alerts` are the night's alert records (dicts with target,
-    area_key, country, state). Returns the report's path."""
+    area_key, country, state, optionally opened_as_of); `first_delivery` says the night
+    is the partners' first (`alert_state`). Returns the report's path."""
     validate_region_risk(ds)
     opts = options or ReportConfig()
     year = int(ds.attrs["as_of"])
     run_dir = Path(run_dir)
     maps = run_dir / "maps"
     targets = [str(t) for t in ds["target"].values]
-    state = {(str(a["target"]), str(a["area_key"])): str(a["state"]) for a in alerts}
+    state = {(str(a["target"]), str(a["area_key"])): alert_state(a, first_delivery)
+             for a in alerts}
     world = _world_maps(ds, polygons, year, maps)
     # Countries to map: those with open alerts first, then those of the top regions.
     order: list[str] = []
@@ -292,7 +310,13 @@ def write_region_report(ds: xr.Dataset, polygons: Mapping[str, Mapping[str, Any]
                      f"<figcaption>{_e(caption)}</figcaption></figure>")
     parts.append("<h2>Highest-risk regions</h2><p>Score: the region's percentile among the "
                  "regions scored that year (1 = highest). Drivers: the features that move "
-                 "the region's estimate most, with their direction, in the model's units.</p>")
+                 "the region's estimate most, with their direction, in the model's units. "
+                 "Alert: the region's alert as partners see it tonight (– none).</p>")
+    if alerts and first_delivery:
+        parts.append(f"<p>This is the partners' first delivery: every alert reaches them "
+                     f"for the first time. The years before were read only as history, for "
+                     f"the rules' persistence and rise over years; nothing about them was "
+                     f"sent.</p>")
     for t in targets:
         parts.append(f"<h3>{_e(TARGET_NAME[t].capitalize())}</h3>"
                      + _top_table(ds, t, year, opts.top_regions, state))
