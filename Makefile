@@ -23,8 +23,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/riskmodel run --config configs/demo.toml
 
+# test: one pytest-xdist worker per core (TEST_WORKERS=0 runs in this process); whole files
+# go to one worker, so a file's module fixtures are built once.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # bench: overwrites the committed results and the README's tables (review, then commit).
 bench: $(STAMP)

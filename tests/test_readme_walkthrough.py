@@ -92,7 +92,8 @@ def clone(tmp_path: Path, tiny_run: dict) -> Iterator[dict]:
     # the source files, the same here) spares the minutes that takes on a loaded machine.
     cache = Path(os.environ.get("NUMBA_CACHE_DIR") or ROOT / ".cache" / "numba")
     if cache.is_dir():
-        shutil.copytree(cache, root / ".cache" / "numba")
+        # skip the temporary files of a cache write in progress (another test process)
+        shutil.copytree(cache, root / ".cache" / "numba", ignore=shutil.ignore_patterns("*.tmp.*"))
     port = free_port(PORT)
     partners = root / "configs" / "partners-local.toml"
     partners.write_text(partners.read_text().replace(f":{PORT}/", f":{port}/"))

@@ -80,7 +80,9 @@ def seed_numba_cache(installed_site: str, cache: Path) -> int:
             twin = Path(installed_site) / pkg / folder.relative_to(checkout)
             if not cached.is_dir() or not twin.is_dir():
                 continue
-            shutil.copytree(cached, cache / numba_cache_subdir(str(twin)), dirs_exist_ok=True)
+            # another test process may be writing the cache: skip Numba's temporary files
+            shutil.copytree(cached, cache / numba_cache_subdir(str(twin)), dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.tmp.*"))
             for source in folder.glob("*.py"):
                 if (twin / source.name).is_file():
                     st = source.stat()
