@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, model_serializer,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_serializer, model_validator)
 from pydantic_core import PydanticCustomError
 
 from riskmodel.errors import ConfigError
@@ -137,20 +137,40 @@ class ModelConfig(Strict):
         description="inspection coverage set for every area at scoring (None: training median)")
     threads: int = Field(2, ge=1, le=256)
     registry: str = Field("models", description="model registry folder (relative to cwd)")
-    outcomes_partner: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-        description="train on this partner's visit outcomes from the alert store too (a "
-                    "partner's own model; new outcomes make a new model id, so the nightly "
-                    "run retrains when they arrive; docs/simulate.md)")
+    outcomes_partner: str | tuple[str, ...] | None = Field(
+        None,
+        description="train a model of its own for this partner (or each of these partners) "
+                    "on its visit outcomes from the alert store too, which scores only the "
+                    "countries it covers; new outcomes make a new model id, so the nightly "
+                    "run retrains when they arrive; docs/simulate.md")
     outcome_weight: float = Field(1.0, gt=0, le=1000,
                                   description="weight of each visited cell's outcome row")
+    outcome_prior_sd: float = Field(1.0, gt=0, le=10,
+                                    description="prior sd (log-odds) of an area's offset "
+                                                "fitted from visit outcomes")
+
+    @field_validator("outcomes_partner")
+    @classmethod
+    def _partner_ids(cls, v: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        ids = [v] if isinstance(v, str) else list(v or ())
+        for pid in ids:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", pid):
+                raise ValueError(f"partner id {pid!r}: expected lower-case letters, digits, "
+                                 f"_ and - (a partner id of the partners file)")
+        if v is not None and not isinstance(v, str):
+            if not ids:
+                raise ValueError("an empty list: name at least one partner, or leave it out")
+            if len(set(ids)) != len(ids):
+                raise ValueError("a partner is named twice")
+        return v
 
     @model_serializer(mode="wrap")
     def _outcomes_only_when_set(self, handler: Any) -> dict[str, Any]:
         # Left out of dumps at their defaults, so config hashes of configs without
         # outcomes do not depend on the switch existing.
         data = handler(self)
-        for key, default in (("outcomes_partner", None), ("outcome_weight", 1.0)):
+        for key, default in (("outcomes_partner", None), ("outcome_weight", 1.0),
+                             ("outcome_prior_sd", 1.0)):
             if data.get(key) == default:
                 data.pop(key, None)
         return data

@@ -20,7 +20,7 @@ month's features the engine hands back after it (coverage, drift); nothing is wr
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from riskmodel.models.registry import RegisteredModel, model_dir
 from riskmodel.alerts.store import AlertStore
 from riskmodel.ops.backfill import carried_from_backfill, months_to_backfill
 from riskmodel.ops.session import ALERT_COUNTS, Outcome, nightly_session
+from riskmodel.partner_risk import partner_risk
 from riskmodel.progress import Progress, peak_rss_mib
 from riskmodel.report.run_report import write_run_report
 from riskmodel.scale import store
@@ -55,7 +56,13 @@ from riskmodel.scale.score import Engine, Scored, score_months
 from riskmodel.scoring import DriverRule
 from riskmodel.sources import load_inputs
 from riskmodel.targeting import run_targeting
-from riskmodel.training import ensure_model, model_id
+from riskmodel.training import (
+    check_outcome_partners,
+    ensure_model,
+    ensure_partner_models,
+    model_id,
+    partner_models_registered,
+)
 from riskmodel.world import SYNTHETIC_NOTE, make_world
 from riskmodel.world.tables import write_tables
 
@@ -94,6 +101,10 @@ class RunModels:
     models: dict[str, RegisteredModel]
     trained: dict[str, bool]
     folders: dict[str, str]
+    # Outcome partners' own models ({partner: {target: model}}, `[model] outcomes_partner`)
+    # and whether each was trained now.
+    partners: dict[str, dict[str, RegisteredModel]] = field(default_factory=dict)
+    partners_trained: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     @property
     def metas(self) -> dict[str, dict[str, Any]]:
@@ -174,8 +185,10 @@ def models_registered(cfg: RunConfig, owner: RunConfig, inputs: xr.Dataset) -> b
     """Whether every target of `cfg` has its model in the registry of `owner` for these
     inputs (only the feature names are needed, not their values)."""
     names = tuple(str(n) for n in _names_only(inputs).data_vars)
-    return all(model_dir(owner.model.registry, t, model_id(owner, t, names)).exists()
-               for t in cfg.targets)
+    return (all(model_dir(owner.model.registry, t, model_id(owner, t, names)).exists()
+                for t in cfg.targets)
+            and partner_models_registered(owner, inputs, names,
+                                          lambda i: month_label(inputs, i)))
 
 
 def training_needed(ctx: RunContext, inputs: xr.Dataset, *, retrain: bool,
@@ -220,7 +233,17 @@ def get_models(ctx: RunContext, inputs: xr.Dataset, cube: xr.Dataset | None, *,
             verb = "trained" if now else "loaded"
             source = f" (registered for {ctx.cfg.scale.models_from})" if borrowed else ""
             ctx.progress.note(f"{verb} {target} model {registered.model_id}{source}")
-    return RunModels(models, trained, folders)
+        own = ensure_partner_models(owner, inputs, names_cube, retrain=retrain,
+                                    train=train_missing and not borrowed,
+                                    time_label=lambda i: month_label(inputs, i))
+        for pid, per in own.items():
+            for target, (registered, now) in per.items():
+                n = registered.meta.get("outcomes", {}).get("outcomes", 0)
+                ctx.progress.note(f"{'trained' if now else 'loaded'} {target} model "
+                                  f"{registered.model_id} of partner {pid} ({n} outcomes)")
+    return RunModels(models, trained, folders,
+                     {p: {t: r for t, (r, _) in per.items()} for p, per in own.items()},
+                     {p: {t: now for t, (_, now) in per.items()} for p, per in own.items()})
 
 
 def driver_rule(cfg: RunConfig) -> DriverRule:
@@ -263,11 +286,26 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
     the run's engine, and the raw features of `features_of` for the feature checks."""
     cfg = ctx.cfg
     with ctx.progress.stage("score"):
-        return score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
-                            attrs=lambda m: risk_attrs(cfg, inputs, models, m), cube=cube,
-                            features_of=features_of, client=client, block=cfg.scale.block,
-                            folders=models.folders, inference=cfg.scale.inference,
-                            cache_dir=cfg.scale.compiled_cache)
+        scored = score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
+                              attrs=lambda m: risk_attrs(cfg, inputs, models, m), cube=cube,
+                              features_of=features_of, client=client, block=cfg.scale.block,
+                              folders=models.folders, inference=cfg.scale.inference,
+                              cache_dir=cfg.scale.compiled_cache)
+        if not models.partners:
+            return scored
+        # Outcome partners: their countries scored by their own models (docs/simulate.md).
+        partners = check_outcome_partners(model_config(cfg))
+        own = {pid: score_months(per, inputs, months, engine=ctx.engine, rule=rule,
+                                 attrs=lambda m: risk_attrs(cfg, inputs, models, m),
+                                 cube=cube, client=client, block=cfg.scale.block,
+                                 folders={t: str(r.folder) for t, r in per.items()},
+                                 inference=cfg.scale.inference,
+                                 cache_dir=cfg.scale.compiled_cache)
+               for pid, per in models.partners.items() if per}
+        return replace(scored, risk={
+            m: partner_risk(ds, {pid: s.risk[m] for pid, s in own.items()},
+                            models.partners, partners)
+            for m, ds in scored.risk.items()})
 
 
 def check_inputs(ctx: RunContext, inputs: xr.Dataset, models: RunModels, month: int,
@@ -388,6 +426,12 @@ def write_manifest(ctx: RunContext, run_dir: Path, status: str, *, inputs: xr.Da
                        "metrics": meta.get("metrics", {}),
                        **({"outcomes": meta["outcomes"]} if "outcomes" in meta else {})}
                    for t, meta in models.metas.items()},
+        **({"partner_models": {
+            pid: {t: {"model_id": reg.model_id,
+                      "trained_now": models.partners_trained[pid][t],
+                      "scores": "the partner's countries",
+                      "outcomes": reg.meta.get("outcomes", {})} for t, reg in per.items()}
+            for pid, per in models.partners.items()}} if models.partners else {}),
         "checks": checks.to_dict() if checks is not None else None,
         "overrides": list(checks.overrides) if checks is not None else [],
         "backfilled": list(backfilled),

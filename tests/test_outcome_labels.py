@@ -28,7 +28,7 @@ from riskmodel.models.outcomes import (
     outcome_rows,
 )
 from riskmodel.models.table import Table
-from riskmodel.training import ensure_model, model_id, partner_outcomes
+from riskmodel.training import check_outcome_partners, model_id, partner_outcomes
 
 MONTHS = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]   # 2025-01 .. 2026-12
 
@@ -174,13 +174,16 @@ def test_area_offsets_move_only_visited_areas_toward_what_visits_found() -> None
     assert not b0.any() and np.allclose(sd0, 0.5)
 
 
-def test_the_config_switch_refuses_a_model_shared_with_other_partners(
-        two_partners: RunConfig) -> None:
-    cfg = two_partners.model_copy(update={"model": two_partners.model.model_copy(
-        update={"outcomes_partner": "pa"})})
-    cube = xr.Dataset({"x": (("time", "lat", "lon"), np.zeros((len(MONTHS), 2, 2)))})
-    with pytest.raises(ModelError, match="also lists pb; a partner's own model"):
-        ensure_model(cfg, _inputs(), cube, "fl")
+def test_the_config_switch_takes_partners_of_other_countries(two_partners: RunConfig) -> None:
+    # pa and pb cover different countries: each may have its own model (pa's scores only
+    # pa's countries); a partner sharing a country is refused (tests/test_partner_models.py).
+    for owners in ("pa", ("pa", "pb")):
+        cfg = two_partners.model_copy(update={"model": two_partners.model.model_copy(
+            update={"outcomes_partner": owners})})
+        assert {p.id for p in check_outcome_partners(cfg).partner} == {"pa", "pb"}
+    bare = RunConfig.model_validate({"model": {"outcomes_partner": "pa"}})
+    with pytest.raises(ModelError, match="names no partners file"):
+        check_outcome_partners(bare)
 
 
 def test_the_outcome_switch_leaves_config_hashes_alone() -> None:
@@ -192,3 +195,11 @@ def test_the_outcome_switch_leaves_config_hashes_alone() -> None:
     assert config_hash(on) != config_hash(plain)
     with pytest.raises(ValueError, match="outcomes_partner"):
         RunConfig.model_validate({"model": {"outcomes_partner": "../x"}})
+    with pytest.raises(ValueError, match="partner id '../x'"):
+        RunConfig.model_validate({"model": {"outcomes_partner": ["pa", "../x"]}})
+    with pytest.raises(ValueError, match="named twice"):
+        RunConfig.model_validate({"model": {"outcomes_partner": ["pa", "pa"]}})
+    both = RunConfig.model_validate({"model": {"outcomes_partner": ["pa", "pb"]}})
+    assert both.model.outcomes_partner == ("pa", "pb")
+    assert config_hash(RunConfig.model_validate(
+        {"model": {"outcome_prior_sd": 1.0}})) == config_hash(plain)

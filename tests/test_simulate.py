@@ -13,10 +13,11 @@ import pytest
 from riskmodel.cli import main as cli
 from riskmodel.config import RunConfig
 from riskmodel.errors import ConfigError
+from riskmodel.models.seeds import SELECTION_SEEDS
 from riskmodel.models.outcomes import Outcome, OutcomeSet
-from riskmodel.simulate.loop import Simulation, concordance, prepare
+from riskmodel.simulate.loop import FitCache, Simulation, concordance, prepare
 from riskmodel.simulate.settings import SimulateSettings, load_simulation
-from riskmodel.training import ensure_model, model_id
+from riskmodel.training import ensure_model, ensure_partner_models, model_id
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = {"ny": 12, "nx": 16, "resolution": 0.5, "n_countries": 2, "n_admin1": 8,
@@ -95,6 +96,28 @@ def test_loop_feeds_outcomes_back(sw) -> None:
     assert s["top_on"] == s["top_off"]
 
 
+def test_monthly_offsets_and_a_shared_cache(sw) -> None:
+    # Trees kept (retrain_every 0): without monthly offsets the first month's visits never
+    # move the ranking; with them the second month's offsets come from those visits.
+    kept = Simulation(sw, "fl", settings(retrain_every=0, outcome_rows=False), ("top",))
+    kept.run(2)
+    assert not kept.arms["top"].offset.any()
+    monthly = Simulation(sw, "fl", settings(retrain_every=0, outcome_rows=False,
+                                            offsets_monthly=True), ("top",))
+    monthly.run(2)
+    top = monthly.arms["top"]
+    assert np.abs(top.offset).max() > 0 and (top.offset_sd < 1.0).sum() == 3
+    # A shared cache fits the loop-off arm once for several simulations, same results.
+    cache = FitCache()
+    a = Simulation(sw, "fl", settings(), ("top",), cache=cache).run(2)
+    b = Simulation(sw, "fl", settings(outcome_weight=3.0), ("top",), cache=cache).run(2)
+    assert a["fits"]["off"] == 2 and b["fits"]["off"] == 0
+    alone = Simulation(sw, "fl", settings(outcome_weight=3.0), ("top",)).run(2)
+    for arm in ("top_off", "top_on"):
+        for key in ("cases", "concordance"):
+            assert alone["series"][arm][key] == b["series"][arm][key], (arm, key)
+
+
 def test_model_metadata_counts_outcomes(sw, tmp_path: Path) -> None:
     cfg = small_config(str(tmp_path / "models"))
     world, cube = sw.world, sw.cube
@@ -157,7 +180,10 @@ def test_bad_simulate_table_is_one_line(tmp_path: Path) -> None:
 def test_presets_hold_the_settings_chosen_on_selection_seeds() -> None:
     chosen = json.loads((ROOT / "benchmarks" / "selection" / "simulate_settings.json")
                         .read_text())
-    assert all(s >= 9001 for s in chosen["seeds"])   # selection seeds only
+    # Every round ran on selection seeds only, and the last round's choice is the one.
+    assert all(s in SELECTION_SEEDS for r in chosen["rounds"] for s in r["seeds"])
+    assert chosen["chosen"] == chosen["rounds"][-1]["chosen"]
+    assert chosen["report_seeds"]["chosen"] >= 10
     for preset in ("well-specified", "hidden-detection"):
         _, s = load_simulation(ROOT / "configs" / "simulate" / f"{preset}.toml")
         for key, value in chosen["chosen_settings"].items():
@@ -199,13 +225,20 @@ def test_nightly_switch_trains_on_the_partners_outcomes_and_retrains_on_new_ones
     base = small_config(str(tmp_path / "models"))
     cfg = base.model_copy(update={"alerts": alerts, "model": base.model.model_copy(
         update={"outcomes_partner": "pa"})})
+    def partner_model():
+        return ensure_partner_models(cfg, sw.world, sw.cube)["pa"]["fl"]
+
     report("confirmed")
-    first, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    first, fitted = partner_model()
     assert fitted and first.meta["outcomes"]["outcomes"] == 1
     assert first.meta["outcomes"]["confirmed"] == 1 and first.meta["outcomes"]["skipped"] == 0
-    again, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    # One visited area: its offset is recorded, and 0 (the intercept takes a partner's
+    # overall confirmation rate; offsets move areas relative to its other visits).
+    assert first.meta["outcomes"]["area_offsets"]["areas"][code]["offset"] == 0
+    again, fitted = partner_model()
     assert not fitted and again.model_id == first.model_id      # nothing new: loaded
     report("not_found")                                         # the partner's latest word
-    newer, fitted = ensure_model(cfg, sw.world, sw.cube, "fl")
+    newer, fitted = partner_model()
     assert fitted and newer.model_id != first.model_id
     assert newer.meta["outcomes"]["not_found"] == 1
+    assert newer.meta["outcomes"]["area_offsets"]["prior_sd"] == 1.0

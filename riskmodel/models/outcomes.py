@@ -29,6 +29,9 @@ their offset at 0, which is why the explore policy spends visits on uncertain ar
 
 Outcomes are always one partner's (`OutcomeSet.partner`): `riskmodel.training` reads them
 per partner through the partner gate, so one partner's visits never shape another's model.
+In the nightly run the offsets are fitted when the partner's model is trained
+(`fit_area_offsets`, stored in its metadata) and added to its areas' scores
+(`apply_area_offsets`).
 """
 
 from __future__ import annotations
@@ -236,3 +239,70 @@ def logit(p: np.ndarray) -> np.ndarray:
     """Log-odds of probabilities clipped to [1e-6, 1 - 1e-6]."""
     q = np.clip(np.asarray(p, np.float64), 1e-6, 1.0 - 1e-6)
     return np.log(q / (1.0 - q))
+
+
+def exposure_of(inputs: xr.Dataset, target: str) -> np.ndarray:
+    """Flat (lat * lon) exposure of `target`: persons (FL) or children (CL), NaN as 0."""
+    pop = np.nan_to_num(inputs["population"].values.astype(np.float64)).ravel()
+    if target == "cl":
+        pop = pop * np.nan_to_num(inputs["child_share"].values.astype(np.float64)).ravel()
+    return pop
+
+
+def fit_area_offsets(model: Any, cube: xr.Dataset, features: tuple[str, ...],
+                     reference: Mapping[str, float], outcomes: OutcomeSet,
+                     exposure: np.ndarray, n_areas: int, prior_sd: float
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Area offsets (`area_offsets`) of `outcomes` on `model`: each outcome's score is the
+    exposure-weighted mean risk of its visited cells at its month, read at the `reference`
+    values (standard detection), as the score the visit followed. Returns (b, sd, a)."""
+    x = np.empty(len(outcomes))
+    for m in sorted({o.month for o in outcomes.outcomes}):
+        idx = [i for i, o in enumerate(outcomes.outcomes) if o.month == m]
+        risk = area_scores(model, cube, features, reference, m,
+                           [outcomes.outcomes[i].cells for i in idx], exposure)
+        x[idx] = logit(risk)
+    return area_offsets(x, np.array([o.label for o in outcomes.outcomes]),
+                        np.array([o.area for o in outcomes.outcomes], np.int64), n_areas,
+                        prior_sd)
+
+
+def offsets_record(b: np.ndarray, sd: np.ndarray, a: float, admin1_codes: Sequence[str],
+                   outcomes: OutcomeSet, prior_sd: float) -> dict[str, Any]:
+    """The fitted offsets for a model's metadata: per visited admin-1 code its offset and
+    posterior sd (log-odds; every other area has offset 0), the intercept and the prior."""
+    visited = sorted({o.area for o in outcomes.outcomes})
+    return {"prior_sd": prior_sd, "intercept": round(float(a), 6),
+            "areas": {str(admin1_codes[k]): {"offset": round(float(b[k]), 6),
+                                             "sd": round(float(sd[k]), 6)}
+                      for k in visited}}
+
+
+def apply_area_offsets(risk: xr.Dataset, offsets: Mapping[str, Mapping[str, float]],
+                       partner: str) -> xr.Dataset:
+    """`risk` with `offsets` ({target: {admin1 code: log-odds offset}}) added to the log-odds
+    of `risk`, `risk_lo` and `risk_hi` of every cell of those units, and the offsets recorded
+    as `admin1_offset` (target, admin1; 0 where none) with the partner they came from."""
+    codes = [str(c) for c in risk["admin1"].values]
+    table = np.zeros((risk.sizes["target"], len(codes)))
+    for i, t in enumerate(str(t) for t in risk["target"].values):
+        for code, b in offsets.get(t, {}).items():
+            if code not in codes:
+                raise ValueError(f"area offset of {code!r}: not an admin-1 unit of this risk "
+                                 f"dataset")
+            table[i, codes.index(code)] = b
+    out = risk.copy()
+    aid = risk["admin1_id"].values
+    shift = np.where(aid >= 0, table[:, np.maximum(aid, 0)], 0.0)   # (target, lat, lon)
+    for name in ("risk", "risk_lo", "risk_hi"):
+        da = risk[name]
+        p = da.values.astype(np.float64)
+        moved = 1.0 / (1.0 + np.exp(-(logit(p) + shift[:, None])))
+        # Cells without an offset keep their exact bytes (no round trip through logit).
+        value = np.where(shift[:, None] != 0, moved, p).astype(da.dtype)
+        out[name] = (da.dims, np.where(np.isfinite(p), value, p).astype(da.dtype), da.attrs)
+    out["admin1_offset"] = (("target", "admin1"), table.astype(np.float32), {
+        "units": "1", "outcomes_partner": partner,
+        "long_name": "log-odds offset added to the risk of the unit's cells, fitted from "
+                     "the partner's visit outcomes (0: no correction)"})
+    return out

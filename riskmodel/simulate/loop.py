@@ -18,6 +18,8 @@ arm's outcomes: training rows and area offsets, `riskmodel.models.outcomes`). `e
 spends `explore_share` of the budget on the areas, outside the top picks, whose area
 log-odds are least certain: the sd of the model's interval (members' spread and residual
 error) combined with the posterior sd of the area's offset (prior sd where never visited).
+Models retrain every `retrain_every` months; with `offsets_monthly` the area offsets are
+refitted every month in between, on the current model, from every outcome so far.
 
 Recorded per arm and month: visits, cases found, confirmed visits; per model arm the
 concordance (C-index) of its area ranking with the areas' true prevalence that month.
@@ -135,11 +137,23 @@ def prepare(cfg: RunConfig, seed: int, months: int) -> SeedWorld:
     return SeedWorld(run, world, cube, tuple(str(n) for n in cube.data_vars), start)
 
 
+@dataclass
+class FitCache:
+    """Fits that do not depend on the loop: per forecast month the identified-case training
+    table and the loop-off model with its reference values. Simulations of one seed and
+    target that differ only in how the loop-on arms learn (the selection script's
+    candidates) share one, so the loop-off arm is fitted once."""
+
+    base: dict[int, Table] = field(default_factory=dict)
+    off: dict[int, tuple[RiskModel, dict[str, float]]] = field(default_factory=dict)
+
+
 class Simulation:
     """The closed loop of one seed and target (module docstring)."""
 
     def __init__(self, sw: SeedWorld, target: str, settings: SimulateSettings,
-                 policies: tuple[str, ...], note: Callable[[str], None] = lambda _: None):
+                 policies: tuple[str, ...], note: Callable[[str], None] = lambda _: None,
+                 cache: FitCache | None = None):
         self.sw, self.target, self.s, self.policies, self.note = (sw, target, settings,
                                                                   policies, note)
         self.areas = world_areas(sw.world, target)
@@ -152,19 +166,25 @@ class Simulation:
         self.arms = {"off": ModelArm("off", loop=False)}
         for p in policies:
             self.arms[p] = ModelArm(p, loop=True)
-        self._base: dict[int, Table] = {}
+        # Without a shared cache only the current month's table is kept (the arms
+        # retrain together); a shared one keeps every month for the next simulation.
+        self._shared = cache is not None
+        self.cache = cache if cache is not None else FitCache()
+        self._area_risk_cache: dict[tuple[str, int, int], np.ndarray] = {}
         z = norm.ppf(0.5 + sw.cfg.model.interval / 2.0)
         self._band_to_sd = 1.0 / (2.0 * z)
 
     # -- models -----------------------------------------------------------------------
     def _base_table(self, t: int) -> Table:
-        if t not in self._base:
-            self._base.clear()   # one month at a time: the arms retrain together
+        base = self.cache.base
+        if t not in base:
+            if not self._shared:
+                base.clear()
             sw = self.sw
             months = training_months(sw.world.sizes["time"], sw.cfg.model.horizon, last=t)
-            self._base[t] = training_table(sw.cfg, sw.world, sw.cube, self.target,
-                                           sw.features, months)
-        return self._base[t]
+            base[t] = training_table(sw.cfg, sw.world, sw.cube, self.target, sw.features,
+                                     months)
+        return base[t]
 
     def fit(self, arm: ModelArm, t: int) -> None:
         """(Re)train `arm` with what is known at forecast month t."""
@@ -179,28 +199,51 @@ class Simulation:
         elif arm is not off and off.model is not None and off.fitted_at == t:
             # Without outcome rows the table is the loop-off arm's: the same fit.
             arm.model, reference = off.model, off.reference
+        elif t in self.cache.off:
+            arm.model, reference = self.cache.off[t]
         else:
             table = self._base_table(t)
             reference = reference_values(sw.cfg, table)
             arm.model = fit_model(sw.cfg, table, self.target)
             arm.fits += 1
+            if self._shared:
+                self.cache.off[t] = (arm.model, reference)
         arm.reference = reference
         arm.fitted_at = t
+        self._area_risk_cache = {k: v for k, v in self._area_risk_cache.items()
+                                 if k[0] != arm.name}
+        self.fit_offsets(arm)
+
+    def fit_offsets(self, arm: ModelArm) -> None:
+        """(Re)fit the area offsets of `arm` from its outcomes so far, on its current model
+        (zero offsets, and zero sd, for an arm without offsets)."""
+        sw, s = self.sw, self.s
         n = self.areas.n
         arm.offset, arm.offset_sd = np.zeros(n), np.zeros(n)
-        if arm.loop and s.outcome_offsets:
-            arm.offset_sd = np.full(n, s.prior_sd)
-            if arm.outcomes:
-                x = np.empty(len(arm.outcomes))
-                for m in sorted({o.month for o in arm.outcomes}):
-                    risk = area_scores(arm.model, sw.cube, sw.features, reference, m,
-                                       self.areas.cells, self.areas.exposure)
-                    for i, o in enumerate(arm.outcomes):
-                        if o.month == m:
-                            x[i] = logit(risk[o.area])
-                arm.offset, arm.offset_sd, _ = area_offsets(
-                    x, np.array([o.label for o in arm.outcomes]),
-                    np.array([o.area for o in arm.outcomes]), n, s.prior_sd)
+        if not (arm.loop and s.outcome_offsets):
+            return
+        arm.offset_sd = np.full(n, s.prior_sd)
+        if not arm.outcomes:
+            return
+        x = np.empty(len(arm.outcomes))
+        for m in sorted({o.month for o in arm.outcomes}):
+            risk = self._area_risk(arm, m)
+            for i, o in enumerate(arm.outcomes):
+                if o.month == m:
+                    x[i] = logit(risk[o.area])
+        arm.offset, arm.offset_sd, _ = area_offsets(
+            x, np.array([o.label for o in arm.outcomes]),
+            np.array([o.area for o in arm.outcomes]), n, s.prior_sd)
+
+    def _area_risk(self, arm: ModelArm, month: int) -> np.ndarray:
+        """Area risk of `arm`'s current model at `month` (kept until the arm retrains: a
+        monthly offset refit scores each past month once per model)."""
+        key = (arm.name, arm.fitted_at, month)
+        if key not in self._area_risk_cache:
+            self._area_risk_cache[key] = area_scores(
+                arm.model, self.sw.cube, self.sw.features, arm.reference, month,
+                self.areas.cells, self.areas.exposure)
+        return self._area_risk_cache[key]
 
     def score(self, arm: ModelArm, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(area log-odds with offsets, their sd) of `arm` at forecast month t."""
@@ -259,6 +302,9 @@ class Simulation:
                 for arm in self.arms.values():
                     self.fit(arm, t)
                 self.note(f"{self.target} month {step + 1}/{months}: retrained")
+            elif s.offsets_monthly:
+                for arm in self.arms.values():
+                    self.fit_offsets(arm)
             truth = self.areas.truth[v]
             picks: dict[str, tuple[np.ndarray, float]] = {
                 "random": (self.random_rng.choice(self.areas.n, min(s.budget, self.areas.n),

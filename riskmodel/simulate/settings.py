@@ -29,6 +29,9 @@ class SimulateSettings(Strict):
                                  "budget spent on the areas the model is least sure of")
     retrain_every: int = Field(3, ge=0, le=120, description="months between retrainings "
                                "(0: the first model is kept)")
+    offsets_monthly: bool = Field(False, description="loop on: refit the area offsets every "
+                                  "month from the outcomes so far (the trees still retrain "
+                                  "every `retrain_every` months)")
     outcome_rows: bool = Field(True, description="loop on: outcomes enter training rows")
     outcome_offsets: bool = Field(True, description="loop on: per-area log-odds offsets "
                                   "from outcomes")
