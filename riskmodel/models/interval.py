@@ -50,22 +50,25 @@ spread was used, from which months and rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 BINS = 1
+# The method's name in the results files (benchmarks/interval_coverage.py): a figure
+# measured with another is marked as such in docs/models.md.
+METHOD = "spread refitted at each scored month on the newest labelled months"
 # Chosen on the selection worlds (benchmarks/selection/interval-method.json); see above.
 WEIGHT_POWER = 1.0
 SCALE = 1.3
 _P_MIN, _P_MAX = 1e-6, 1 - 1e-6
 # The refit at scoring; chosen on the selection worlds
 # (benchmarks/selection/interval-refit.json); see above.
-REFIT_MONTHS = 12
+REFIT_MONTHS = 24
 REFIT_WEIGHT_POWER = 1.0
-REFIT_SCALE = 1.0
+REFIT_SCALE = 1.3
 # Fewer windows with >= 2 identified cases than this in the newest labelled months: the
 # estimate rests on too few rows, and the fold's calibration is kept.
 MIN_REFIT_WINDOWS = 30
@@ -147,19 +150,22 @@ class RefitRecord:
 class LabelledRows:
     """Rows a refit may read, each (n,): the model's calibrated `risk` at actual
     inspection coverage, the members' log-odds spread `member_sd`, the cases identified in
-    the row's label window (t, t+H] `count`, and the row's month `month` (time index t).
-    Rows whose window is not complete by a scored month are never read for it."""
+    the row's label window (t, t+H] `count`, and the row's month `month` (time index t);
+    `months` (set here) its distinct months. Rows whose window is not complete by a scored month are never read for it."""
 
     risk: np.ndarray
     member_sd: np.ndarray
     count: np.ndarray
     month: np.ndarray
+    months: np.ndarray = field(init=False, repr=False, compare=False)  # distinct, ascending
 
     def __post_init__(self) -> None:
         n = {len(self.risk), len(self.member_sd), len(self.count), len(self.month)}
         if len(n) != 1:
             raise ValueError("LabelledRows: risk, member_sd, count and month differ in "
                              "length")
+        # distinct months, once (a refit per scored month reads them every time)
+        object.__setattr__(self, "months", np.unique(np.asarray(self.month, np.int64)))
 
 
 def labelled_months(month: np.ndarray, scored_month: int, horizon: int,
@@ -180,8 +186,10 @@ def refit_interval(rows: LabelledRows, scored_month: int, horizon: int,
     `months` months labelled by then (`labelled_months`), or `fallback` (the model's
     calibration-fold fit) when they hold fewer than `min_windows` windows with >= 2
     identified cases. Either way `.refit` records the source, months, rows and sigma."""
-    use = labelled_months(rows.month, scored_month, horizon, months)
-    m = np.isin(rows.month, use)
+    use = labelled_months(rows.months, scored_month, horizon, months)
+    # `use` holds every distinct month of the rows between its ends
+    m = (rows.month >= use[0]) & (rows.month <= use[-1]) if len(use) else \
+        np.zeros(len(rows.month), bool)
     m &= np.isfinite(rows.count) & np.isfinite(rows.risk) & np.isfinite(rows.member_sd)
     span = [int(use[0]), int(use[-1])] if len(use) else []
     multi = int(np.sum(rows.count[m] >= 2))
