@@ -52,7 +52,7 @@ from riskmodel.report.run_report import write_run_report
 from riskmodel.scale import store
 from riskmodel.scale.cluster import dask_client
 from riskmodel.scale.score import Engine, Scored, score_months
-from riskmodel.scoring import DriverRule
+from riskmodel.scoring import DriverRule, band_attrs, refit_bands
 from riskmodel.sources import load_inputs
 from riskmodel.targeting import run_targeting
 from riskmodel.training import ensure_model, model_id
@@ -260,11 +260,15 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
           rule: DriverRule, cube: xr.Dataset | None, client: Any,
           features_of: int | None) -> Scored:
     """Stage `score`: the risk datasets of time indices `months` (nothing written), with
-    the run's engine, and the raw features of `features_of` for the feature checks."""
+    the run's engine, and the raw features of `features_of` for the feature checks. Each
+    month's interval is refitted on the months labelled by then (`refit_bands`)."""
     cfg = ctx.cfg
     with ctx.progress.stage("score"):
+        bands = refit_bands(models.models, inputs, cube, months, cfg.model.horizon)
         return score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
-                            attrs=lambda m: risk_attrs(cfg, inputs, models, m), cube=cube,
+                            attrs=lambda m: {**risk_attrs(cfg, inputs, models, m),
+                                             **band_attrs(bands[m], lambda i: month_label(
+                                                 inputs, i))}, cube=cube, bands=bands,
                             features_of=features_of, client=client, block=cfg.scale.block,
                             folders=models.folders, inference=cfg.scale.inference,
                             cache_dir=cfg.scale.compiled_cache)

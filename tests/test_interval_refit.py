@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskmodel.models.interval import (
+    REFIT_MONTHS,
     IntervalCalibration,
     LabelledRows,
     fit_interval,
@@ -125,3 +126,53 @@ def test_refit_record_round_trips() -> None:
     assert back.refit == cal.refit and back.sigma.tolist() == cal.sigma.tolist()
     # the fold's own calibration (model metadata) carries no refit record
     assert "refit" not in FALLBACK.as_dict()
+
+
+def test_night_scores_each_month_with_its_refit_and_records_it(tiny_run: dict) -> None:
+    """The night's risk.nc: its band is the refit's (months labelled by the as-of month),
+    recorded in the attrs; both engines apply the same bands; without identified cases
+    the fold's calibration is kept and says why."""
+    import features
+    import xarray as xr
+
+    from riskmodel.config import load_config
+    from riskmodel.models.table import land_cells
+    from riskmodel.scale.score import score_months
+    from riskmodel.scoring import band_attrs, refit_bands, scoring_matrix
+    from riskmodel.training import ensure_model
+    from riskmodel.world import make_world
+
+    cfg = load_config(tiny_run["config"])
+    inputs = make_world(cfg.world, cfg.seed)
+    cube = features.build_cube(inputs)
+    models = {t: ensure_model(cfg, inputs, cube, t)[0] for t in cfg.targets}
+    month, h = inputs.sizes["time"] - 1, cfg.model.horizon
+    bands = refit_bands(models, inputs, cube, [month - 1, month], h)
+    label = lambda i: str(inputs["time"].values[i])[:7]  # noqa: E731
+    for m in (month - 1, month):
+        for target, cal in bands[m].items():
+            assert cal.refit.source == "newest labelled months", cal.refit
+            assert cal.refit.months[1] + h == m and cal.refit.scored_month == m
+            assert cal.refit.rows == REFIT_MONTHS * len(land_cells(
+                inputs["country_id"].values))
+    with xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as risk:
+        assert {k: v for k, v in risk.attrs.items() if k.startswith("interval_")} == \
+            band_attrs(bands[month], label)
+        cells = land_cells(inputs["country_id"].values)
+        for i, target in enumerate(risk["target"].values):
+            reg = models[str(target)]
+            X = scoring_matrix(reg.estimator, reg.meta, cube, month, cells)
+            _, lo, hi = reg.estimator.predict_interval(X, bands[month][str(target)])
+            np.testing.assert_array_equal(
+                risk["risk_lo"].values[i, 0].ravel()[cells], lo.astype(np.float32))
+            np.testing.assert_array_equal(
+                risk["risk_hi"].values[i, 0].ravel()[cells], hi.astype(np.float32))
+    memory = score_months(models, inputs, [month], cube=cube, bands=bands)
+    blocks = score_months(models, inputs, [month], engine="blocks", block=12, bands=bands)
+    xr.testing.assert_identical(memory.risk[month], blocks.risk[month])
+    without = refit_bands(models, inputs.drop_vars("identified_fl"), cube, [month], h)
+    assert without[month]["fl"].refit.source == "calibration fold"
+    assert "identified_fl" in without[month]["fl"].refit.reason
+    assert without[month]["fl"].sigma.tolist() == \
+        models["fl"].estimator.interval_.sigma.tolist()
+    assert "interval_spread_reason_fl" in band_attrs(without[month], label)
