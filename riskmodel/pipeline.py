@@ -261,10 +261,14 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
           features_of: int | None) -> Scored:
     """Stage `score`: the risk datasets of time indices `months` (nothing written), with
     the run's engine, and the raw features of `features_of` for the feature checks. Each
-    month's interval is refitted on the months labelled by then (`refit_bands`)."""
+    month's interval is refitted on the months labelled by then (`refit_bands`); the
+    blocks engine holds no feature cube, so the refit builds the whole one (both engines
+    then give the same bands)."""
     cfg = ctx.cfg
     with ctx.progress.stage("score"):
-        bands = refit_bands(models.models, inputs, cube, months, cfg.model.horizon)
+        bands = refit_bands(models.models, inputs,
+                            cube if cube is not None else features.build_cube(inputs),
+                            months, cfg.model.horizon)
         return score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
                             attrs=lambda m: {**risk_attrs(cfg, inputs, models, m),
                                              **band_attrs(bands[m], lambda i: month_label(
