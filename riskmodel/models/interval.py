@@ -41,7 +41,9 @@ re-estimates sigma_res with the same estimator on the newest `REFIT_MONTHS` mont
 are labelled by the scored month m, i.e. whose label windows (t, t+H] are complete
 (t + H <= m): every land cell of those months, scored by the same model at its actual
 inspection coverage, with the cases identified in its window. Nothing after m is read.
-Its settings (`REFIT_MONTHS`, `REFIT_WEIGHT_POWER`, `REFIT_SCALE`) were chosen on the
+The estimator stays the fold's: it needs no truth, and the window's rows are as many as
+the fold's (every land cell of 24 months), so only the months it reads change. Its
+settings (`REFIT_MONTHS`, `REFIT_WEIGHT_POWER`, `REFIT_SCALE`) were chosen on the
 selection worlds only (benchmarks/selection/select_interval_refit.py). When those months
 hold fewer than `MIN_REFIT_WINDOWS` windows with two or more cases (the rows that carry
 the estimate), the fold's calibration is kept; `IntervalCalibration.refit` records which
@@ -70,7 +72,8 @@ REFIT_MONTHS = 24
 REFIT_WEIGHT_POWER = 1.0
 REFIT_SCALE = 1.3
 # Fewer windows with >= 2 identified cases than this in the newest labelled months: the
-# estimate rests on too few rows, and the fold's calibration is kept.
+# estimate rests on too few rows, and the fold's calibration is kept. A guard, not a
+# tuned setting: no month of any selection world fell back with it.
 MIN_REFIT_WINDOWS = 30
 
 
