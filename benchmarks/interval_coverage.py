@@ -4,9 +4,11 @@ The interval does not enter the score, so re-measuring it needs no new evaluatio
 other figures: for each scenario preset and report seed this fits the product model of
 each target exactly as `riskmodel evaluate --seeds N` fits it (the same config, seed,
 training table and `fit_model`; `selection/interval_worlds.py`, cached), fits the
-interval with the method in `riskmodel.models.interval` on the calibration fold, and
-measures its coverage of the world's probability of the label on the held-out months
-(`riskmodel.models.evaluate.judge`'s `interval_coverage`).
+interval with the method in `riskmodel.models.interval` as `riskmodel evaluate` does (the
+calibration fold's fit, refitted at each held-out month on the newest months labelled by
+then, `interval.monthly_bands`), and measures its coverage of the world's probability of
+the label on the held-out months (`riskmodel.models.evaluate.judge`'s
+`interval_coverage`).
 
 Beside it, as a diagnosis (it reads the truth, so no method could), each seed records
 `truth_fitted_coverage`: the held-out coverage of a band whose one spread was fitted on
@@ -15,10 +17,11 @@ the best constant-spread band fitted on the calibration fold would reach, so a w
 misses [0.70, 0.90] even with it misses because the held-out months differ from the
 calibration fold, not because of how the spread is estimated.
 
-As a check that these are evaluate's models, the coverage of the estimator's previous
-settings (weight power 2, no widening) must reproduce the `interval_coverage` stored in
-the results file for the same seed; a mismatch stops the script before anything is
-written. Then each seed's `interval_coverage` in
+As a check that these are evaluate's models, the coverage of the method the stored figure
+was measured with (the block's `interval_method`: the fold's fit with its weight power
+and scale, or the refit with its settings; none recorded: weight power 2, no widening)
+must reproduce the `interval_coverage` stored in the results file for the same seed; a
+mismatch stops the script before anything is written. Then each seed's `interval_coverage` in
 `benchmarks/results-evaluate-scenarios.json` is replaced by the current method's, the
 summary recomputed (`riskmodel.models.seeds.summarise`), and the scenario records how the
 figure was produced (`interval_method`).
@@ -41,6 +44,7 @@ sys.path.insert(1, str(ROOT / "benchmarks" / "selection"))
 
 import numpy as np  # noqa: E402
 from interval_worlds import collect  # noqa: E402
+from riskmodel.config import load_config  # noqa: E402
 from riskmodel.models import interval  # noqa: E402
 from riskmodel.models.metrics import interval_coverage  # noqa: E402
 from riskmodel.models.seeds import report_seeds, summarise  # noqa: E402
@@ -58,6 +62,42 @@ def coverage(arrays: dict, weight_power: float, scale: float) -> float:
                                 scale=scale)
     lo, hi = interval.predict_band(arrays["test_risk"], arrays["test_sd"], cal)
     return interval_coverage(arrays["test_oracle"], lo, hi)
+
+
+def refit_coverage(arrays: dict, horizon: int, months: int, weight_power: float,
+                   scale: float, fold_power: float, fold_scale: float) -> tuple[float, int]:
+    """Held-out coverage of the band refitted at each held-out month (the fold's fit with
+    `fold_power`, `fold_scale` as the fallback), and how many months fell back."""
+    fold = interval.fit_interval(arrays["cal_risk"], arrays["cal_sd"], arrays["cal_count"],
+                                 arrays["cal_weight"], NOMINAL, weight_power=fold_power,
+                                 scale=fold_scale)
+    rows = interval.LabelledRows(arrays["seq_risk"], arrays["seq_sd"], arrays["seq_count"],
+                                 arrays["seq_month"])
+    lo, hi, records = interval.monthly_bands(
+        arrays["test_risk"], arrays["test_sd"], arrays["test_month"], rows, horizon, fold,
+        months=months, weight_power=weight_power, scale=scale)
+    fell_back = sum(r.source != "newest labelled months" for r in records)
+    return interval_coverage(arrays["test_oracle"], lo, hi), fell_back
+
+
+def current_method() -> dict:
+    """The settings of the current method, as recorded in a block's `interval_method`."""
+    return {"method": interval.METHOD, "refit_months": interval.REFIT_MONTHS,
+            "refit_weight_power": interval.REFIT_WEIGHT_POWER,
+            "refit_scale": interval.REFIT_SCALE,
+            "min_refit_windows": interval.MIN_REFIT_WINDOWS,
+            "weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE}
+
+
+def stored_coverage(arrays: dict, horizon: int, method: dict | None) -> float:
+    """Coverage by the method the stored figure was measured with (see the docstring)."""
+    if method is None:
+        return coverage(arrays, 2.0, 1.0)
+    if "refit_months" in method:
+        return refit_coverage(arrays, horizon, method["refit_months"],
+                              method["refit_weight_power"], method["refit_scale"],
+                              method["weight_power"], method["scale"])[0]
+    return coverage(arrays, method["weight_power"], method["scale"])
 
 
 def truth_fitted_coverage(arrays: dict) -> float:
@@ -88,30 +128,53 @@ def main() -> None:
     seeds = report_seeds(args.seeds)
     for preset in args.scenario or PRESETS:
         block = doc["scenarios"][preset]
+        horizon = load_config(ROOT / "configs" / "scenarios" / f"{preset}.toml").model.horizon
         rows = {r["seed"]: r for r in block["per_seed"]}
+        previous = block.get("interval_method")
         diagnosis: dict[str, dict[str, float]] = {}
+        fold_only: dict[str, dict[str, float]] = {}
+        fell_back: dict[str, dict[str, int]] = {}
         for seed in seeds:
             arrays = collect(preset, seed, Path(args.cache))
             for target, a in arrays.items():
-                old = coverage(a, 2.0, 1.0)
+                old = stored_coverage(a, horizon, previous)
                 stored = rows[seed][target]["interval_coverage"]
-                if abs(old - stored) > CHECK_TOLERANCE and "interval_method" not in block:
-                    raise SystemExit(f"{preset} seed {seed} {target}: the previous method "
+                if abs(old - stored) > CHECK_TOLERANCE:
+                    raise SystemExit(f"{preset} seed {seed} {target}: the stored method "
                                      f"gives {old} here but {stored} in {RESULTS.name}: not "
                                      f"evaluate's model")
-                rows[seed][target]["interval_coverage"] = coverage(
-                    a, interval.WEIGHT_POWER, interval.SCALE)
-            diagnosis[str(seed)] = {t: truth_fitted_coverage(a) for t, a in arrays.items()}
+            key = str(seed)
+            fold_only[key] = {t: coverage(a, interval.WEIGHT_POWER, interval.SCALE)
+                              for t, a in arrays.items()}
+            fell_back[key] = {}
+            for target, a in arrays.items():
+                rows[seed][target]["interval_coverage"], fell_back[key][target] = \
+                    refit_coverage(a, horizon, interval.REFIT_MONTHS,
+                                   interval.REFIT_WEIGHT_POWER, interval.REFIT_SCALE,
+                                   interval.WEIGHT_POWER, interval.SCALE)
+            diagnosis[key] = {t: truth_fitted_coverage(a) for t, a in arrays.items()}
             print(preset, seed, {t: round(rows[seed][t]["interval_coverage"], 3)
-                                 for t in arrays}, "truth-fitted on the calibration fold",
-                  {t: round(v, 3) for t, v in diagnosis[str(seed)].items()}, flush=True)
+                                 for t in arrays}, "fold only",
+                  {t: round(v, 3) for t, v in fold_only[key].items()},
+                  "truth-fitted on the calibration fold",
+                  {t: round(v, 3) for t, v in diagnosis[key].items()}, flush=True)
         block["summary"] = summarise([{t: v for t, v in r.items() if t != "seed"}
                                       for r in block["per_seed"]])
         block["interval_method"] = {
-            "weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE,
+            **current_method(),
             "measured_by": f"python benchmarks/interval_coverage.py --seeds {args.seeds}",
-            "check": "the previous settings (weight power 2, scale 1) reproduced every "
-                     "seed's stored interval_coverage before it was replaced",
+            "check": "the method recorded before (or, with none recorded, weight power 2 "
+                     "and scale 1 on the calibration fold) reproduced every seed's stored "
+                     "interval_coverage before it was replaced",
+            "previous_method": previous and {k: v for k, v in previous.items()
+                                             if k not in ("truth_fitted_coverage",
+                                                          "fold_only_coverage",
+                                                          "months_fallen_back",
+                                                          "previous_method")},
+            "fold_only_coverage": fold_only,
+            "fold_only_meaning": ("held-out coverage of the calibration fold's fit alone "
+                                  "(weight_power, scale), without the refit"),
+            "months_fallen_back": fell_back,
             "truth_fitted_coverage": diagnosis,
             "truth_fitted_meaning": (
                 "held-out coverage of the one spread that covers 80% of the calibration "

@@ -9,12 +9,16 @@ lon), the top drivers per cell (`driver_feature`, `driver_contrib`) and per admi
 contributions grouped by feature domain, and the area context alerts and targeting need
 (regions, population, programmes, ratifications).
 Inspection coverage is set to the model's reference level for every area, so the score is
-risk at standard detection, not "where inspectors already go".
+risk at standard detection, not "where inspectors already go". The interval of each scored
+month is refitted on the newest months labelled by then (`refit_bands`,
+`riskmodel.models.interval.refit_interval`), and the dataset's attrs say which spread
+was used (`band_attrs`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,8 +27,17 @@ import xarray as xr
 import kernels
 from features import CATALOGUE, DOMAINS
 from riskmodel.models.estimator import RiskModel
+from riskmodel.models.interval import (
+    REFIT_MONTHS,
+    IntervalCalibration,
+    LabelledRows,
+    RefitRecord,
+    labelled_months,
+    refit_interval,
+)
+from riskmodel.models.labels import future_sum
 from riskmodel.models.registry import RegisteredModel
-from riskmodel.models.table import feature_matrix
+from riskmodel.models.table import feature_matrix, land_cells
 
 N_DRIVERS = 3
 # driver_feature value of a cell whose contributions the driver rule did not compute
@@ -108,20 +121,21 @@ def scoring_matrix(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, mon
 
 
 def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: np.ndarray,
-               rule: DriverRule, interval: tuple[np.ndarray, ...] | None = None
-               ) -> dict[str, np.ndarray]:
+               rule: DriverRule, interval: tuple[np.ndarray, ...] | None = None,
+               band: IntervalCalibration | None = None) -> dict[str, np.ndarray]:
     """Risk, interval and the rule's contributions for the rows of `X` (from
     `scoring_matrix`); `sampled` (n,) marks rows in the admin-1 sample.
 
     Returns `risk`, `lo`, `hi` (n,), `explained` (n,) bool and `contrib` (explained rows,
     F; log-odds, float64). `interval` passes (risk, lo, hi) computed elsewhere (compiled
-    inference) instead of `predict_interval`.
+    inference) instead of `predict_interval`; `band` the interval calibration to use (a
+    refit, `refit_bands`) instead of the model's own.
     """
     if len(X) == 0:  # a block of sea: LightGBM refuses empty input
         empty = np.empty(0)
         return {"risk": empty, "lo": empty, "hi": empty, "explained": np.zeros(0, bool),
                 "contrib": np.empty((0, X.shape[1]))}
-    risk, lo, hi = model.predict_interval(X) if interval is None else interval
+    risk, lo, hi = model.predict_interval(X, band) if interval is None else interval
     explained = np.asarray(sampled, bool) | (risk >= rule.min_risk)
     contrib = model.predict_contrib(X[explained]) if explained.any() else \
         np.empty((0, X.shape[1]))
@@ -131,6 +145,74 @@ def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: n
     for name in meta.get("reference_values", {}):
         contrib[:, model.feature_names_in_.index(name)] = 0.0
     return {"risk": risk, "lo": lo, "hi": hi, "explained": explained, "contrib": contrib}
+
+
+# {scored time index: {target: the interval calibration that month is scored with}}
+Bands = dict[int, dict[str, IntervalCalibration]]
+
+
+def refit_bands(models: Models, inputs: xr.Dataset, cube: xr.Dataset | None,
+                months: Sequence[int], horizon: int, refit_months: int = REFIT_MONTHS
+                ) -> Bands:
+    """Each scored month's interval calibration per target: `refit_interval` on every land
+    cell of the newest `refit_months` months whose label windows (t, t+H] are complete by
+    that month, scored by the target's model at their actual inspection coverage (the
+    coverage their identified cases were found at) with the cases `identified_<target>`
+    of `inputs` in each window; nothing after the scored month is read.
+
+    Without the feature `cube` (the blocks engine builds features block by block) or
+    without identified cases in the inputs, every month keeps the model's calibration-fold
+    fit, and its record says why.
+    """
+    months = [int(m) for m in months]
+    n_time = inputs.sizes["time"]
+    bands: Bands = {m: {} for m in months}
+    for target, registered in models.items():
+        model = registered.estimator
+        fold = model.interval_
+        var = f"identified_{target}"
+        reason = ("the blocks engine scores without the whole feature cube: not refitted"
+                  if cube is None else "" if var in inputs else
+                  f"the inputs hold no {var}: not refitted")
+        if reason:
+            for m in months:
+                bands[m][target] = replace(fold, refit=RefitRecord(
+                    "calibration fold", m, [], 0, 0, float(np.max(fold.sigma)), reason))
+            continue
+        need = np.unique(np.concatenate([labelled_months(np.arange(n_time), m, horizon,
+                                                         refit_months) for m in months]))
+        cells = land_cells(inputs["country_id"].values)
+        names = model.feature_names_in_
+        X = np.concatenate([feature_matrix(cube, names, int(t), cells) for t in need]
+                           or [np.empty((0, len(names)), np.float32)])
+        risk, sd = model.predict_spread(X) if len(X) else (np.empty(0), np.empty(0))
+        counts = future_sum(inputs[var].values, horizon).reshape(n_time, -1)
+        rows = LabelledRows(risk, sd, counts[need][:, cells].ravel(),
+                            np.repeat(need, len(cells)))
+        for m in months:
+            bands[m][target] = refit_interval(rows, m, horizon, fold, months=refit_months)
+    return bands
+
+
+def band_attrs(bands: dict[str, IntervalCalibration], label: Callable[[int], str]
+               ) -> dict[str, Any]:
+    """Dataset attrs saying which interval spread each target of one month was scored
+    with: `interval_spread_source_<t>`, `interval_spread_months_<t>` ("first/last" month
+    labels, "" when none), `interval_spread_rows_<t>`, `interval_sigma_res_<t>` and, when
+    the fold's fit was kept, `interval_spread_reason_<t>`."""
+    out: dict[str, Any] = {}
+    for target, cal in bands.items():
+        r = cal.refit
+        if r is None:
+            continue
+        out[f"interval_spread_source_{target}"] = r.source
+        out[f"interval_spread_months_{target}"] = (
+            f"{label(r.months[0])}/{label(r.months[1])}" if r.months else "")
+        out[f"interval_spread_rows_{target}"] = int(r.rows)
+        out[f"interval_sigma_res_{target}"] = float(r.sigma)
+        if r.reason:
+            out[f"interval_spread_reason_{target}"] = r.reason
+    return out
 
 
 def _grid(values: np.ndarray, cells: np.ndarray, shape: tuple[int, int],
@@ -238,8 +320,9 @@ def assemble_risk(models: Models, inputs: xr.Dataset, month: int, attrs: dict[st
     horizon = attrs.get("horizon", "H")
     band = {"nominal_coverage": float(first_model.interval),
             "comment": "band for the cell's true risk, calibrated at observed inspection "
-                       "coverage; the extrapolation to the reference coverage is not "
-                       "included (docs/models.md)"}
+                       "coverage on the newest labelled months (dataset attrs "
+                       "interval_spread_*); the extrapolation to the reference coverage "
+                       "is not included (docs/models.md)"}
     explain = rule.attrs()
     ds = xr.Dataset(
         {

@@ -46,6 +46,15 @@ def test_evaluate_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture)
         assert len(rel) == 10 and sum(r["rows"] for r in rel) == d[target]["rows"]
         assert d[target]["rows"] == 24 * d["holdout"]["cells"]
         assert d[target]["interval_width_median"] < 0.5  # not [0, 1]
+        # One interval refit per held-out month, reading only windows closed by then.
+        refits = d[target]["interval_refit"]
+        assert len(refits) == 24
+        assert [r["scored_month"] for r in refits] == sorted({r["scored_month"]
+                                                              for r in refits})
+        for r in refits:
+            assert r["source"] in ("newest labelled months", "calibration fold")
+            if r["months"]:
+                assert r["months"][1] + 3 == r["scored_month"], r
         # The naive score is the model at actual coverage, the adjusted one at the
         # reference: the adjustment must move the ranking, and the model blind to
         # coverage is a third, separate fit.

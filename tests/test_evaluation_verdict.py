@@ -8,6 +8,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from riskmodel.models.interval import METHOD
 from riskmodel.models.verdict import PREVIOUS, evaluation_verdict, judge, scenario_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,5 +64,8 @@ def test_unmeasured_interval_settings_are_marked() -> None:
         block.pop("interval_method", None)
     assert PREVIOUS in _ws_line(doc)
     assert PREVIOUS in scenario_table(doc)
+    # measured with an earlier method: still marked
     doc["scenarios"]["well-specified"]["interval_method"] = {"weight_power": 1.0}
+    assert PREVIOUS in _ws_line(doc)
+    doc["scenarios"]["well-specified"]["interval_method"] = {"method": METHOD}
     assert PREVIOUS not in _ws_line(doc)

@@ -51,3 +51,25 @@ def test_interval_uses_the_settings_chosen_on_selection_worlds() -> None:
     assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
     for t in doc["tried"].values():
         assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}
+
+
+REFIT = ROOT / "benchmarks" / "selection" / "interval-refit.json"
+
+
+def test_interval_refit_uses_the_settings_chosen_on_selection_worlds() -> None:
+    from riskmodel.models import interval
+
+    doc = json.loads(REFIT.read_text())
+    chosen = doc["tried"][doc["chosen"]]
+    assert doc["chosen_settings"] == {k: chosen[k] for k in ("months", "weight_power",
+                                                             "scale")}
+    assert (interval.REFIT_MONTHS, interval.REFIT_WEIGHT_POWER, interval.REFIT_SCALE) == (
+        chosen["months"], chosen["weight_power"], chosen["scale"])
+    assert doc["min_refit_windows"] == interval.MIN_REFIT_WINDOWS
+    # the rule as written: no candidate has more coverages in [0.70, 0.90]
+    best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())
+    assert chosen["summary"]["share_in_range"] == best
+    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
+    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
+    for t in doc["tried"].values():
+        assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}

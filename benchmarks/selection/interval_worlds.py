@@ -11,7 +11,12 @@ fits the product model of each target once per (preset, seed), exactly as
   `cal_month`, `cal_cell`; and `cal_oracle`, the world's probability of the label, which
   no method may read (kept to diagnose what a method gets wrong);
 - held-out rows: `test_risk`, `test_sd`, `test_oracle`, `test_month`, `test_cell`, and the
-  same at standard detection (`std_risk`, `std_sd`, `std_truth`).
+  same at standard detection (`std_risk`, `std_sd`, `std_truth`);
+- labelled rows a refit at scoring may read (`riskmodel.models.interval.refit_interval`):
+  every land cell of the `LABELLED_BEFORE` months before the held-out period and of the
+  held-out months, at actual coverage, with the identified cases of each row's window:
+  `seq_risk`, `seq_sd`, `seq_count`, `seq_month` (a refit for month m reads only rows
+  with month + H <= m).
 
 Arrays go to `<cache>/<preset>-<seed>-<target>.npz`; a cached file is reused, so choosing
 among methods costs no refit. The cache is scratch data, not a result.
@@ -32,11 +37,15 @@ from riskmodel.models.fitting import (
     reference_values,
     training_table,
 )
+from riskmodel.models.labels import future_sum
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.world import make_world
 from riskmodel.world.truth import detection_probability
 
 ROOT = Path(__file__).resolve().parents[2]
+# Months before the held-out period kept as labelled rows: the most a refit reads.
+LABELLED_BEFORE = 27
+KEYS = ("cal_risk", "seq_risk")   # a cached file without these is from an older layout
 
 
 def _grid_rows(grid: np.ndarray, month: np.ndarray, cell: np.ndarray) -> np.ndarray:
@@ -50,7 +59,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
     cfg = cfg.model_copy(update={"seed": int(seed)})
     paths = {t: cache / f"{preset}-{seed}-{t}.npz" for t in cfg.targets}
     if all(p.exists() for p in paths.values()):
-        return {t: dict(np.load(p)) for t, p in paths.items()}
+        loaded = {t: dict(np.load(p)) for t, p in paths.items()}
+        if all(k in a for a in loaded.values() for k in KEYS):
+            return loaded
     world = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(world)
     horizon = cfg.model.horizon
@@ -60,6 +71,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
     months = split.test_months
     X_test = np.concatenate([feature_matrix(cube, names, int(m), cells) for m in months])
     detect = np.nan_to_num(world["detection_prob"].values.astype(np.float64))
+    seq_months = np.arange(months[0] - LABELLED_BEFORE, months[-1] + 1)
+    X_pre = np.concatenate([feature_matrix(cube, names, int(m), cells)
+                            for m in seq_months[:LABELLED_BEFORE]])
     out: dict[str, dict[str, np.ndarray]] = {}
     for target in cfg.targets:
         table = training_table(cfg, world, cube, target, names, split.train_months)
@@ -74,6 +88,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
         test_logits = model._member_logits(X_test)
         std_logits = model._member_logits(X_std)
         detect_ref = detection_probability(np.asarray(ref[COVERAGE_FEATURE]))
+        pre_logits = model._member_logits(X_pre)
+        seq_logits = np.concatenate([pre_logits, test_logits], axis=1)
+        counts = future_sum(world[f"identified_{target}"].values, horizon)
         arrays = {
             "cal_risk": model._calibrate(logits.mean(0)), "cal_sd": logits.std(0),
             "cal_count": table.count[cal], "cal_weight": table.weight[cal],
@@ -85,6 +102,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
             "test_cell": np.tile(cells, len(months)),
             "std_risk": model._calibrate(std_logits.mean(0)), "std_sd": std_logits.std(0),
             "std_truth": _rows(window_probability(rate * detect_ref, horizon), months, cells),
+            "seq_risk": model._calibrate(seq_logits.mean(0)), "seq_sd": seq_logits.std(0),
+            "seq_count": _rows(counts, seq_months, cells),
+            "seq_month": np.repeat(seq_months, len(cells)),
         }
         cache.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(paths[target], **arrays)

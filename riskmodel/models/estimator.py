@@ -339,12 +339,19 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         classifier contract; the engine itself reads `predict_proba` / `predict_interval`)."""
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(np.intp)]
 
-    def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(risk, lo, hi), each (n,): calibrated risk and its nominal `interval` band for
-        the true risk (see `riskmodel.models.interval`)."""
+    def predict_spread(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(risk, member_sd), each (n,): calibrated risk and the standard deviation of the
+        members' log-odds (what the interval is built from)."""
         logits = self._member_logits(np.asarray(X, np.float32))
-        risk = self._calibrate(logits.mean(0))
-        lo, hi = predict_band(risk, logits.std(0), self.interval_)
+        return self._calibrate(logits.mean(0)), logits.std(0)
+
+    def predict_interval(self, X: np.ndarray, band: IntervalCalibration | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(risk, lo, hi), each (n,): calibrated risk and its nominal `interval` band for
+        the true risk (see `riskmodel.models.interval`), with the calibration `band`
+        (a refit at scoring) or else the calibration fold's."""
+        risk, sd = self.predict_spread(X)
+        lo, hi = predict_band(risk, sd, self.interval_ if band is None else band)
         return risk, lo, hi
 
     def predict_contrib(self, X: np.ndarray) -> np.ndarray:

@@ -12,7 +12,11 @@ of every held-out month is scored. Per target:
   the world's true probability of that label, 1 - exp(-sum over the window of
   true_rate x detection_prob), the best any model could do.
 - `interval_coverage`: share of held-out cell-months whose [risk_lo, risk_hi] at actual
-  coverage contains that true probability.
+  coverage contains that true probability. Each held-out month's band is refitted as
+  `riskmodel run` refits it (`riskmodel.models.interval.refit_interval`): on the newest
+  months whose label windows are complete by that month, every land cell of them scored
+  by the same model (the hold-out's first months read months before the hold-out, later
+  ones the hold-out's own earlier months once their windows have closed).
 - `auc_truth_standard_detection` and `auc_truth_naive` rank true incidence (>= 1 true case
   in (t, t+H], identified or not): the first with the product's score (inspection
   coverage set to the reference level for every cell), the second with the naive score:
@@ -40,6 +44,7 @@ import xarray as xr
 from riskmodel.config import RunConfig
 from riskmodel.errors import InputError
 from riskmodel.models import metrics
+from riskmodel.models.interval import REFIT_MONTHS, LabelledRows, monthly_bands
 from riskmodel.models.fitting import (
     COVERAGE_FEATURE,
     fit_model,
@@ -128,11 +133,22 @@ def judge(y: np.ndarray, true_any: np.ndarray, oracle: np.ndarray, group: np.nda
     }
 
 
+def labelled_before(split: Holdout, horizon: int, months: int = REFIT_MONTHS) -> np.ndarray:
+    """Months before the held-out period whose rows a held-out month's interval refit may
+    read: the `months` + `horizon` - 1 months before it (the newest `months` labelled by
+    the first held-out month, and those labelled later in the hold-out)."""
+    first = int(split.test_months[0])
+    return np.arange(max(first - months - horizon + 1, 0), first)
+
+
 def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target: str,
                     split: Holdout, X_test: np.ndarray,
-                    note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+                    note: Callable[[str], None] = lambda _: None,
+                    X_before: np.ndarray | None = None) -> dict[str, Any]:
     """Train the product model (and the one without coverage) for `target` and judge them
     on the held-out rows `X_test` (months x land cells, features in cube order).
+    `X_before`: the land cells of the months `labelled_before(split, H)`, the rows the
+    interval's refit reads besides the held-out ones (None: built here).
 
     Returns {"metrics": {KEYS...}, "details": {...}}.
     """
@@ -163,11 +179,25 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
     true_any = (_rows(future_sum(inputs[f"incidence_{target}"].values, horizon),
                       months, cells) > 0).astype(np.float64)
 
-    risk, lo, hi = model.predict_interval(X_test)
+    before = labelled_before(split, horizon)
+    if X_before is None:
+        X_before = np.concatenate([feature_matrix(cube, features, int(m), cells)
+                                   for m in before] or [np.empty((0, len(features)),
+                                                                 np.float32)])
+    risk, sd = model.predict_spread(X_test)
+    risk_before, sd_before = model.predict_spread(X_before)
+    seq_months = np.concatenate([before, months])
+    labelled = LabelledRows(np.concatenate([risk_before, risk]),
+                            np.concatenate([sd_before, sd]),
+                            _rows(identified, seq_months, cells),
+                            np.repeat(seq_months, len(cells)))
+    lo, hi, refits = monthly_bands(risk, sd, group, labelled, horizon, model.interval_)
     ref = reference_values(cfg, table)
     X_std = X_test.copy()
     X_std[:, features.index(COVERAGE_FEATURE)] = ref[COVERAGE_FEATURE]
-    risk_std, lo_std, hi_std = model.predict_interval(X_std)
+    risk_std, sd_std = model.predict_spread(X_std)
+    lo_std, hi_std, _ = monthly_bands(risk_std, sd_std, group, labelled, horizon,
+                                      model.interval_)
     # The truth at standard detection: the world's detection curve at the reference level.
     detect_ref = detection_probability(np.asarray(ref[COVERAGE_FEATURE]))
     truth_std = _rows(window_probability(rate * detect_ref, horizon), months, cells)
@@ -183,6 +213,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
         "oracle_ece": metrics.expected_calibration_error(y, oracle, bins=ECE_BINS),
         "interval_nominal": cfg.model.interval,
         "interval_sigma_res": model.interval_.sigma.tolist(),
+        "interval_refit": [r.as_dict() for r in refits],
         "interval_width_median": float(np.median(hi - lo)),
         "interval_below": float(np.mean(oracle < lo)),
         "interval_above": float(np.mean(oracle > hi)),
@@ -215,6 +246,8 @@ def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
     cells = land_cells(inputs["country_id"].values)
     X_test = np.concatenate([feature_matrix(cube, features, int(m), cells)
                              for m in split.test_months])
+    X_before = np.concatenate([feature_matrix(cube, features, int(m), cells)
+                               for m in labelled_before(split, horizon)])
     out: dict[str, Any] = {"metrics": {}, "details": {"holdout": {
         "train_labels": [time_label(int(split.train_months[0])),
                          time_label(int(split.train_months[-1]))],
@@ -223,7 +256,7 @@ def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
         "months": len(split.test_months), "cells": len(cells), "horizon": horizon,
         "budget_share": BUDGET_SHARE}}}
     for target in cfg.targets:
-        res = evaluate_target(cfg, inputs, cube, target, split, X_test, note)
+        res = evaluate_target(cfg, inputs, cube, target, split, X_test, note, X_before)
         out["metrics"][target] = res["metrics"]
         out["details"][target] = res["details"]
     return out

@@ -33,21 +33,48 @@ low-risk bins and gave zero spreads there.
 So the band says where the true risk of a cell lies, given its score, for about `nominal`
 of the cells; it does not cover the 0/1 outcome. Counts overdispersed beyond Poisson
 (cases found in batches) widen it, which errs on the side of caution.
+
+Refit at scoring (`refit_interval`). The calibration fold ends H months and more before
+the months a deployed model scores, and a spread fitted there misses on later months (the
+model's error grows and changes as its training rows age). Every scoring therefore
+re-estimates sigma_res with the same estimator on the newest `REFIT_MONTHS` months that
+are labelled by the scored month m, i.e. whose label windows (t, t+H] are complete
+(t + H <= m): every land cell of those months, scored by the same model at its actual
+inspection coverage, with the cases identified in its window. Nothing after m is read.
+The estimator stays the fold's: it needs no truth, and the window's rows are as many as
+the fold's (every land cell of 24 months), so only the months it reads change. Its
+settings (`REFIT_MONTHS`, `REFIT_WEIGHT_POWER`, `REFIT_SCALE`) were chosen on the
+selection worlds only (benchmarks/selection/select_interval_refit.py). When those months
+hold fewer than `MIN_REFIT_WINDOWS` windows with two or more cases (the rows that carry
+the estimate), the fold's calibration is kept; `IntervalCalibration.refit` records which
+spread was used, from which months and rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 BINS = 1
+# The method's name in the results files (benchmarks/interval_coverage.py): a figure
+# measured with another is marked as such in docs/models.md.
+METHOD = "spread refitted at each scored month on the newest labelled months"
 # Chosen on the selection worlds (benchmarks/selection/interval-method.json); see above.
 WEIGHT_POWER = 1.0
 SCALE = 1.3
 _P_MIN, _P_MAX = 1e-6, 1 - 1e-6
+# The refit at scoring; chosen on the selection worlds
+# (benchmarks/selection/interval-refit.json); see above.
+REFIT_MONTHS = 24
+REFIT_WEIGHT_POWER = 1.0
+REFIT_SCALE = 1.3
+# Fewer windows with >= 2 identified cases than this in the newest labelled months: the
+# estimate rests on too few rows, and the fold's calibration is kept. A guard, not a
+# tuned setting: no month of any selection world fell back with it.
+MIN_REFIT_WINDOWS = 30
 
 
 def expected_count(p: np.ndarray) -> np.ndarray:
@@ -74,23 +101,128 @@ class IntervalCalibration:
     sigma: np.ndarray
     weight_power: float = WEIGHT_POWER
     scale: float = SCALE
+    # Set by `refit_interval` only: which spread a scoring used (`RefitRecord`).
+    refit: RefitRecord | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the model metadata."""
-        return {"method": "log-normal band on log expected cases; residual spread from "
-                          "Poisson count overdispersion on the calibration fold (rows "
-                          "weighted by L_hat^weight_power, widened by scale), plus member "
-                          "spread",
-                "nominal": self.nominal, "centres": self.centres.tolist(),
-                "sigma": self.sigma.tolist(), "weight_power": self.weight_power,
-                "scale": self.scale}
+        """JSON-ready form for the model metadata (and, with `refit`, the run's record)."""
+        d = {"method": "log-normal band on log expected cases; residual spread from "
+                       "Poisson count overdispersion on the calibration fold (rows "
+                       "weighted by L_hat^weight_power, widened by scale), plus member "
+                       "spread",
+             "nominal": self.nominal, "centres": self.centres.tolist(),
+             "sigma": self.sigma.tolist(), "weight_power": self.weight_power,
+             "scale": self.scale}
+        if self.refit is not None:
+            d["refit"] = self.refit.as_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> IntervalCalibration:
         """Inverse of `as_dict`."""
+        refit = RefitRecord(**d["refit"]) if "refit" in d else None
         return cls(float(d["nominal"]), np.asarray(d["centres"], dtype=np.float64),
                    np.asarray(d["sigma"], dtype=np.float64),
-                   float(d.get("weight_power", 2.0)), float(d.get("scale", 1.0)))
+                   float(d.get("weight_power", 2.0)), float(d.get("scale", 1.0)), refit)
+
+
+@dataclass(frozen=True)
+class RefitRecord:
+    """Which spread one scoring used: `source` "newest labelled months" (refitted) or
+    "calibration fold" (kept, `reason` says why); `scored_month` the time index scored,
+    `months` [first, last] time index of the labelled months read (empty when none),
+    `rows` and `multi_case_windows` (rows with >= 2 identified cases) among them, and
+    `sigma` the spread the band used (scale applied)."""
+
+    source: str
+    scored_month: int
+    months: list[int]
+    rows: int
+    multi_case_windows: int
+    sigma: float
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "scored_month": self.scored_month,
+                "months": list(self.months), "rows": self.rows,
+                "multi_case_windows": self.multi_case_windows, "sigma": self.sigma,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """Rows a refit may read, each (n,): the model's calibrated `risk` at actual
+    inspection coverage, the members' log-odds spread `member_sd`, the cases identified in
+    the row's label window (t, t+H] `count`, and the row's month `month` (time index t);
+    `months` (set here) its distinct months. Rows whose window is not complete by a scored month are never read for it."""
+
+    risk: np.ndarray
+    member_sd: np.ndarray
+    count: np.ndarray
+    month: np.ndarray
+    months: np.ndarray = field(init=False, repr=False, compare=False)  # distinct, ascending
+
+    def __post_init__(self) -> None:
+        n = {len(self.risk), len(self.member_sd), len(self.count), len(self.month)}
+        if len(n) != 1:
+            raise ValueError("LabelledRows: risk, member_sd, count and month differ in "
+                             "length")
+        # distinct months, once (a refit per scored month reads them every time)
+        object.__setattr__(self, "months", np.unique(np.asarray(self.month, np.int64)))
+
+
+def labelled_months(month: np.ndarray, scored_month: int, horizon: int,
+                    months: int = REFIT_MONTHS) -> np.ndarray:
+    """The newest `months` distinct values of `month` whose label window (t, t+H] is
+    complete by `scored_month` (t + `horizon` <= `scored_month`), ascending."""
+    ready = np.unique(np.asarray(month, dtype=np.int64))
+    ready = ready[ready + horizon <= scored_month]
+    return ready[-months:] if months > 0 else ready[:0]
+
+
+def refit_interval(rows: LabelledRows, scored_month: int, horizon: int,
+                   fallback: IntervalCalibration, months: int = REFIT_MONTHS,
+                   weight_power: float = REFIT_WEIGHT_POWER, scale: float = REFIT_SCALE,
+                   min_windows: int = MIN_REFIT_WINDOWS) -> IntervalCalibration:
+    """The calibration to score month `scored_month` with: sigma_res re-estimated by
+    `fit_interval` (equal row weights, `weight_power`, `scale`) on the `rows` of the newest
+    `months` months labelled by then (`labelled_months`), or `fallback` (the model's
+    calibration-fold fit) when they hold fewer than `min_windows` windows with >= 2
+    identified cases. Either way `.refit` records the source, months, rows and sigma."""
+    use = labelled_months(rows.months, scored_month, horizon, months)
+    # `use` holds every distinct month of the rows between its ends
+    m = (rows.month >= use[0]) & (rows.month <= use[-1]) if len(use) else \
+        np.zeros(len(rows.month), bool)
+    m &= np.isfinite(rows.count) & np.isfinite(rows.risk) & np.isfinite(rows.member_sd)
+    span = [int(use[0]), int(use[-1])] if len(use) else []
+    multi = int(np.sum(rows.count[m] >= 2))
+    if multi < min_windows:
+        record = RefitRecord("calibration fold", int(scored_month), span, int(m.sum()), multi,
+                             float(np.max(fallback.sigma)),
+                             f"{multi} windows with >= 2 identified cases in the labelled "
+                             f"months, fewer than {min_windows}")
+        return replace(fallback, refit=record)
+    cal = fit_interval(rows.risk[m], rows.member_sd[m], rows.count[m], np.ones(int(m.sum())),
+                       fallback.nominal, bins=1, weight_power=weight_power, scale=scale)
+    record = RefitRecord("newest labelled months", int(scored_month), span, int(m.sum()),
+                         multi, float(cal.sigma[0]))
+    return replace(cal, refit=record)
+
+
+def monthly_bands(risk: np.ndarray, member_sd: np.ndarray, month: np.ndarray,
+                  labelled: LabelledRows, horizon: int, fallback: IntervalCalibration,
+                  **refit: Any) -> tuple[np.ndarray, np.ndarray, list[RefitRecord]]:
+    """(lo, hi, records): the band of every scored row (`risk`, `member_sd`, `month`, each
+    (n,)), each month's from its own `refit_interval` on `labelled` (`refit`: its
+    settings); one record per distinct scored month, ascending."""
+    lo, hi = np.empty(len(risk)), np.empty(len(risk))
+    records = []
+    for t in np.unique(month):
+        m = month == t
+        cal = refit_interval(labelled, int(t), horizon, fallback, **refit)
+        lo[m], hi[m] = predict_band(risk[m], member_sd[m], cal)
+        records.append(cal.refit)
+    return lo, hi, records
 
 
 def _equal_weight_bins(order_key: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:

@@ -17,12 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from riskmodel.models.interval import METHOD as INTERVAL_METHOD
+
 TARGETS = ("fl", "cl")
 ALL = ("well-specified", "hidden-detection", "proxies", "drift", "nonlinear")
 COVERAGE_RANGE = (0.70, 0.90)
 # A scenario whose interval coverage was not re-measured with the interval's current
-# settings (its block has no `interval_method`) says so beside the figure.
+# method (its block's `interval_method` names another, or none) says so beside the figure.
 PREVIOUS = "(interval settings before the current ones)"
+
+
+def interval_current(block: dict[str, Any]) -> bool:
+    """Whether a scenario's interval coverage was measured with the current method
+    (`riskmodel.models.interval.METHOD`)."""
+    return block.get("interval_method", {}).get("method") == INTERVAL_METHOD
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ def judge(doc: dict[str, Any]) -> list[dict[str, Any]]:
             for target in TARGETS:
                 v = aim.value(block, target)
                 shown = aim.shown(v)
-                if aim.value is _share_in_coverage_range and "interval_method" not in block:
+                if aim.value is _share_in_coverage_range and not interval_current(block):
                     shown += " " + PREVIOUS
                 rows.append({"aim": aim.name, "scenario": scenario, "target": target,
                              "value": v, "shown": shown, "met": aim.met(v)})
@@ -139,7 +147,7 @@ def scenario_table(doc: dict[str, Any]) -> str:
                      f"{s[k]['median_hi']:{f}}]" for _, k, f in TABLE_COLUMNS]
             n = len(block["per_seed"])
             inside = f"{round(_share_in_coverage_range(block, target) * n)}/{n}"
-            if "interval_method" not in block:
+            if not interval_current(block):
                 inside += " " + PREVIOUS
             cells += [inside, f"{s['share_sd_beats_naive']:.0%}"]
             lines.append(f"| {scenario} | {target.upper()} | " + " | ".join(cells) + " |")

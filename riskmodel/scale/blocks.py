@@ -23,7 +23,7 @@ from features import CATALOGUE
 from riskmodel.models.registry import RegisteredModel
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scale.inference import CompiledBooster, interval_from_logits, member_logits
-from riskmodel.scoring import DriverRule, score_rows, scoring_matrix
+from riskmodel.scoring import Bands, DriverRule, score_rows, scoring_matrix
 
 # Region rasters and lookups every block needs besides the features' declared inputs.
 REGION_LAYERS = ("country_id", "admin1_id", "admin1_country", "land")
@@ -75,7 +75,7 @@ class BlockScores:
 def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
                cells: np.ndarray, months: tuple[int, ...], sampled: np.ndarray,
                rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-               features_of: int | None = None
+               features_of: int | None = None, bands: Bands | None = None
                ) -> tuple[dict[int, dict[str, dict[str, np.ndarray]]], dict[int, np.ndarray]]:
     """The one recipe of both scoring engines: score the land `cells` (flat indices into
     the cube's (lat, lon) grid, ascending) of the feature `cube` at each time index of
@@ -86,7 +86,8 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
     float32 features}, for the input checks.
     `compiled` optionally holds each target's compiled members
     (`riskmodel.scale.inference`), used for risk and interval; contributions always come
-    from LightGBM's TreeSHAP.
+    from LightGBM's TreeSHAP. `bands` ({month: {target: calibration}}, from
+    `riskmodel.scoring.refit_bands`) replaces a model's interval calibration that month.
     """
     names = next(iter(models.values())).features
     scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
@@ -98,17 +99,19 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
         for target, registered in models.items():
             model, meta = registered.estimator, registered.meta
             X = scoring_matrix(model, meta, cube, month, cells)
+            band = (bands or {}).get(month, {}).get(target)
             interval = None
             if compiled and target in compiled:
-                interval = interval_from_logits(model, member_logits(compiled[target], X))
-            scores[month][target] = score_rows(model, meta, X, sampled, rule, interval)
+                interval = interval_from_logits(model, member_logits(compiled[target], X),
+                                                band)
+            scores[month][target] = score_rows(model, meta, X, sampled, rule, interval, band)
     return scores, kept
 
 
 def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Block,
                 block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
                 rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-                features_of: int | None = None) -> BlockScores:
+                features_of: int | None = None, bands: Bands | None = None) -> BlockScores:
     """Score the land cells of `block` at each time index of `months` (`score_cube` of the
     block's features, built once for all `months`).
 
@@ -137,5 +140,5 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     # Neighbourhood features only at the months scored (each month is independent).
     cube = features.build_cube(sub, names, months=months).isel(lat=core[0], lon=core[1])
     scores, kept = score_cube(models, cube, local, months, picked, rule, compiled,
-                              features_of)
+                              features_of, bands)
     return BlockScores(cells.astype(np.int64), scores, kept)

@@ -35,7 +35,7 @@ from riskmodel.models.table import land_cells
 from riskmodel.scale.blocks import (BlockScores, block_inputs, feature_halo, plan_blocks,
                                     score_block, score_cube)
 from riskmodel.scale.inference import CompiledBooster, compile_members
-from riskmodel.scoring import EVERY_CELL, DriverRule, admin1_sample, assemble_risk
+from riskmodel.scoring import EVERY_CELL, Bands, DriverRule, admin1_sample, assemble_risk
 
 Models = dict[str, RegisteredModel]
 Engine = Literal["memory", "blocks"]
@@ -65,11 +65,11 @@ def _worker_models(folders: tuple[tuple[str, str], ...], features: tuple[str, ..
 def _block_task(folders: tuple[tuple[str, str], ...], features: tuple[str, ...],
                 inference: str, cache_dir: str, sub: xr.Dataset, inner: Any, block: Any,
                 nx: int, months: tuple[int, ...], sampled: np.ndarray, rule: DriverRule,
-                features_of: int | None) -> BlockScores:
+                features_of: int | None, bands: Bands | None = None) -> BlockScores:
     """One block scored on a Dask worker, models loaded from their registry folders."""
     models, compiled = _worker_models(folders, features, inference, cache_dir)
     return score_block(models, sub, inner, block, nx, months, sampled, rule, compiled or None,
-                       features_of)
+                       features_of, bands)
 
 
 def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
@@ -77,7 +77,8 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
                       client: Any = None,
                       folders: dict[str, str] | None = None, inference: str = "native",
                       cache_dir: str = ".cache/compiled-models",
-                      features_of: int | None = None) -> Iterator[BlockScores]:
+                      features_of: int | None = None,
+                      bands: Bands | None = None) -> Iterator[BlockScores]:
     """Scores of every block of the grid at the time indices `months`, as they finish.
 
     Each block's features are built once for all `months`. Without `client` blocks run
@@ -103,7 +104,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         for b in blocks:
             sub, inner = block_inputs(inputs, b, halo)
             yield score_block(models, sub, inner, b, nx, months, sampled(b), rule,
-                              compiled or None, features_of)
+                              compiled or None, features_of, bands)
         return
     if folders is None:
         raise ValueError("scoring on a Dask cluster needs the models' registry folders")
@@ -115,7 +116,8 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         sub, inner = block_inputs(inputs, b, halo)
         futures.append(client.submit(_block_task, key, tuple(names), inference,
                                      str(Path(cache_dir).resolve()), sub, inner, b, nx,
-                                     months, sampled(b), rule, features_of, pure=False))
+                                     months, sampled(b), rule, features_of, bands,
+                                     pure=False))
     for fut in as_completed(futures):
         yield fut.result()
         fut.release()
@@ -152,12 +154,13 @@ def merge_blocks(results: list[BlockScores], land: np.ndarray, month: int
 def score_whole(models: Models, inputs: xr.Dataset, cube: xr.Dataset, months: Sequence[int],
                 *, sample: np.ndarray, rule: DriverRule = EVERY_CELL,
                 compiled: dict[str, list[CompiledBooster]] | None = None,
-                features_of: int | None = None) -> BlockScores:
+                features_of: int | None = None, bands: Bands | None = None) -> BlockScores:
     """The "memory" engine: the whole grid as one block, scored from its feature `cube`
     (`sample` as for `iter_block_scores`)."""
     cells = land_cells(inputs["country_id"].values)
     scores, kept = score_cube(models, cube, cells, tuple(int(m) for m in months),
-                              sample.ravel()[cells], rule, compiled or None, features_of)
+                              sample.ravel()[cells], rule, compiled or None, features_of,
+                              bands)
     return BlockScores(cells.astype(np.int64), scores, kept)
 
 
@@ -178,7 +181,8 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
                  cube: xr.Dataset | None = None, features_of: int | None = None,
                  client: Any = None, block: int = 256, folders: dict[str, str] | None = None,
                  inference: str = "native",
-                 cache_dir: str = ".cache/compiled-models") -> Scored:
+                 cache_dir: str = ".cache/compiled-models", bands: Bands | None = None
+                 ) -> Scored:
     """The risk datasets (docs/architecture.md, risk contract) of time indices `months`.
 
     `engine` "memory" scores the feature `cube` of the whole grid (built from `inputs`
@@ -188,7 +192,9 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
     the provenance attrs of each dataset; `rule` says which cells get drivers;
     `inference` "compiled" uses tl2cgen-compiled members for risk and interval where a
     compiler exists. `features_of` (one of `months`) also returns that month's raw
-    features. Both engines give identical datasets.
+    features. `bands` ({month: {target: interval calibration}},
+    `riskmodel.scoring.refit_bands`) replaces the models' interval calibrations per month.
+    Both engines give identical datasets.
     """
     if engine not in ENGINES:
         raise ValueError(f"scoring engine {engine!r}: expected one of {', '.join(ENGINES)}")
@@ -205,12 +211,12 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
             cube = features.build_cube(inputs)
         compiled = compiled_models(models, cache_dir) if inference == "compiled" else {}
         results = [score_whole(models, inputs, cube, months, sample=sample, rule=rule,
-                               compiled=compiled, features_of=features_of)]
+                               compiled=compiled, features_of=features_of, bands=bands)]
     else:
         results = list(iter_block_scores(models, inputs, months, sample=sample, rule=rule,
                                          block=block, client=client, folders=folders,
                                          inference=inference, cache_dir=cache_dir,
-                                         features_of=features_of))
+                                         features_of=features_of, bands=bands))
     land = land_cells(inputs["country_id"].values)
     sampled = sample.ravel()[land]
     risk, values = {}, None

@@ -1,0 +1,165 @@
+"""Choose the settings of the interval's refit at scoring on the selection seeds only.
+
+At each scored month m the interval re-estimates its residual spread on the newest K
+months labelled by m (label window (t, t+H] complete: t + H <= m), with the calibration
+fold's estimator (rows weighted by L_hat^weight_power, spread widened by `scale`), and
+keeps the fold's calibration when those months hold fewer than `MIN_REFIT_WINDOWS`
+windows with >= 2 cases (`riskmodel.models.interval.refit_interval`). For every selection
+world given, the product model of each target is fitted once, exactly as `riskmodel
+evaluate` fits it (`interval_worlds.collect`, cached), and every candidate (K,
+weight_power, scale) below scores each held-out month with its own refit, judged by the
+80% coverage of the world's probability of the label over the held-out months (never the
+0/1 label). Rule (as for the fold's settings, `select_interval.py`): the candidate with
+the largest share of (world, target) coverages in [0.70, 0.90]; ties by the median
+closest to the nominal 0.80, then by the smaller scale, then the larger K (the steadier
+estimate). The fold's own method (`interval.WEIGHT_POWER`, `interval.SCALE` on the
+calibration fold) is judged beside them on the same worlds, as the baseline. The report
+seeds are never touched here.
+
+The output (`interval-refit.json` beside this script) records every candidate's coverage
+per world and target, the rule and the choice; `tests/test_selection.py` checks that
+`riskmodel.models.interval` uses the chosen settings.
+
+Usage: python benchmarks/selection/select_interval_refit.py [--world PRESET:SEED ...]
+       [--cache DIR] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from interval_worlds import collect  # noqa: E402
+from riskmodel.config import load_config  # noqa: E402
+from riskmodel.models import interval  # noqa: E402
+from riskmodel.models.metrics import interval_coverage  # noqa: E402
+from riskmodel.models.seeds import SELECTION_SEEDS  # noqa: E402
+
+PRESETS = ("well-specified", "hidden-detection", "proxies", "drift", "nonlinear")
+# The worlds the fold's settings were chosen on (interval-method.json).
+WORLDS = ("well-specified:9001", "well-specified:9002", "hidden-detection:9001",
+          "proxies:9001", "drift:9001", "drift:9002", "nonlinear:9001", "nonlinear:9002")
+MONTHS = (3, 6, 12, 24)
+WEIGHT_POWERS = (2.0, 1.0)
+SCALES = (1.0, 1.1, 1.2, 1.3)
+NOMINAL = 0.8
+LOW, HIGH = 0.70, 0.90
+
+
+def fold_calibration(a: dict[str, np.ndarray]) -> interval.IntervalCalibration:
+    """The calibration fold's fit with the current settings (the refit's fallback)."""
+    return interval.fit_interval(a["cal_risk"], a["cal_sd"], a["cal_count"], a["cal_weight"],
+                                 NOMINAL)
+
+
+def labelled(a: dict[str, np.ndarray]) -> interval.LabelledRows:
+    """The world's labelled rows (before and in the held-out period)."""
+    return interval.LabelledRows(a["seq_risk"], a["seq_sd"], a["seq_count"], a["seq_month"])
+
+
+def refit_coverage(a: dict[str, np.ndarray], horizon: int, months: int,
+                   weight_power: float, scale: float) -> tuple[float, int]:
+    """Held-out coverage of the oracle probability with a refit per scored month, and how
+    many of the months fell back to the fold's calibration."""
+    lo, hi, records = interval.monthly_bands(
+        a["test_risk"], a["test_sd"], a["test_month"], labelled(a), horizon,
+        fold_calibration(a), months=months, weight_power=weight_power, scale=scale)
+    fell_back = sum(r.source != "newest labelled months" for r in records)
+    return interval_coverage(a["test_oracle"], lo, hi), fell_back
+
+
+def fold_coverage(a: dict[str, np.ndarray]) -> float:
+    """Held-out coverage of the fold's calibration alone (the method without refit)."""
+    lo, hi = interval.predict_band(a["test_risk"], a["test_sd"], fold_calibration(a))
+    return interval_coverage(a["test_oracle"], lo, hi)
+
+
+def judge(per_world: dict[str, float]) -> dict[str, float]:
+    """Share of coverages in [LOW, HIGH], median, min and max of one candidate."""
+    v = np.array(list(per_world.values()))
+    return {"share_in_range": float(np.mean((v >= LOW) & (v <= HIGH))),
+            "median": float(np.median(v)), "min": float(v.min()), "max": float(v.max())}
+
+
+def rank_key(c: dict) -> tuple[float, float, float, int]:
+    """Larger is better: share in range, closeness of the median to nominal, -scale, K."""
+    s = c["summary"]
+    return (s["share_in_range"], -abs(s["median"] - NOMINAL), -c["scale"], c["months"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--world", action="append", metavar="PRESET:SEED",
+                    help=f"only these worlds (repeatable; default {' '.join(WORLDS)})")
+    ap.add_argument("--cache", default=str(ROOT / ".cache" / "interval-worlds"),
+                    help="where the fitted worlds' rows are kept between runs")
+    ap.add_argument("--json", default=str(Path(__file__).with_name("interval-refit.json")))
+    args = ap.parse_args()
+    plan = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in args.world or WORLDS]
+    for preset, seed in plan:
+        if preset not in PRESETS or seed not in SELECTION_SEEDS:
+            raise SystemExit(f"--world {preset}:{seed}: expected a preset of {PRESETS} and "
+                             f"a selection seed {SELECTION_SEEDS[0]}-{SELECTION_SEEDS[-1]}")
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    worlds: dict[str, tuple[dict[str, np.ndarray], int]] = {}
+    for preset, seed in plan:
+        horizon = load_config(ROOT / "configs" / "scenarios" / f"{preset}.toml").model.horizon
+        for target, arrays in collect(preset, seed, Path(args.cache)).items():
+            worlds[f"{preset}/{seed}/{target}"] = (arrays, horizon)
+        print(f"{preset} {seed}: fitted ({time.perf_counter() - t0:.0f} s)", flush=True)
+    baseline = {k: fold_coverage(a) for k, (a, _) in worlds.items()}
+    tried: dict[str, dict] = {}
+    for months in MONTHS:
+        for power in WEIGHT_POWERS:
+            for scale in SCALES:
+                name = f"months-{months}-power-{power:g}-scale-{scale:g}"
+                per_world, fell_back = {}, {}
+                for k, (a, horizon) in worlds.items():
+                    per_world[k], fell_back[k] = refit_coverage(a, horizon, months, power,
+                                                                scale)
+                tried[name] = {"months": months, "weight_power": power, "scale": scale,
+                               "coverage": per_world, "months_fallen_back": fell_back,
+                               "summary": judge(per_world)}
+    ranked = sorted(tried, key=lambda n: rank_key(tried[n]), reverse=True)
+    chosen = ranked[0]
+    for name in ranked[:6]:
+        print(name, json.dumps(tried[name]["summary"]), flush=True)
+    print("fold calibration alone", json.dumps(judge(baseline)), flush=True)
+    doc = {"what": "REFIT_MONTHS, REFIT_WEIGHT_POWER and REFIT_SCALE of "
+                   "riskmodel/models/interval.py (the spread refitted at each scored month)",
+           "rule": (f"largest share of (world, target) 80% interval coverages of the oracle "
+                    f"probability in [{LOW}, {HIGH}] on the held-out months of riskmodel "
+                    f"evaluate, each month's band refitted on the newest K months labelled "
+                    f"by it; ties: median closest to {NOMINAL}, then the smaller scale, "
+                    f"then the larger K"),
+           "command": "python benchmarks/selection/select_interval_refit.py" + "".join(
+               f" --world {p}:{s}" for p, s in plan),
+           "worlds": [f"{p}:{s}" for p, s in plan],
+           "min_refit_windows": interval.MIN_REFIT_WINDOWS,
+           "chosen": chosen,
+           "chosen_settings": {k: tried[chosen][k] for k in ("months", "weight_power",
+                                                             "scale")},
+           "baseline_fold_calibration": {
+               "settings": {"weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE},
+               "coverage": baseline, "summary": judge(baseline)},
+           "tried": tried, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "machine": platform.platform(), "cpus": os.cpu_count(), "load_start": load0,
+           "load_end": os.getloadavg()[0], "seconds": round(time.perf_counter() - t0, 1)}
+    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"chosen: {chosen}")
+
+
+if __name__ == "__main__":
+    main()
