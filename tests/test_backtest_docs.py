@@ -106,11 +106,22 @@ def test_markdown_says_met_missed_headroom_and_what_was_not_run() -> None:
                              "proxies": {"backtest": _doc(_d(0.001, -0.01, 0.01))}}}
     text = suite_markdown(results, SUITE_SCENARIOS)
     assert ("- FL, non-inferior to the logistic: **missed** (logistic PR-AUC +0.002 "
-            "[-0.008, +0.008] (headroom +0.030)).") in text
+            "[-0.008, +0.008] (headroom +0.030): lower bound below -0.005).") in text
     assert "- CL, beats persistence and composite: **met**" in text
     assert "Not run: nonlinear, hidden-detection, drift." in text
     assert "| FL | logistic | PR-AUC | +0.002 | +0.001 [-0.010, +0.010] | 0.50 |" in text
     assert "settings are the ones `configs/demo.toml` deploys" in text
+    # a miss says why: no clear difference, and whether even the oracle's lead is detectable
+    ws["targets"]["cl"]["differences"]["persistence"]["precision_at_budget"] = _d(
+        0.03, -0.01, 0.07)
+    text = suite_markdown(results, SUITE_SCENARIOS)
+    assert ("persistence precision at budget +0.030 [-0.010, +0.070] (headroom +0.200): "
+            "no clear difference;") in text
+    assert "even the oracle" not in text
+    ws["targets"]["cl"]["headroom"]["persistence"]["precision_at_budget"] = _d(
+        0.2, -0.05, 0.3)
+    assert ("no clear difference; even the oracle's lead over it, +0.200 [-0.050, +0.300], "
+            "has an interval including zero") in suite_markdown(results, SUITE_SCENARIOS)
     ws["deployed_model"] = {"config": "configs/demo.toml", "same": False, "differences": {
         "linear_base": {"backtest": True, "deployed": False}}}
     assert "`linear_base` True here, False deployed" in suite_markdown(results, SUITE_SCENARIOS)

@@ -166,7 +166,7 @@ def scenario_aims(scenario: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
                     ok = verdict == "beats"
                 met = met and ok
                 checks.append({"baseline": base, "metric": metric, "outcome": verdict,
-                               "difference": d,
+                               "ok": ok, "difference": d,
                                "oracle_headroom": headroom.get(base, {}).get(metric)})
             out.append({"aim": aim, "target": target, "met": met, "checks": checks})
     return out
@@ -237,11 +237,25 @@ def _differences_table(doc: dict[str, Any]) -> list[str]:
 
 
 def _aim_line(a: dict[str, Any]) -> str:
+    """One aim and target as a markdown item: met or missed, every figure with the oracle's
+    headroom, and beside each figure that misses, why in the numbers' own terms: no clear
+    difference or a loss, and whether even the oracle's lead over that baseline is
+    detectable (its interval excluding zero) on these rows."""
     name = TARGET_NAMES.get(a["target"], a["target"].upper())
     parts = []
     for c in a["checks"]:
-        parts.append(f"{c['baseline']} {METRIC_NAMES[c['metric']]} "
-                     f"{_figure(c['difference'], c['oracle_headroom'])}")
+        text = (f"{c['baseline']} {METRIC_NAMES[c['metric']]} "
+                f"{_figure(c['difference'], c['oracle_headroom'])}")
+        if not c["ok"]:
+            if a["aim"] == "non-inferior to the logistic":
+                text += f": lower bound below -{NON_INFERIORITY_MARGIN}"
+            else:
+                text += f": {c['outcome']}"
+            room = c["oracle_headroom"]
+            if room is not None and not room.get("excludes_zero"):
+                text += (f"; even the oracle's lead over it, {_difference(room)}, has an "
+                         f"interval including zero")
+        parts.append(text)
     return (f"- {name}, {a['aim']}: **{'met' if a['met'] else 'missed'}** ("
             + "; ".join(parts) + ").")
 
