@@ -1,6 +1,7 @@
 """The many-worlds backtest's aims are judged from the pooled differences (met flips to
 missed when an interval does), how much of each lead survives is computed against the
-well-specified worlds, and docs/backtest.md holds what the committed results say."""
+well-specified worlds, and docs/backtest.md holds what the committed results say, which
+judge the variant chosen on the selection seeds on report seeds only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from riskmodel.backtest.verdict import (NON_INFERIORITY_MARGIN, SUITE_SCENARIOS,
                                         scenario_aims, suite_markdown, survival)
+from riskmodel.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results-backtest-scenarios.json"
@@ -125,3 +127,46 @@ def test_markdown_says_met_missed_headroom_and_what_was_not_run() -> None:
     ws["deployed_model"] = {"config": "configs/demo.toml", "same": False, "differences": {
         "linear_base": {"backtest": True, "deployed": False}}}
     assert "`linear_base` True here, False deployed" in suite_markdown(results, SUITE_SCENARIOS)
+
+
+def _docs_module():
+    spec = importlib.util.spec_from_file_location("backtest_docs",
+                                                  ROOT / "benchmarks" / "backtest_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_backtest_doc_holds_the_rendered_results() -> None:
+    text = (ROOT / "docs" / "backtest.md").read_text(encoding="utf-8")
+    results = json.loads(RESULTS.read_text())
+    assert _docs_module().render(text, results, "docs/backtest.md") == text, (
+        "docs/backtest.md is stale: run python benchmarks/backtest_docs.py --write")
+
+
+def test_results_judge_the_variant_chosen_on_selection_seeds_only() -> None:
+    variant = json.loads((ROOT / "benchmarks" / "selection" / "backtest-variant.json")
+                         .read_text())
+    results = json.loads(RESULTS.read_text())
+    assert results["variant"]["chosen"] == variant["chosen"]
+    suite = _suite_module()
+    cfg = suite.judged_config(suite.CONFIG, variant)
+    deployed = load_config(ROOT / suite.DEPLOYED).model
+    for key, value in variant["chosen_settings"].items():
+        assert getattr(cfg.model, key) == value
+    for name, run in results["scenarios"].items():
+        doc = run["backtest"]
+        assert doc["scenario"] == name and len(doc["seeds"]) >= 5
+        assert not set(doc["seeds"]) & set(variant["seeds"]), "a report seed chose settings"
+        # the judged [model] differs from the deployed one exactly where the choice does
+        judged = {k: v["backtest"] for k, v in doc["deployed_model"]["differences"].items()}
+        assert judged == {k: v for k, v in variant["chosen_settings"].items()
+                          if getattr(deployed, k) != v}
+
+
+def _suite_module():
+    spec = importlib.util.spec_from_file_location("backtest_scenarios",
+                                                  ROOT / "benchmarks" / "backtest_scenarios.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

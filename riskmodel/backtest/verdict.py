@@ -310,8 +310,9 @@ def suite_markdown(results: dict[str, Any], scenarios: tuple[str, ...]) -> str:
                   f"Report seeds {_seeds(doc['seeds'])}, origins {', '.join(doc['origins'])} "
                   f"({doc['settings']['step_months']} months each), pooled: "
                   f"{t0['rows']:,} area-months per target, "
-                  + ", ".join(f"{TARGET_NAMES.get(k, k)} {v['positives']:,}"
-                              for k, v in doc["targets"].items()) + " positive.", ""]
+                  + ", ".join(f"{TARGET_NAMES.get(k, k)} {doc['targets'][k]['positives']:,}"
+                              for k in _ordered(doc["targets"], tuple(TARGET_NAMES)))
+                  + " positive.", ""]
         aims = scenario_aims(name, doc)
         lines += [_aim_line(a) for a in aims]
         if aims:
