@@ -5,10 +5,12 @@
     python benchmarks/table.py --check benchmarks/README.md   # exit 1 if the block is stale
 
 Reads `results-kernels.json` (benchmarks/kernels.py), `results-pipeline.json`
-(benchmarks/pipeline.py) and every `results-scoring-*.json` (benchmarks/scoring.py, one
-per config) from the folder of this script, or `--results DIR`. Each table is preceded by
-the machine, date and 1-minute load average its file records; a file that does not record
-one of them says "unknown" rather than guessing. The block between BEGIN and END in the
+(benchmarks/pipeline.py), every `results-scoring-*.json` (benchmarks/scoring.py, one
+per config), `results-scenarios.json` (benchmarks/scenarios.py) and
+`results-backtest-scenarios.json` (benchmarks/backtest_scenarios.py) from the folder of
+this script, or `--results DIR`. Each table is preceded by the machine, date and
+1-minute load average its file records; a file that does not record one of them says
+"unknown" rather than guessing. The block between BEGIN and END in the
 README is this output, so the README cannot drift from the committed results (a test
 compares them). Standard library only.
 """
@@ -147,6 +149,29 @@ def scenarios_table(data: dict[str, Any], name: str = "results-scenarios.json") 
     return "\n".join(lines)
 
 
+def backtest_scenarios_table(data: dict[str, Any],
+                             name: str = "results-backtest-scenarios.json") -> str:
+    """Wall time of the many-worlds backtest per scenario preset (every world of its report
+    seeds and the pooled bootstrap), with the date and load of each preset's run."""
+    runs = data["scenarios"]
+    loads = [v for r in runs.values() for v in (r.get("load_start"), r.get("load_end"))
+             if v is not None]
+    dates = sorted(r["date"] for r in runs.values() if r.get("date"))
+    when = (None if not dates else dates[0] if dates[0] == dates[-1]
+            else f"{dates[0]} to {dates[-1]}")
+    lines = [_provenance(name, data.get("machine"), data.get("cpus"), when, loads), "",
+             "| scenario | report seeds | worlds x origins | wall (s) | per world (s) | "
+             "1-minute load (start, end) |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    for scenario, r in runs.items():
+        doc = r["backtest"]
+        n = len(doc["seeds"])
+        lines.append(f"| {scenario} | {doc['seeds'][0]}-{doc['seeds'][-1]} | "
+                     f"{n} x {len(doc['origins'])} | {r['seconds']:.0f} | "
+                     f"{r['seconds'] / n:.0f} | {_num(r.get('load_start'), 2, grow=False)}, "
+                     f"{_num(r.get('load_end'), 2, grow=False)} |")
+    return "\n".join(lines)
+
+
 def render(results: Path = HERE) -> str:
     """The generated block: one table per benchmark, from the results files in `results`."""
     parts = []
@@ -165,6 +190,11 @@ def render(results: Path = HERE) -> str:
     if scenarios.exists():
         parts.append("### Scenario worlds (`benchmarks/scenarios.py`)\n\n"
                      + scenarios_table(json.loads(scenarios.read_text()), scenarios.name))
+    backtests = results / "results-backtest-scenarios.json"
+    if backtests.exists():
+        parts.append("### Backtest on many worlds (`benchmarks/backtest_scenarios.py`)\n\n"
+                     + backtest_scenarios_table(json.loads(backtests.read_text()),
+                                                backtests.name))
     if not parts:
         raise SystemExit(f"{results}: no results-*.json files to render")
     return "\n\n".join(parts) + "\n"

@@ -108,8 +108,9 @@ def test_benchmark_tables_match_the_committed_results():
 
 def test_one_results_file_per_benchmark():
     names = sorted(p.name for p in (ROOT / "benchmarks").glob("*.json"))
-    assert names == ["results-evaluate-scenarios.json", "results-kernels.json",
-                     "results-kpis.json", "results-pipeline.json", "results-portal.json",
+    assert names == ["results-backtest-scenarios.json", "results-evaluate-scenarios.json",
+                     "results-kernels.json", "results-kpis.json",
+                     "results-pipeline.json", "results-portal.json",
                      "results-real-validation.json", "results-scenarios.json",
                      "results-scoring-global-0p1.json", "results-scoring-scale-16x.json",
                      "results-simulate.json"]
