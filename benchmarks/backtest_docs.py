@@ -11,8 +11,6 @@ Usage: python benchmarks/backtest_docs.py [--write | --check] [docs/backtest.md]
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The repository first: this folder's kernels.py would otherwise shadow the package.
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.docblocks import fill, write_or_check  # noqa: E402
 from riskmodel.backtest.verdict import SUITE_SCENARIOS, suite_markdown  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results-backtest-scenarios.json"
@@ -30,31 +29,12 @@ BLOCK = "backtest-scenarios"
 
 def render(text: str, results: dict[str, Any], where: str) -> str:
     """`text` with the block's contents replaced by the rendered `results`."""
-    begin, end = f"<!-- {BLOCK}:begin -->", f"<!-- {BLOCK}:end -->"
-    i, j = text.find(begin), text.find(end)
-    if i < 0 or j < i:
-        raise SystemExit(f"{where}: no '{begin}' ... '{end}' block to fill")
-    block = suite_markdown(results, SUITE_SCENARIOS)
-    return text[:i + len(begin)] + "\n" + block + "\n" + text[j:]
+    return fill(text, BLOCK, suite_markdown(results, SUITE_SCENARIOS), where)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="fill the block (default)")
-    mode.add_argument("--check", action="store_true", help="exit 1 if it is stale")
-    ap.add_argument("doc", nargs="?", type=Path, default=DOC)
-    args = ap.parse_args(argv)
-    text = args.doc.read_text(encoding="utf-8")
-    new = render(text, json.loads(RESULTS.read_text()), str(args.doc))
-    if args.check:
-        if new != text:
-            print(f"{args.doc}: the many-worlds backtest block differs from {RESULTS.name}; "
-                  f"run python benchmarks/backtest_docs.py --write", file=sys.stderr)
-            return 1
-        return 0
-    args.doc.write_text(new, encoding="utf-8")
-    return 0
+    return write_or_check(__doc__.splitlines()[0], DOC, RESULTS, render,
+                          "benchmarks/backtest_docs.py", argv)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ Usage: python benchmarks/evaluate_docs.py [--write | --check] [docs/models.md]
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,19 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # The repository first: this folder's kernels.py would otherwise shadow the package.
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.docblocks import fill, write_or_check  # noqa: E402
 from riskmodel.models.verdict import evaluation_verdict, scenario_table  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results-evaluate-scenarios.json"
 DOC = ROOT / "docs" / "models.md"
-
-
-def fill(text: str, name: str, block: str, where: str) -> str:
-    """`text` with the `name` block's contents replaced by `block`."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    i, j = text.find(begin), text.find(end)
-    if i < 0 or j < i:
-        raise SystemExit(f"{where}: no '{begin}' ... '{end}' block to fill")
-    return text[:i + len(begin)] + "\n" + block + "\n" + text[j:]
 
 
 def render(text: str, results: dict, where: str) -> str:
@@ -42,22 +32,8 @@ def render(text: str, results: dict, where: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="fill the blocks (default)")
-    mode.add_argument("--check", action="store_true", help="exit 1 if they are stale")
-    ap.add_argument("doc", nargs="?", type=Path, default=DOC)
-    args = ap.parse_args(argv)
-    text = args.doc.read_text(encoding="utf-8")
-    new = render(text, json.loads(RESULTS.read_text()), str(args.doc))
-    if args.check:
-        if new != text:
-            print(f"{args.doc}: verdict or scenario table differ from {RESULTS.name}; run "
-                  f"python benchmarks/evaluate_docs.py --write", file=sys.stderr)
-            return 1
-        return 0
-    args.doc.write_text(new, encoding="utf-8")
-    return 0
+    return write_or_check(__doc__.splitlines()[0], DOC, RESULTS, render,
+                          "benchmarks/evaluate_docs.py", argv)
 
 
 if __name__ == "__main__":
