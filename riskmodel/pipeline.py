@@ -290,7 +290,8 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
     so."""
     cfg = ctx.cfg
     with ctx.progress.stage("score"):
-        whole = cube if ctx.engine == "memory" else None  # the same band every night
+        # Blocks nights keep the fold's spread even when they built a cube to train.
+        whole = cube if ctx.engine == "memory" else None
         bands = refit_bands(models.models, inputs, whole, months, cfg.model.horizon)
         scored = score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
                               attrs=lambda m: {**risk_attrs(cfg, inputs, models, m),
