@@ -167,6 +167,10 @@ def refit_bands(models: Models, inputs: xr.Dataset, cube: xr.Dataset | None,
     months = [int(m) for m in months]
     n_time = inputs.sizes["time"]
     bands: Bands = {m: {} for m in months}
+    need = np.unique(np.concatenate([labelled_months(np.arange(n_time), m, horizon,
+                                                     refit_months) for m in months]))
+    cells = land_cells(inputs["country_id"].values)
+    matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per feature list, not per target
     for target, registered in models.items():
         model = registered.estimator
         fold = model.interval_
@@ -179,12 +183,12 @@ def refit_bands(models: Models, inputs: xr.Dataset, cube: xr.Dataset | None,
                 bands[m][target] = replace(fold, refit=RefitRecord(
                     "calibration fold", m, [], 0, 0, float(np.max(fold.sigma)), reason))
             continue
-        need = np.unique(np.concatenate([labelled_months(np.arange(n_time), m, horizon,
-                                                         refit_months) for m in months]))
-        cells = land_cells(inputs["country_id"].values)
-        names = model.feature_names_in_
-        X = np.concatenate([feature_matrix(cube, names, int(t), cells) for t in need]
-                           or [np.empty((0, len(names)), np.float32)])
+        names = tuple(model.feature_names_in_)
+        if names not in matrices:
+            matrices[names] = np.concatenate(
+                [feature_matrix(cube, names, int(t), cells) for t in need]
+                or [np.empty((0, len(names)), np.float32)])
+        X = matrices[names]
         risk, sd = model.predict_spread(X) if len(X) else (np.empty(0), np.empty(0))
         counts = future_sum(inputs[var].values, horizon).reshape(n_time, -1)
         rows = LabelledRows(risk, sd, counts[need][:, cells].ravel(),
