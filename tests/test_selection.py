@@ -73,3 +73,17 @@ def test_interval_refit_uses_the_settings_chosen_on_selection_worlds() -> None:
     assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
     for t in doc["tried"].values():
         assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}
+
+
+def test_a_selection_record_keeps_its_document_and_says_when_and_where(tmp_path: Path
+                                                                        ) -> None:
+    import sys
+    import time
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.selection.record import write_record
+
+    out = tmp_path / "choice.json"
+    write_record(out, {"chosen": "a", "tried": {"a": 1}}, time.perf_counter() - 2.0, 0.5)
+    doc = json.loads(out.read_text())
+    assert doc["chosen"] == "a" and doc["tried"] == {"a": 1} and doc["load_start"] == 0.5
+    assert doc["seconds"] >= 2.0 and doc["cpus"] >= 1 and doc["date"].endswith("+00:00")

@@ -19,17 +19,15 @@ Usage: python benchmarks/selection/select_backtest.py [--seeds N] [--json OUT]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from record import write_record  # noqa: E402
 from riskmodel.backtest import backtest_json, load_backtest_config  # noqa: E402
 from riskmodel.backtest import run_backtest_worlds  # noqa: E402
 from riskmodel.models.seeds import SELECTION_SEEDS  # noqa: E402
@@ -93,11 +91,8 @@ def main() -> None:
            "rule": ("highest worst-case (over presets and targets) lower bound of model minus "
                     "logistic PR-AUC, pooled over the selection seeds; ties: higher mean"),
            "seeds": seeds, "presets": list(PRESETS), "chosen": chosen,
-           "chosen_settings": CANDIDATES[chosen], "tried": tried,
-           "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": platform.platform(), "cpus": os.cpu_count(), "load_start": load0,
-           "load_end": os.getloadavg()[0], "seconds": round(time.perf_counter() - t0, 1)}
-    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+           "chosen_settings": CANDIDATES[chosen], "tried": tried}
+    write_record(args.json, doc, t0, load0)
     print(f"chosen: {chosen} {CANDIDATES[chosen]}")
 
 

@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from interval_worlds import collect  # noqa: E402
+from record import write_record  # noqa: E402
 from riskmodel.models.interval import fit_interval, predict_band  # noqa: E402
 from riskmodel.models.metrics import interval_coverage  # noqa: E402
 from riskmodel.models.seeds import SELECTION_SEEDS  # noqa: E402
@@ -111,10 +110,8 @@ def main() -> None:
            "worlds": [f"{p}:{s}" for p, s in plan], "chosen": chosen,
            "chosen_settings": {"weight_power": tried[chosen]["weight_power"],
                                "scale": tried[chosen]["scale"]},
-           "tried": tried, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": platform.platform(), "cpus": os.cpu_count(), "load_start": load0,
-           "load_end": os.getloadavg()[0], "seconds": round(time.perf_counter() - t0, 1)}
-    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+           "tried": tried}
+    write_record(args.json, doc, t0, load0)
     print(f"chosen: {chosen}")
 
 

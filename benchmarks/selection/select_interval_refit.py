@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from interval_worlds import collect  # noqa: E402
+from record import write_record  # noqa: E402
 from riskmodel.config import load_config  # noqa: E402
 from riskmodel.models import interval  # noqa: E402
 from riskmodel.models.metrics import interval_coverage  # noqa: E402
@@ -154,10 +153,8 @@ def main() -> None:
            "baseline_fold_calibration": {
                "settings": {"weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE},
                "coverage": baseline, "summary": judge(baseline)},
-           "tried": tried, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": platform.platform(), "cpus": os.cpu_count(), "load_start": load0,
-           "load_end": os.getloadavg()[0], "seconds": round(time.perf_counter() - t0, 1)}
-    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+           "tried": tried}
+    write_record(args.json, doc, t0, load0)
     print(f"chosen: {chosen}")
 
 

@@ -17,12 +17,9 @@ Usage: python benchmarks/selection/select_model.py [--seeds N] [--json OUT]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from record import write_record  # noqa: E402
 from riskmodel.config import load_config  # noqa: E402
 from riskmodel.models.seeds import SELECTION_SEEDS, evaluate_seeds  # noqa: E402
 
@@ -93,10 +91,8 @@ def main() -> None:
         f"highest median {CRITERION} over selection seeds, targets and presets "
         f"{list(PRESETS)}; ties: lower median ECE"), "seeds": list(seeds),
         "presets": list(PRESETS), "chosen": chosen, "chosen_settings": CANDIDATES[chosen],
-        "tried": tried, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": platform.platform(), "cpus": os.cpu_count(), "load_start": load0,
-        "load_end": os.getloadavg()[0], "seconds": round(time.perf_counter() - t0, 1)}
-    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+        "tried": tried}
+    write_record(args.json, doc, t0, load0)
     print(f"chosen: {chosen} {CANDIDATES[chosen]}")
 
 
