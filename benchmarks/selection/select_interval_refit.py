@@ -1,18 +1,21 @@
 """Choose the settings of the interval's refit at scoring on the selection seeds only.
 
 At each scored month m the interval re-estimates its residual spread on the newest K
-months labelled by m (label window (t, t+H] complete: t + H <= m), with the calibration
-fold's estimator (rows weighted by L_hat^weight_power, spread widened by `scale`), and
-keeps the fold's calibration when those months hold fewer than `MIN_REFIT_WINDOWS`
-windows with >= 2 cases (`riskmodel.models.interval.refit_interval`). For every selection
-world given, the product model of each target is fitted once, exactly as `riskmodel
-evaluate` fits it (`interval_worlds.collect`, cached), and every candidate (K,
-weight_power, scale) below scores each held-out month with its own refit, judged by the
-80% coverage of the world's probability of the label over the held-out months (never the
-0/1 label). Rule (as for the fold's settings, `select_interval.py`): the candidate with
+months labelled by m (label window (t, t+H] complete: t + H <= m) with an estimator (the
+moment estimator, rows weighted by L_hat^weight_power, or the Poisson-log-normal maximum
+likelihood), widens it by `scale`, and keeps the fold's calibration when those months
+hold fewer than `MIN_REFIT_WINDOWS` windows with >= 2 cases
+(`riskmodel.models.interval.refit_interval`). For every selection world given, the
+product model of each target is fitted once, exactly as `riskmodel evaluate` fits it
+(`interval_worlds.collect`, cached), and every candidate (estimator, K, weight_power,
+scale) below scores each held-out month with its own refit, judged by the 80% coverage
+of the world's probability of the label over the held-out months (never the 0/1 label).
+Both estimators' spreads are proportional to `scale`, so each (estimator, K) is refitted
+once per month at scale 1 and the scales multiply its spread (as `fit_interval` does). Rule (as for the fold's settings, `select_interval.py`): the candidate with
 the largest share of (world, target) coverages in [0.70, 0.90]; ties by the median
 closest to the nominal 0.80, then by the smaller scale, then the larger K (the steadier
-estimate). The fold's own method (`interval.WEIGHT_POWER`, `interval.SCALE` on the
+estimate). (An earlier round on 8 of these worlds, the moment estimator only, K 3-24,
+chose K 24, power 1, scale 1.3; this round widens the worlds and adds the likelihood.) The fold's own method (`interval.WEIGHT_POWER`, `interval.SCALE` on the
 calibration fold) is judged beside them on the same worlds, as the baseline. The report
 seeds are never touched here.
 
@@ -31,6 +34,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +51,11 @@ from riskmodel.models.metrics import interval_coverage  # noqa: E402
 from riskmodel.models.seeds import SELECTION_SEEDS  # noqa: E402
 
 PRESETS = ("well-specified", "hidden-detection", "proxies", "drift", "nonlinear")
-# The worlds the fold's settings were chosen on (interval-method.json).
-WORLDS = ("well-specified:9001", "well-specified:9002", "hidden-detection:9001",
-          "proxies:9001", "drift:9001", "drift:9002", "nonlinear:9001", "nonlinear:9002")
-MONTHS = (3, 6, 12, 24)
-WEIGHT_POWERS = (2.0, 1.0)
+# Every preset on four selection seeds: 40 (world, target) coverages per candidate.
+WORLDS = tuple(f"{p}:{s}" for s in (9001, 9002, 9003, 9004) for p in PRESETS)
+MONTHS = (12, 24)
+# (estimator, weight power): the power weights the moment estimator's rows only
+ESTIMATORS = (("moment", 2.0), ("moment", 1.0), ("likelihood", 1.0))
 SCALES = (1.0, 1.1, 1.2, 1.3)
 NOMINAL = 0.8
 LOW, HIGH = 0.70, 0.90
@@ -68,14 +72,30 @@ def labelled(a: dict[str, np.ndarray]) -> interval.LabelledRows:
     return interval.LabelledRows(a["seq_risk"], a["seq_sd"], a["seq_count"], a["seq_month"])
 
 
-def refit_coverage(a: dict[str, np.ndarray], horizon: int, months: int,
-                   weight_power: float, scale: float) -> tuple[float, int]:
-    """Held-out coverage of the oracle probability with a refit per scored month, and how
-    many of the months fell back to the fold's calibration."""
-    lo, hi, records = interval.monthly_bands(
-        a["test_risk"], a["test_sd"], a["test_month"], labelled(a), horizon,
-        fold_calibration(a), months=months, weight_power=weight_power, scale=scale)
-    fell_back = sum(r.source != "newest labelled months" for r in records)
+def monthly_refits(a: dict[str, np.ndarray], horizon: int, months: int, estimator: str,
+                   weight_power: float) -> list[interval.IntervalCalibration]:
+    """Each held-out month's refitted calibration at scale 1 (ascending months)."""
+    rows, fold = labelled(a), fold_calibration(a)
+    return [interval.refit_interval(rows, int(t), horizon, fold, months=months,
+                                    weight_power=weight_power, scale=1.0,
+                                    estimator=estimator)
+            for t in np.unique(a["test_month"])]
+
+
+def refit_coverage(a: dict[str, np.ndarray], refits: list[interval.IntervalCalibration],
+                   scale: float) -> tuple[float, int]:
+    """Held-out coverage of the oracle probability with each month's refit (`refits`, at
+    scale 1) widened by `scale` (a month that fell back keeps the fold's calibration, as
+    `refit_interval` does), and how many months fell back."""
+    lo, hi = np.empty(len(a["test_risk"])), np.empty(len(a["test_risk"]))
+    fell_back = 0
+    for t, cal in zip(np.unique(a["test_month"]), refits):
+        m = a["test_month"] == t
+        if cal.refit.source == "newest labelled months":
+            cal = replace(cal, sigma=cal.sigma * scale)
+        else:
+            fell_back += 1
+        lo[m], hi[m] = interval.predict_band(a["test_risk"][m], a["test_sd"][m], cal)
     return interval_coverage(a["test_oracle"], lo, hi), fell_back
 
 
@@ -96,6 +116,11 @@ def rank_key(c: dict) -> tuple[float, float, float, int]:
     """Larger is better: share in range, closeness of the median to nominal, -scale, K."""
     s = c["summary"]
     return (s["share_in_range"], -abs(s["median"] - NOMINAL), -c["scale"], c["months"])
+
+
+def spreads(refits: list[interval.IntervalCalibration]) -> list[float]:
+    """The spread (scale 1) each held-out month's refit gave, ascending months."""
+    return [round(float(c.sigma[0]), 4) for c in refits]
 
 
 def main() -> None:
@@ -120,23 +145,29 @@ def main() -> None:
         print(f"{preset} {seed}: fitted ({time.perf_counter() - t0:.0f} s)", flush=True)
     baseline = {k: fold_coverage(a) for k, (a, _) in worlds.items()}
     tried: dict[str, dict] = {}
-    for months in MONTHS:
-        for power in WEIGHT_POWERS:
+    unscaled: dict[str, dict[str, list[float]]] = {}
+    for estimator, power in ESTIMATORS:
+        for months in MONTHS:
+            refits = {k: monthly_refits(a, horizon, months, estimator, power)
+                      for k, (a, horizon) in worlds.items()}
+            stem = (f"{estimator}-months-{months}" if estimator == "likelihood" else
+                    f"{estimator}-months-{months}-power-{power:g}")
+            unscaled[stem] = {k: spreads(r) for k, r in refits.items()}
+            print(f"{stem}: refitted ({time.perf_counter() - t0:.0f} s)", flush=True)
             for scale in SCALES:
-                name = f"months-{months}-power-{power:g}-scale-{scale:g}"
                 per_world, fell_back = {}, {}
-                for k, (a, horizon) in worlds.items():
-                    per_world[k], fell_back[k] = refit_coverage(a, horizon, months, power,
-                                                                scale)
-                tried[name] = {"months": months, "weight_power": power, "scale": scale,
-                               "coverage": per_world, "months_fallen_back": fell_back,
-                               "summary": judge(per_world)}
+                for k, (a, _) in worlds.items():
+                    per_world[k], fell_back[k] = refit_coverage(a, refits[k], scale)
+                tried[f"{stem}-scale-{scale:g}"] = {
+                    "estimator": estimator, "months": months, "weight_power": power,
+                    "scale": scale, "coverage": per_world, "months_fallen_back": fell_back,
+                    "summary": judge(per_world)}
     ranked = sorted(tried, key=lambda n: rank_key(tried[n]), reverse=True)
     chosen = ranked[0]
     for name in ranked[:6]:
         print(name, json.dumps(tried[name]["summary"]), flush=True)
     print("fold calibration alone", json.dumps(judge(baseline)), flush=True)
-    doc = {"what": "REFIT_MONTHS, REFIT_WEIGHT_POWER and REFIT_SCALE of "
+    doc = {"what": "REFIT_ESTIMATOR, REFIT_MONTHS, REFIT_WEIGHT_POWER and REFIT_SCALE of "
                    "riskmodel/models/interval.py (the spread refitted at each scored month)",
            "rule": (f"largest share of (world, target) 80% interval coverages of the oracle "
                     f"probability in [{LOW}, {HIGH}] on the held-out months of riskmodel "
@@ -148,12 +179,13 @@ def main() -> None:
            "worlds": [f"{p}:{s}" for p, s in plan],
            "min_refit_windows": interval.MIN_REFIT_WINDOWS,
            "chosen": chosen,
-           "chosen_settings": {k: tried[chosen][k] for k in ("months", "weight_power",
-                                                             "scale")},
+           "chosen_settings": {k: tried[chosen][k] for k in ("estimator", "months",
+                                                             "weight_power", "scale")},
            "baseline_fold_calibration": {
                "settings": {"weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE},
                "coverage": baseline, "summary": judge(baseline)},
-           "tried": tried}
+           "tried": tried,
+           "monthly_spread_at_scale_1": unscaled}
     write_record(args.json, doc, t0, load0)
     print(f"chosen: {chosen}")
 

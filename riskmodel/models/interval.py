@@ -58,7 +58,14 @@ from typing import Any
 
 import numpy as np
 
+from riskmodel.models.count_likelihood import fit_sigma
+
 BINS = 1
+# How sigma_res is estimated from the rows' counts: "moment" (squared count residuals,
+# rows weighted by L_hat^weight_power) or "likelihood" (maximum likelihood of the
+# Poisson-log-normal model, `count_likelihood`; weight_power unused).
+ESTIMATORS = ("moment", "likelihood")
+ESTIMATOR = "moment"
 # The method's name in the results files (benchmarks/interval_coverage.py): a figure
 # measured with another is marked as such in docs/models.md.
 METHOD = "spread refitted at each scored month on the newest labelled months"
@@ -69,6 +76,7 @@ _P_MIN, _P_MAX = 1e-6, 1 - 1e-6
 # The refit at scoring; chosen on the selection worlds
 # (benchmarks/selection/interval-refit.json); see above.
 REFIT_MONTHS = 24
+REFIT_ESTIMATOR = "moment"
 REFIT_WEIGHT_POWER = 1.0
 REFIT_SCALE = 1.3
 # Fewer windows with >= 2 identified cases than this in the newest labelled months: the
@@ -93,7 +101,8 @@ class IntervalCalibration:
 
     `centres` (bins,) mean log L_hat of each bin (ascending), `sigma` (bins,) the residual
     spread sigma_res there (`scale` already applied); `nominal` the coverage the band aims
-    at; `weight_power` and `scale` the estimator's settings (module docstring).
+    at; `estimator`, `weight_power` and `scale` the estimator's settings (module
+    docstring).
     """
 
     nominal: float
@@ -103,13 +112,16 @@ class IntervalCalibration:
     scale: float = SCALE
     # Set by `refit_interval` only: which spread a scoring used (`RefitRecord`).
     refit: RefitRecord | None = None
+    estimator: str = "moment"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the model metadata (and, with `refit`, the run's record)."""
         d = {"method": "log-normal band on log expected cases; residual spread from "
-                       "Poisson count overdispersion on the calibration fold (rows "
-                       "weighted by L_hat^weight_power, widened by scale), plus member "
-                       "spread",
+                       "the identified counts on the calibration fold (estimator: moment "
+                       "= Poisson overdispersion, rows weighted by L_hat^weight_power; "
+                       "likelihood = Poisson-log-normal maximum likelihood), widened by "
+                       "scale, plus member spread",
+             "estimator": self.estimator,
              "nominal": self.nominal, "centres": self.centres.tolist(),
              "sigma": self.sigma.tolist(), "weight_power": self.weight_power,
              "scale": self.scale}
@@ -123,7 +135,8 @@ class IntervalCalibration:
         refit = RefitRecord(**d["refit"]) if "refit" in d else None
         return cls(float(d["nominal"]), np.asarray(d["centres"], dtype=np.float64),
                    np.asarray(d["sigma"], dtype=np.float64),
-                   float(d.get("weight_power", 2.0)), float(d.get("scale", 1.0)), refit)
+                   float(d.get("weight_power", 2.0)), float(d.get("scale", 1.0)), refit,
+                   str(d.get("estimator", "moment")))
 
 
 @dataclass(frozen=True)
@@ -183,9 +196,10 @@ def labelled_months(month: np.ndarray, scored_month: int, horizon: int,
 def refit_interval(rows: LabelledRows, scored_month: int, horizon: int,
                    fallback: IntervalCalibration, months: int = REFIT_MONTHS,
                    weight_power: float = REFIT_WEIGHT_POWER, scale: float = REFIT_SCALE,
-                   min_windows: int = MIN_REFIT_WINDOWS) -> IntervalCalibration:
+                   min_windows: int = MIN_REFIT_WINDOWS,
+                   estimator: str = REFIT_ESTIMATOR) -> IntervalCalibration:
     """The calibration to score month `scored_month` with: sigma_res re-estimated by
-    `fit_interval` (equal row weights, `weight_power`, `scale`) on the `rows` of the newest
+    `fit_interval` (equal row weights, `estimator`, `weight_power`, `scale`) on the `rows` of the newest
     `months` months labelled by then (`labelled_months`), or `fallback` (the model's
     calibration-fold fit) when they hold fewer than `min_windows` windows with >= 2
     identified cases. Either way `.refit` records the source, months, rows and sigma."""
@@ -203,7 +217,8 @@ def refit_interval(rows: LabelledRows, scored_month: int, horizon: int,
                              f"months, fewer than {min_windows}")
         return replace(fallback, refit=record)
     cal = fit_interval(rows.risk[m], rows.member_sd[m], rows.count[m], np.ones(int(m.sum())),
-                       fallback.nominal, bins=1, weight_power=weight_power, scale=scale)
+                       fallback.nominal, bins=1, weight_power=weight_power, scale=scale,
+                       estimator=estimator)
     record = RefitRecord("newest labelled months", int(scored_month), span, int(m.sum()),
                          multi, float(cal.sigma[0]))
     return replace(cal, refit=record)
@@ -237,18 +252,24 @@ def _equal_weight_bins(order_key: np.ndarray, weight: np.ndarray, bins: int) -> 
 
 def fit_interval(risk: np.ndarray, member_sd: np.ndarray, count: np.ndarray,
                  weight: np.ndarray, nominal: float, bins: int = BINS,
-                 weight_power: float = WEIGHT_POWER, scale: float = SCALE
-                 ) -> IntervalCalibration:
+                 weight_power: float = WEIGHT_POWER, scale: float = SCALE,
+                 estimator: str = ESTIMATOR) -> IntervalCalibration:
     """Fit the residual spread from calibration-fold rows (see the module docstring).
 
     `risk` (n,) calibrated probabilities, `member_sd` (n,) standard deviation of the
     members' log-odds, `count` (n,) identified cases in each row's label window,
-    `weight` (n,) sampling weights; rows count with weight x L_hat^`weight_power` and the
-    spread is multiplied by `scale`. Bins with too little information get sigma 0.
+    `weight` (n,) sampling weights. `estimator` "moment": rows count with weight x
+    L_hat^`weight_power` in the mean squared count residual (bins with too little
+    information get sigma 0); "likelihood": the Poisson-log-normal maximum-likelihood
+    sigma with the rows' weights (`count_likelihood.fit_sigma`). Either spread is
+    multiplied by `scale`.
     """
     if not (0.0 <= weight_power <= 2.0 and scale > 0):
         raise ValueError(f"weight_power {weight_power} must be in [0, 2] and scale "
                          f"{scale} positive")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"interval estimator {estimator!r}: expected one of "
+                         f"{', '.join(ESTIMATORS)}")
     risk, member_sd, count, weight = (np.asarray(a, dtype=np.float64) for a in
                                       (risk, member_sd, count, weight))
     if not (len(risk) == len(member_sd) == len(count) == len(weight)):
@@ -262,6 +283,9 @@ def fit_interval(risk: np.ndarray, member_sd: np.ndarray, count: np.ndarray,
         m = b == k
         w = weight[m]
         centres[k] = np.average(np.log(lam[m]), weights=w)
+        if estimator == "likelihood":
+            sigma[k] = scale * fit_sigma(count[m], lam[m], member_sd[m], w)
+            continue
         # Unbiased per row for (L_true / L_hat - 1)^2 when N ~ Poisson(L_true).
         rel_sq = ((count[m] - lam[m]) ** 2 - count[m]) / lam[m] ** 2
         v = w * lam[m] ** weight_power  # the weight each row carries in r^2
@@ -269,7 +293,7 @@ def fit_interval(risk: np.ndarray, member_sd: np.ndarray, count: np.ndarray,
         members = np.sum(v * member_sd[m] ** 2) / np.sum(v)
         sigma[k] = scale * np.sqrt(max(np.log1p(r2) - members, 0.0))
     return IntervalCalibration(float(nominal), centres, sigma, float(weight_power),
-                               float(scale))
+                               float(scale), estimator=estimator)
 
 
 def predict_band(risk: np.ndarray, member_sd: np.ndarray, cal: IntervalCalibration
