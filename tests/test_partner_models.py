@@ -191,3 +191,27 @@ def test_offsets_shift_log_odds_of_their_units_only() -> None:
     assert out["admin1_offset"].attrs["outcomes_partner"] == "pa"
     with pytest.raises(ValueError, match="'XZZ-01': not an admin-1 unit"):
         apply_area_offsets(risk, {"fl": {"XZZ-01": 1.0}}, "pa")
+
+
+def test_train_lists_the_partners_models_after_the_configs() -> None:
+    from types import SimpleNamespace
+
+    from riskmodel.commands.train import table, trained
+    from riskmodel.pipeline import RunModels
+
+    def model(mid: str) -> SimpleNamespace:
+        return SimpleNamespace(model_id=mid, folder=Path("reg") / mid, rows=10,
+                               training_window=("2010-01", "2020-12"))
+
+    runs = RunModels({"fl": model("m-fl"), "cl": model("m-cl")}, {}, {},
+                     partners={"pa": {"fl": model("m-pa")}, "pb": {}})
+    out = trained(runs)
+    assert set(out) == {"fl", "cl", "partners"}
+    assert out["partners"] == {"pa": {"fl": {"model_id": "m-pa", "folder": "reg/m-pa",
+                                             "rows": 10,
+                                             "training_window": ["2010-01", "2020-12"]}}}
+    lines = table(out)
+    assert [line.split()[0] for line in lines[1:]] == ["fl", "cl", "fl"]
+    assert lines[3].startswith("fl (pa)") and "m-pa" in lines[3]
+    # no outcome partners: the config's models only, as before
+    assert set(trained(RunModels({"fl": model("m-fl")}, {}, {}))) == {"fl"}

@@ -3,7 +3,8 @@
 Training holds the run-folder lock of the config (`<out>/<name>/.lock`, `--out` as for
 `run`): the nightly run of the same config loads these models, and retraining under it
 would swap them mid-run. `--registry` names another model registry than the config's.
-Prints one line per model (`--json`: the same as JSON).
+Prints one line per model, the outcome partners' own models (`[model] outcomes_partner`)
+after the config's (`--json`: the same as JSON, the partners' under "partners").
 """
 
 from __future__ import annotations
@@ -12,11 +13,44 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from typing import Any
 
 from riskmodel.commands._common import add_config_args, context
 from riskmodel.ops.lock import folder_lock, hold_lock
 from riskmodel.ops.paths import check_config_paths
-from riskmodel.pipeline import build_features, get_models, load_world
+from riskmodel.pipeline import RunModels, build_features, get_models, load_world
+
+
+def _entry(m: Any) -> dict[str, Any]:
+    return {"model_id": m.model_id, "folder": str(m.folder), "rows": m.rows,
+            "training_window": list(m.training_window)}
+
+
+def trained(models: RunModels) -> dict[str, Any]:
+    """The registered models of a training as JSON-ready data: {target: entry} for the
+    config's models, plus {"partners": {partner: {target: entry}}} when outcome partners
+    have their own (entry: model_id, folder, rows, training_window)."""
+    out: dict[str, Any] = {t: _entry(m) for t, m in models.models.items()}
+    partners = {pid: {t: _entry(m) for t, m in per.items()}
+                for pid, per in models.partners.items() if per}
+    if partners:
+        out["partners"] = partners
+    return out
+
+
+def table(out: dict[str, Any]) -> list[str]:
+    """The lines `riskmodel train` prints for `trained(...)`: one per model."""
+    rows = [(t, e) for t, e in out.items() if t != "partners"]
+    rows += [(f"{t} ({pid})", e) for pid, per in out.get("partners", {}).items()
+             for t, e in per.items()]
+    width = max([7] + [len(t) + 2 for t, _ in rows])
+    lines = [f"{'target':<{width}}{'model id':<14}{'rows':>10}  {'training window':<19}  "
+             f"folder"]
+    for t, m in rows:
+        window = " to ".join(str(w) for w in m["training_window"])
+        lines.append(f"{t:<{width}}{m['model_id']:<14}{m['rows']:>10}  {window:<19}  "
+                     f"{m['folder']}")
+    return lines
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -29,16 +63,11 @@ def handle(args: argparse.Namespace) -> int:
     with hold_lock(folder_lock(family), f"riskmodel train --config {ctx.config_path}"):
         inputs = load_world(ctx)
         models = get_models(ctx, inputs, build_features(ctx, inputs), retrain=True)
-    out = {t: {"model_id": m.model_id, "folder": str(m.folder), "rows": m.rows,
-               "training_window": list(m.training_window)}
-           for t, m in models.models.items()}
+    out = trained(models)
     if args.json:
         print(json.dumps(out, indent=2), file=sys.stdout)
         return 0
-    print(f"{'target':<7}{'model id':<14}{'rows':>10}  {'training window':<19}  folder")
-    for t, m in out.items():
-        window = " to ".join(str(w) for w in m["training_window"])
-        print(f"{t:<7}{m['model_id']:<14}{m['rows']:>10}  {window:<19}  {m['folder']}")
+    print("\n".join(table(out)))
     return 0
 
 
