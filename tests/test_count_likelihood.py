@@ -73,7 +73,7 @@ def test_bad_rows_are_refused() -> None:
         row_log_likelihood(np.array([1.0]), np.array([0.0]), np.array([0.1]), 0.5)
     with pytest.raises(ValueError, match="one length"):
         row_log_likelihood(np.array([1.0, 2.0]), np.array([1.0]), np.array([0.1]), 0.5)
-    with pytest.raises(ValueError, match="one value per row"):
+    with pytest.raises(ValueError, match="one non-negative value per row"):
         fit_sigma(np.array([1.0]), np.array([1.0]), np.array([0.1]), np.ones(2))
 
 
@@ -107,3 +107,24 @@ def test_refit_with_the_likelihood_is_the_fit_on_the_newest_labelled_months() ->
     assert cal.estimator == "likelihood" and cal.refit.months == [6, 11]
     assert cal.sigma[0] == pytest.approx(fit_sigma(count[use], lam[use], d[use],
                                                    np.ones(int(use.sum()))), rel=1e-9)
+
+
+def test_merging_rows_moves_the_fitted_spread_by_less_than_1e3() -> None:
+    from riskmodel.models import count_likelihood as cl
+
+    count, lam, d = _rows(40_000, 0.7, seed=9, member_sd=0.4)
+    w = np.ones(len(count))
+    merged = cl.grouped_rows(count, lam, d, w)
+    assert len(merged[0]) < len(count) and merged[3].sum() == len(count)
+
+    def loss(sigma: float) -> float:   # the unmerged likelihood, row by row
+        return -float(row_log_likelihood(count, lam, d, sigma).sum())
+
+    from scipy import optimize
+    exact = optimize.minimize_scalar(loss, bounds=(0.0, 4.0), method="bounded",
+                                     options={"xatol": 1e-5}).x
+    assert fit_sigma(count, lam, d, w) == pytest.approx(exact, abs=1e-3)
+    # the rows' order does not matter (beyond the order of the sums' rounding)
+    order = np.random.default_rng(1).permutation(len(count))
+    assert fit_sigma(count[order], lam[order], d[order], w) == pytest.approx(
+        fit_sigma(count, lam, d, w), rel=1e-9)

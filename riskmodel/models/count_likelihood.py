@@ -10,7 +10,10 @@ has the marginal probability
 
 and sigma can be fitted by maximising sum_i w_i log P(N_i | L_hat_i, s_i) over sigma >= 0.
 Unlike the moment estimator (squared count residuals), every row contributes through its
-whole count distribution, so the fit leans less on the few windows with many cases.
+whole count distribution, so the fit leans less on the few windows with many cases. The
+fit merges rows of one count and nearly equal L_hat and d first (`grouped_rows`): a
+window of neighbouring cells repeats the same few values, and the merge makes the fit
+an order of magnitude faster at no visible cost in sigma.
 
 The expectation is a one-dimensional integral, computed per row by the trapezoid rule on
 a grid adapted to the row: the integrand exp(g(z)), g(z) = N (s z - s^2/2 + log L) -
@@ -34,6 +37,11 @@ from scipy import integrate, optimize, special
 # (33 nodes) agrees with adaptive quadrature to 6e-6 in log P for spreads up to 2.5 and
 # counts up to 40, to 4e-8 below 1.5 (tests).
 STEP, HALF_WIDTH = 0.5, 8.0
+# Rows are merged into groups this narrow in log expected cases and member spread before
+# the fit: the likelihood is smooth in both, so a group's rows count as one row at their
+# mean. On the scenario worlds' refit windows this cuts 86,400 rows to about 7,000 groups
+# and moves the fitted sigma by less than 1e-5 (tests: less than 1e-3 on any world).
+GROUP_LOG_LAM, GROUP_MEMBER_SD = 0.01, 0.005
 # The largest residual spread searched, in log expected cases: a band this wide spans
 # more than two orders of magnitude either side at 80%, far beyond any fitted world.
 SIGMA_MAX = 4.0
@@ -133,15 +141,37 @@ def log_likelihood_reference(count: np.ndarray, lam: np.ndarray, member_sd: np.n
     return out
 
 
+def grouped_rows(count: np.ndarray, lam: np.ndarray, member_sd: np.ndarray,
+                 weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(count, lam, member_sd, weight) of the rows merged into groups of one count, log L
+    within `GROUP_LOG_LAM` and d within `GROUP_MEMBER_SD`: each group's weight is the sum of
+    its rows', its L the weighted geometric mean and its d the weighted root mean square
+    (s^2 = sigma^2 + d^2 is what the likelihood reads). The groups are sorted by (count,
+    log L bin, d bin), so the result depends on the rows' order only through the rounding
+    of the sums."""
+    key = np.stack([count, np.round(np.log(lam) / GROUP_LOG_LAM),
+                    np.round(member_sd / GROUP_MEMBER_SD)], axis=1)
+    groups, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    w = np.bincount(inverse, weight)
+    keep = w > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam_g = np.exp(np.bincount(inverse, weight * np.log(lam)) / w)
+        sd_g = np.sqrt(np.bincount(inverse, weight * member_sd ** 2) / w)
+    return groups[keep, 0], lam_g[keep], sd_g[keep], w[keep]
+
+
 def fit_sigma(count: np.ndarray, lam: np.ndarray, member_sd: np.ndarray,
               weight: np.ndarray) -> float:
     """The residual spread sigma in [0, `SIGMA_MAX`] maximising sum_i weight_i log P(N_i |
     L_hat_i, s_i) (module docstring). Inputs (n,) as `row_log_likelihood`, `weight` (n,)
-    the rows' sampling weights. Bounded Brent search, to 1e-4 in sigma."""
+    the rows' sampling weights (>= 0). Rows are merged first (`grouped_rows`); bounded
+    Brent search, to 1e-4 in sigma."""
     count, lam, member_sd = _inputs(count, lam, member_sd)
     weight = np.asarray(weight, dtype=np.float64)
-    if weight.shape != count.shape:
-        raise ValueError("weight must have one value per row")
+    if weight.shape != count.shape or (len(weight) and np.min(weight) < 0):
+        raise ValueError("weight must have one non-negative value per row")
+    count, lam, member_sd, weight = grouped_rows(count, lam, member_sd, weight)
 
     def loss(sigma: float) -> float:
         return -float(np.dot(weight, _rows_loglik(count, lam, member_sd, sigma, _U,
