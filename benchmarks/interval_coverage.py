@@ -6,8 +6,8 @@ each target exactly as `riskmodel evaluate --seeds N` fits it (the same config, 
 training table and `fit_model`; `selection/interval_worlds.py`, cached), fits the
 interval with the method in `riskmodel.models.interval` as `riskmodel evaluate` does (the
 calibration fold's fit, refitted at each held-out month on the newest months labelled by
-then, `interval.monthly_bands`), and measures its coverage of the world's probability of
-the label on the held-out months (`riskmodel.models.evaluate.judge`'s
+then: `interval.monthly_refits`, `interval.monthly_bands`), and measures its coverage of
+the world's probability of the label on the held-out months (`riskmodel.models.evaluate.judge`'s
 `interval_coverage`).
 
 Beside it, as a diagnosis (it reads the truth, so no method could), each seed records
@@ -65,24 +65,29 @@ def coverage(arrays: dict, weight_power: float, scale: float) -> float:
 
 
 def refit_coverage(arrays: dict, horizon: int, months: int, weight_power: float,
-                   scale: float, fold_power: float, fold_scale: float) -> tuple[float, int]:
-    """Held-out coverage of the band refitted at each held-out month (the fold's fit with
-    `fold_power`, `fold_scale` as the fallback), and how many months fell back."""
+                   scale: float, fold_power: float, fold_scale: float,
+                   estimator: str) -> tuple[float, int]:
+    """Held-out coverage of the band refitted at each held-out month with `estimator` (the
+    fold's fit with `fold_power`, `fold_scale` as the fallback), and how many months fell
+    back."""
     fold = interval.fit_interval(arrays["cal_risk"], arrays["cal_sd"], arrays["cal_count"],
                                  arrays["cal_weight"], NOMINAL, weight_power=fold_power,
                                  scale=fold_scale)
     rows = interval.LabelledRows(arrays["seq_risk"], arrays["seq_sd"], arrays["seq_count"],
                                  arrays["seq_month"])
-    lo, hi, records = interval.monthly_bands(
-        arrays["test_risk"], arrays["test_sd"], arrays["test_month"], rows, horizon, fold,
-        months=months, weight_power=weight_power, scale=scale)
-    fell_back = sum(r.source != "newest labelled months" for r in records)
+    refits = interval.monthly_refits(arrays["test_month"], rows, horizon, fold,
+                                     months=months, weight_power=weight_power, scale=scale,
+                                     estimator=estimator)
+    lo, hi = interval.monthly_bands(arrays["test_risk"], arrays["test_sd"],
+                                    arrays["test_month"], refits)
+    fell_back = sum(c.refit.source != "newest labelled months" for c in refits.values())
     return interval_coverage(arrays["test_oracle"], lo, hi), fell_back
 
 
 def current_method() -> dict:
     """The settings of the current method, as recorded in a block's `interval_method`."""
-    return {"method": interval.METHOD, "refit_months": interval.REFIT_MONTHS,
+    return {"method": interval.METHOD, "refit_estimator": interval.REFIT_ESTIMATOR,
+            "refit_months": interval.REFIT_MONTHS,
             "refit_weight_power": interval.REFIT_WEIGHT_POWER,
             "refit_scale": interval.REFIT_SCALE,
             "min_refit_windows": interval.MIN_REFIT_WINDOWS,
@@ -96,7 +101,9 @@ def stored_coverage(arrays: dict, horizon: int, method: dict | None) -> float:
     if "refit_months" in method:
         return refit_coverage(arrays, horizon, method["refit_months"],
                               method["refit_weight_power"], method["refit_scale"],
-                              method["weight_power"], method["scale"])[0]
+                              method["weight_power"], method["scale"],
+                              # recorded since the likelihood estimator exists
+                              method.get("refit_estimator", "moment"))[0]
     return coverage(arrays, method["weight_power"], method["scale"])
 
 
@@ -151,7 +158,8 @@ def main() -> None:
                 rows[seed][target]["interval_coverage"], fell_back[key][target] = \
                     refit_coverage(a, horizon, interval.REFIT_MONTHS,
                                    interval.REFIT_WEIGHT_POWER, interval.REFIT_SCALE,
-                                   interval.WEIGHT_POWER, interval.SCALE)
+                                   interval.WEIGHT_POWER, interval.SCALE,
+                                   interval.REFIT_ESTIMATOR)
             diagnosis[key] = {t: truth_fitted_coverage(a) for t, a in arrays.items()}
             print(preset, seed, {t: round(rows[seed][t]["interval_coverage"], 3)
                                  for t in arrays}, "fold only",

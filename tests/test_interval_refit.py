@@ -18,6 +18,7 @@ from riskmodel.models.interval import (
     fit_interval,
     labelled_months,
     monthly_bands,
+    monthly_refits,
     predict_band,
     probability,
     refit_interval,
@@ -72,8 +73,10 @@ def test_refit_reads_no_window_that_ends_after_the_scored_month() -> None:
 def test_monthly_bands_use_each_months_own_refit() -> None:
     rows = _world({t: (0.2 if t < 12 else 1.0) for t in range(24)}, 3000, seed=2)
     risk = np.full(4, 0.2)
-    lo, hi, records = monthly_bands(risk, np.zeros(4), np.array([14, 14, 26, 26]), rows, H,
-                                    FALLBACK, months=3, scale=1.0)
+    month = np.array([14, 14, 26, 26])
+    refits = monthly_refits(month, rows, H, FALLBACK, months=3, scale=1.0)
+    lo, hi = monthly_bands(risk, np.zeros(4), month, refits)
+    records = [c.refit for c in refits.values()]
     assert [r.scored_month for r in records] == [14, 26]
     assert records[0].months == [9, 11] and records[1].months == [21, 23]
     assert records[0].sigma < 0.45 < 0.75 < records[1].sigma

@@ -61,10 +61,10 @@ def test_interval_refit_uses_the_settings_chosen_on_selection_worlds() -> None:
 
     doc = json.loads(REFIT.read_text())
     chosen = doc["tried"][doc["chosen"]]
-    assert doc["chosen_settings"] == {k: chosen[k] for k in ("months", "weight_power",
-                                                             "scale")}
-    assert (interval.REFIT_MONTHS, interval.REFIT_WEIGHT_POWER, interval.REFIT_SCALE) == (
-        chosen["months"], chosen["weight_power"], chosen["scale"])
+    keys = ("estimator", "months", "weight_power", "scale")
+    assert doc["chosen_settings"] == {k: chosen[k] for k in keys}
+    assert (interval.REFIT_ESTIMATOR, interval.REFIT_MONTHS, interval.REFIT_WEIGHT_POWER,
+            interval.REFIT_SCALE) == tuple(chosen[k] for k in keys)
     assert doc["min_refit_windows"] == interval.MIN_REFIT_WINDOWS
     # the rule as written: no candidate has more coverages in [0.70, 0.90]
     best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())

@@ -72,30 +72,32 @@ def labelled(a: dict[str, np.ndarray]) -> interval.LabelledRows:
     return interval.LabelledRows(a["seq_risk"], a["seq_sd"], a["seq_count"], a["seq_month"])
 
 
+Refits = dict[int, interval.IntervalCalibration]
+
+
 def monthly_refits(a: dict[str, np.ndarray], horizon: int, months: int, estimator: str,
-                   weight_power: float) -> list[interval.IntervalCalibration]:
-    """Each held-out month's refitted calibration at scale 1 (ascending months)."""
-    rows, fold = labelled(a), fold_calibration(a)
-    return [interval.refit_interval(rows, int(t), horizon, fold, months=months,
-                                    weight_power=weight_power, scale=1.0,
-                                    estimator=estimator)
-            for t in np.unique(a["test_month"])]
+                   weight_power: float) -> Refits:
+    """Each held-out month's refitted calibration at scale 1."""
+    return interval.monthly_refits(a["test_month"], labelled(a), horizon,
+                                   fold_calibration(a), months=months,
+                                   weight_power=weight_power, scale=1.0,
+                                   estimator=estimator)
 
 
-def refit_coverage(a: dict[str, np.ndarray], refits: list[interval.IntervalCalibration],
+def refit_coverage(a: dict[str, np.ndarray], refits: Refits,
                    scale: float) -> tuple[float, int]:
     """Held-out coverage of the oracle probability with each month's refit (`refits`, at
     scale 1) widened by `scale` (a month that fell back keeps the fold's calibration, as
     `refit_interval` does), and how many months fell back."""
-    lo, hi = np.empty(len(a["test_risk"])), np.empty(len(a["test_risk"]))
     fell_back = 0
-    for t, cal in zip(np.unique(a["test_month"]), refits):
-        m = a["test_month"] == t
+    scaled = {}
+    for t, cal in refits.items():
         if cal.refit.source == "newest labelled months":
             cal = replace(cal, sigma=cal.sigma * scale)
         else:
             fell_back += 1
-        lo[m], hi[m] = interval.predict_band(a["test_risk"][m], a["test_sd"][m], cal)
+        scaled[t] = cal
+    lo, hi = interval.monthly_bands(a["test_risk"], a["test_sd"], a["test_month"], scaled)
     return interval_coverage(a["test_oracle"], lo, hi), fell_back
 
 
@@ -118,9 +120,9 @@ def rank_key(c: dict) -> tuple[float, float, float, int]:
     return (s["share_in_range"], -abs(s["median"] - NOMINAL), -c["scale"], c["months"])
 
 
-def spreads(refits: list[interval.IntervalCalibration]) -> list[float]:
+def spreads(refits: Refits) -> list[float]:
     """The spread (scale 1) each held-out month's refit gave, ascending months."""
-    return [round(float(c.sigma[0]), 4) for c in refits]
+    return [round(float(c.sigma[0]), 4) for c in refits.values()]
 
 
 def main() -> None:

@@ -44,7 +44,12 @@ import xarray as xr
 from riskmodel.config import RunConfig
 from riskmodel.errors import InputError
 from riskmodel.models import metrics
-from riskmodel.models.interval import REFIT_MONTHS, LabelledRows, monthly_bands
+from riskmodel.models.interval import (
+    REFIT_MONTHS,
+    LabelledRows,
+    monthly_bands,
+    monthly_refits,
+)
 from riskmodel.models.fitting import (
     COVERAGE_FEATURE,
     fit_model,
@@ -191,13 +196,14 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
                             np.concatenate([sd_before, sd]),
                             _rows(identified, seq_months, cells),
                             np.repeat(seq_months, len(cells)))
-    lo, hi, refits = monthly_bands(risk, sd, group, labelled, horizon, model.interval_)
+    # one refit per held-out month, for the actual-coverage and the standard-detection band
+    refits = monthly_refits(group, labelled, horizon, model.interval_)
+    lo, hi = monthly_bands(risk, sd, group, refits)
     ref = reference_values(cfg, table)
     X_std = X_test.copy()
     X_std[:, features.index(COVERAGE_FEATURE)] = ref[COVERAGE_FEATURE]
     risk_std, sd_std = model.predict_spread(X_std)
-    lo_std, hi_std, _ = monthly_bands(risk_std, sd_std, group, labelled, horizon,
-                                      model.interval_)
+    lo_std, hi_std = monthly_bands(risk_std, sd_std, group, refits)
     # The truth at standard detection: the world's detection curve at the reference level.
     detect_ref = detection_probability(np.asarray(ref[COVERAGE_FEATURE]))
     truth_std = _rows(window_probability(rate * detect_ref, horizon), months, cells)
@@ -213,7 +219,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
         "oracle_ece": metrics.expected_calibration_error(y, oracle, bins=ECE_BINS),
         "interval_nominal": cfg.model.interval,
         "interval_sigma_res": model.interval_.sigma.tolist(),
-        "interval_refit": [r.as_dict() for r in refits],
+        "interval_refit": [c.refit.as_dict() for c in refits.values()],
         "interval_width_median": float(np.median(hi - lo)),
         "interval_below": float(np.mean(oracle < lo)),
         "interval_above": float(np.mean(oracle > hi)),

@@ -224,20 +224,24 @@ def refit_interval(rows: LabelledRows, scored_month: int, horizon: int,
     return replace(cal, refit=record)
 
 
+def monthly_refits(month: np.ndarray, labelled: LabelledRows, horizon: int,
+                   fallback: IntervalCalibration, **refit: Any
+                   ) -> dict[int, IntervalCalibration]:
+    """{scored month: its `refit_interval` on `labelled`} for every distinct value of
+    `month` (ascending; `refit`: the refit's settings)."""
+    return {int(t): refit_interval(labelled, int(t), horizon, fallback, **refit)
+            for t in np.unique(month)}
+
+
 def monthly_bands(risk: np.ndarray, member_sd: np.ndarray, month: np.ndarray,
-                  labelled: LabelledRows, horizon: int, fallback: IntervalCalibration,
-                  **refit: Any) -> tuple[np.ndarray, np.ndarray, list[RefitRecord]]:
-    """(lo, hi, records): the band of every scored row (`risk`, `member_sd`, `month`, each
-    (n,)), each month's from its own `refit_interval` on `labelled` (`refit`: its
-    settings); one record per distinct scored month, ascending."""
+                  refits: dict[int, IntervalCalibration]) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi): the band of every scored row (`risk`, `member_sd`, `month`, each (n,)),
+    each with its month's calibration in `refits` (`monthly_refits`)."""
     lo, hi = np.empty(len(risk)), np.empty(len(risk))
-    records = []
     for t in np.unique(month):
         m = month == t
-        cal = refit_interval(labelled, int(t), horizon, fallback, **refit)
-        lo[m], hi[m] = predict_band(risk[m], member_sd[m], cal)
-        records.append(cal.refit)
-    return lo, hi, records
+        lo[m], hi[m] = predict_band(risk[m], member_sd[m], refits[int(t)])
+    return lo, hi
 
 
 def _equal_weight_bins(order_key: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:
