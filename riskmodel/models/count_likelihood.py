@@ -17,12 +17,13 @@ an order of magnitude faster at no visible cost in sigma.
 
 The expectation is a one-dimensional integral, computed per row by the trapezoid rule on
 a grid adapted to the row: the integrand exp(g(z)), g(z) = N (s z - s^2/2 + log L) -
-L exp(s z - s^2/2) - z^2/2, is log-concave, so its mode is found by a safeguarded Newton
-search and the grid is centred there and scaled by the curvature. The trapezoid rule,
-not Gauss-Hermite nodes, because for N = 0 and a wide spread the integrand is strongly
-skewed (a normal density cut off on one side), which 16-32 Hermite nodes integrate to
-only 1e-4 to 2e-5 while the rule's error falls off exponentially with its step. `log_likelihood_reference` integrates the same rows
-with `scipy.integrate.quad` and is what the kernel is tested against.
+L exp(s z - s^2/2) - z^2/2, is log-concave, so its mode is found by Newton steps (on
+log mu, where they converge monotonically) and the grid is centred there and scaled by
+the curvature. The trapezoid rule, not Gauss-Hermite nodes, because for N = 0 and a wide
+spread the integrand is strongly skewed (a normal density cut off on one side), which 16
+and 32 Hermite nodes integrate only to 4e-4 and 2e-5 in log P, while the rule's error
+falls off exponentially with its step. `log_likelihood_reference` integrates the same
+rows with `scipy.integrate.quad` and is what the kernel is tested against.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from scipy import integrate, optimize, special
 STEP, HALF_WIDTH = 0.5, 8.0
 # Rows are merged into groups this narrow in log expected cases and member spread before
 # the fit: the likelihood is smooth in both, so a group's rows count as one row at their
-# mean. On the scenario worlds' refit windows this cuts 86,400 rows to about 7,000 groups
-# and moves the fitted sigma by less than 1e-5 (tests: less than 1e-3 on any world).
+# mean. On a scenario world's refit window this cut 86,400 rows to about 7,000 groups and
+# moved the fitted sigma by less than 1e-5 (a test bounds the move at 1e-3).
 GROUP_LOG_LAM, GROUP_MEMBER_SD = 0.01, 0.005
 # The largest residual spread searched, in log expected cases: a band this wide spans
 # more than two orders of magnitude either side at 80%, far beyond any fitted world.
