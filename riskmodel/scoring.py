@@ -11,8 +11,10 @@ contributions grouped by feature domain, and the area context alerts and targeti
 Inspection coverage is set to the model's reference level for every area, so the score is
 risk at standard detection, not "where inspectors already go". The interval of each scored
 month is refitted on the newest months labelled by then (`refit_bands`,
-`riskmodel.models.interval.refit_interval`), and the dataset's attrs say which spread
-was used (`band_attrs`).
+`riskmodel.models.interval.refit_interval`) from the rows `refit_plan` names, which
+either engine scores in its pass (`labelled_spread`, `labelled_counts`); the band is
+made from each cell's risk and member spread after the refit (`with_band`), and the
+dataset's attrs say which spread was used (`band_attrs`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The one scoring entry point: `score_months`, with an engine chosen by name.
 
-One recipe (`riskmodel.scale.blocks.score_cube`: each target's risk, interval and the
-driver rule's contributions for the land cells of a feature cube), two engines:
+One recipe (`riskmodel.scale.blocks.score_cube`: each target's risk, member spread and
+the driver rule's contributions for the land cells of a feature cube, and the interval
+refit's labelled rows among them), two engines:
 
 - "memory": the whole grid is one block, scored from the feature cube in hand (built here
   when none is given), for worlds that fit in memory;
@@ -9,9 +10,12 @@ driver rule's contributions for the land cells of a feature cube), two engines:
   a halo, one after another in this process or as tasks on a Dask cluster when given a
   client.
 
-Either way the block scores are put in land-cell order (`merge_blocks`) and handed to
-`riskmodel.scoring.assemble_risk`, so the output contract (drivers, admin-1 drivers,
-domains, context) has one implementation, and the as-of month's raw features come back
+Either way the labelled rows are gathered (`merge_labelled`) and each month's interval
+refitted on them (`riskmodel.scoring.refit_bands`), and the block scores are put in
+land-cell order (`merge_blocks`), given the month's band (`riskmodel.scoring.with_band`)
+and handed to `riskmodel.scoring.assemble_risk`, so the refit, the band and the output
+contract (drivers, admin-1 drivers, domains, context) have one implementation, and the
+as-of month's raw features come back
 as the (cells, F) rows the input checks read. Blocks on a cluster load the models from
 their registry folders (sha256-checked) and read their inputs where the scheduler's
 workers can see them, so the registry and a Zarr store must be on storage every worker
