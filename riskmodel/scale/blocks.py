@@ -175,11 +175,19 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     scores, kept, labelled = score_cube(
         models, cube, local, months, picked, rule, compiled, features_of,
         (label_months, local[in_plan]) if len(label_months) else None)
-    for target, rows in labelled.items():
+    if labelled:
         assert plan is not None  # labelled rows are scored only with a plan
-        var = f"identified_{target}"
-        if var in sub:
-            cases = sub[var].isel(lat=core[0], lon=core[1]).transpose("time", "lat", "lon")
-            rows["count"] = labelled_counts(cases.values, local[in_plan], label_months,
-                                            plan.horizon)
+        add_counts(labelled, sub.isel(lat=core[0], lon=core[1]), local[in_plan], plan)
     return BlockScores(cells, scores, kept, cells[in_plan], labelled)
+
+
+def add_counts(labelled: Labelled, grid: xr.Dataset, cells: np.ndarray, plan: RefitPlan
+               ) -> None:
+    """Put each target's `count` (`labelled_counts` of `identified_<target>` of `grid`, a
+    block or the whole grid, at its land `cells`, flat indices into it) into `labelled`
+    (as `score_cube` returns it), for the targets whose identified cases `grid` holds."""
+    for target, rows in labelled.items():
+        var = f"identified_{target}"
+        if var in grid:
+            cases = grid[var].transpose("time", "lat", "lon").values
+            rows["count"] = labelled_counts(cases, cells, plan.labelled, plan.horizon)

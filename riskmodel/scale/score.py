@@ -37,12 +37,12 @@ import features
 from riskmodel.models.interval import REFIT_MONTHS, LabelledRows
 from riskmodel.models.registry import RegisteredModel, load_model
 from riskmodel.models.table import land_cells
-from riskmodel.scale.blocks import (BlockScores, block_inputs, feature_halo, plan_blocks,
-                                    score_block, score_cube)
+from riskmodel.scale.blocks import (BlockScores, add_counts, block_inputs, feature_halo,
+                                    plan_blocks, score_block, score_cube)
 from riskmodel.scale.inference import CompiledBooster, compile_members
 from riskmodel.scoring import (EVERY_CELL, REFIT_CELLS, Bands, DriverRule, RefitPlan,
-                               admin1_sample, assemble_risk, band_attrs, labelled_counts,
-                               refit_bands, refit_plan, with_band)
+                               admin1_sample, assemble_risk, band_attrs, refit_bands,
+                               refit_plan, with_band)
 
 Models = dict[str, RegisteredModel]
 Engine = Literal["memory", "blocks"]
@@ -202,12 +202,9 @@ def score_whole(models: Models, inputs: xr.Dataset, cube: xr.Dataset, months: Se
     scores, kept, labelled = score_cube(
         models, cube, cells, tuple(int(m) for m in months), sample.ravel()[cells], rule,
         compiled or None, features_of, (plan.labelled, cells[in_plan]) if read else None)
-    for target, rows in labelled.items():
-        var = f"identified_{target}"
-        if var in inputs:
-            rows["count"] = labelled_counts(
-                inputs[var].transpose("time", "lat", "lon").values, cells[in_plan],
-                plan.labelled, plan.horizon)
+    if labelled:
+        assert plan is not None  # labelled rows are scored only with a plan
+        add_counts(labelled, inputs, cells[in_plan], plan)
     return BlockScores(cells, scores, kept, cells[in_plan], labelled)
 
 
