@@ -218,18 +218,23 @@ def refit_plan(inputs: xr.Dataset, months: Sequence[int], horizon: int,
 def labelled_spread(model: RiskModel, cube: xr.Dataset, months: np.ndarray,
                     cells: np.ndarray,
                     spread: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None
-                    = None) -> tuple[np.ndarray, np.ndarray]:
+                    = None, matrices: dict[tuple[str, ...], np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(risk, member_sd), each (len(months), len(cells)) float64: the model's calibrated
     risk and members' log-odds spread of land `cells` (flat indices into the cube's grid)
     at time indices `months`, at their actual inspection coverage (the coverage their
     identified cases were found at, so no reference values). `spread` scores a feature
-    matrix instead of `model.predict_spread` (compiled inference)."""
+    matrix instead of `model.predict_spread` (compiled inference); `matrices` keeps the
+    feature matrix per feature list, so targets sharing one build it once."""
     names = tuple(model.feature_names_in_)
     shape = (len(months), len(cells))
     if not np.prod(shape):
         return np.empty(shape), np.empty(shape)
-    X = np.concatenate([feature_matrix(cube, names, int(t), cells) for t in months])
-    risk, sd = (spread or model.predict_spread)(X)
+    matrices = {} if matrices is None else matrices
+    if names not in matrices:
+        matrices[names] = np.concatenate([feature_matrix(cube, names, int(t), cells)
+                                          for t in months])
+    risk, sd = (spread or model.predict_spread)(matrices[names])
     return (np.asarray(risk, np.float64).reshape(shape),
             np.asarray(sd, np.float64).reshape(shape))
 

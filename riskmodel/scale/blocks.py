@@ -123,9 +123,10 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
                                                spread(X) if spread else None)
     rows: Labelled = {}
     if labelled is not None:
+        matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per feature list
         for target, registered in models.items():
             risk, sd = labelled_spread(registered.estimator, cube, labelled[0], labelled[1],
-                                       spread_of(target, registered.estimator))
+                                       spread_of(target, registered.estimator), matrices)
             rows[target] = {"risk": risk, "member_sd": sd}
     return scores, kept, rows
 
