@@ -207,6 +207,25 @@ def test_blocks_refit_reads_no_window_after_the_scored_month(tiny: dict) -> None
         before.bands[month + h]["fl"].sigma.tolist()
 
 
+def test_blocks_without_identified_cases_keep_the_fold_and_read_no_rows(
+        tiny: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_rows(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("refit rows scored without identified cases to refit on")
+
+    monkeypatch.setattr("riskmodel.scale.blocks.labelled_spread", no_rows)
+    month = tiny["month"]
+    inputs = tiny["inputs"].drop_vars(["identified_fl", "identified_cl"])
+    got = score_months(tiny["models"], inputs, [month], engine="blocks", block=12,
+                       attrs=lambda m: ATTRS, horizon=horizon(tiny))
+    for target in ("fl", "cl"):
+        record = got.bands[month][target].refit
+        assert record.source == "calibration fold" and record.rows == 0
+        assert f"identified_{target}" in got.risk[month].attrs[
+            f"interval_spread_reason_{target}"]
+    for name in ("risk", "risk_lo", "risk_hi"):  # the fold's band: the plain night's
+        xr.testing.assert_identical(got.risk[month][name], tiny["expected"][name])
+
+
 @pytest.fixture(scope="module")
 def compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One compiled-model cache for the module (each tiny member compiles once)."""

@@ -254,8 +254,11 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
         raise ValueError(f"features_of={features_of} is not among the months scored {months}")
     # drawn once for the grid: every block and month uses it (seconds on a global grid)
     sample = admin1_sample(inputs["admin1_id"].values, rule)
+    # Inputs without identified cases of any target: no rows to refit on, so none read
+    # (each target keeps its calibration fold's spread, `refit_bands` says why).
+    counted = any(f"identified_{t}" in inputs for t in models)
     plan = None if horizon is None else refit_plan(inputs, months, horizon, refit_months,
-                                                   refit_cap)
+                                                   refit_cap if counted else 0)
     if engine == "memory":
         if client is not None:
             raise ValueError("the memory engine scores in this process; a Dask client "
