@@ -53,7 +53,7 @@ from riskmodel.report.run_report import write_run_report
 from riskmodel.scale import store
 from riskmodel.scale.cluster import dask_client
 from riskmodel.scale.score import Engine, Scored, score_months
-from riskmodel.scoring import DriverRule, band_attrs, refit_bands
+from riskmodel.scoring import DriverRule
 from riskmodel.sources import load_inputs
 from riskmodel.targeting import run_targeting
 from riskmodel.training import (
@@ -284,20 +284,14 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
           features_of: int | None) -> Scored:
     """Stage `score`: the risk datasets of time indices `months` (nothing written), with
     the run's engine, and the raw features of `features_of` for the feature checks. Each
-    month's interval is refitted on the months labelled by then (`refit_bands`) from the
-    whole feature cube; the blocks engine, made for grids whose cube does not fit in
-    memory, holds none, so it keeps each model's calibration-fold spread and its attrs say
-    so."""
+    month's interval is refitted on the months labelled by then (`score_months` with the
+    horizon, `riskmodel.scoring.refit_bands`), by either engine, and its attrs say which
+    spread was used."""
     cfg = ctx.cfg
     with ctx.progress.stage("score"):
-        # Blocks nights keep the fold's spread even when they built a cube to train.
-        whole = cube if ctx.engine == "memory" else None
-        bands = refit_bands(models.models, inputs, whole, months, cfg.model.horizon)
         scored = score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
-                              attrs=lambda m: {**risk_attrs(cfg, inputs, models, m),
-                                               **band_attrs(bands[m], lambda i: month_label(
-                                                   inputs, i))},
-                              cube=cube, bands=bands, features_of=features_of,
+                              attrs=lambda m: risk_attrs(cfg, inputs, models, m),
+                              cube=cube, horizon=cfg.model.horizon, features_of=features_of,
                               client=client, block=cfg.scale.block,
                               folders=models.folders, inference=cfg.scale.inference,
                               cache_dir=cfg.scale.compiled_cache)
@@ -309,8 +303,7 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
         own = {pid: score_months(per, inputs, months, engine=ctx.engine, rule=rule,
                                  attrs=lambda m: risk_attrs(cfg, inputs, models, m),
                                  cube=cube, client=client, block=cfg.scale.block,
-                                 bands=refit_bands(per, inputs, whole, months,
-                                                   cfg.model.horizon),
+                                 horizon=cfg.model.horizon,
                                  folders={t: str(r.folder) for t, r in per.items()},
                                  inference=cfg.scale.inference,
                                  cache_dir=cfg.scale.compiled_cache)

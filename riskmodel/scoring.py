@@ -11,8 +11,10 @@ contributions grouped by feature domain, and the area context alerts and targeti
 Inspection coverage is set to the model's reference level for every area, so the score is
 risk at standard detection, not "where inspectors already go". The interval of each scored
 month is refitted on the newest months labelled by then (`refit_bands`,
-`riskmodel.models.interval.refit_interval`), and the dataset's attrs say which spread
-was used (`band_attrs`).
+`riskmodel.models.interval.refit_interval`) from the rows `refit_plan` names, which
+either engine scores in its pass (`labelled_spread`, `labelled_counts`); the band is
+made from each cell's risk and member spread after the refit (`with_band`), and the
+dataset's attrs say which spread was used (`band_attrs`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from riskmodel.models.interval import (
     LabelledRows,
     RefitRecord,
     labelled_months,
+    predict_band,
     refit_interval,
 )
 from riskmodel.models.labels import future_sum
@@ -121,21 +124,21 @@ def scoring_matrix(model: RiskModel, meta: dict[str, Any], cube: xr.Dataset, mon
 
 
 def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: np.ndarray,
-               rule: DriverRule, interval: tuple[np.ndarray, ...] | None = None,
-               band: IntervalCalibration | None = None) -> dict[str, np.ndarray]:
-    """Risk, interval and the rule's contributions for the rows of `X` (from
+               rule: DriverRule, spread: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
+    """Risk, member spread and the rule's contributions for the rows of `X` (from
     `scoring_matrix`); `sampled` (n,) marks rows in the admin-1 sample.
 
-    Returns `risk`, `lo`, `hi` (n,), `explained` (n,) bool and `contrib` (explained rows,
-    F; log-odds, float64). `interval` passes (risk, lo, hi) computed elsewhere (compiled
-    inference) instead of `predict_interval`; `band` the interval calibration to use (a
-    refit, `refit_bands`) instead of the model's own.
+    Returns `risk`, `member_sd` (n,; the members' log-odds spread the band is built from,
+    `with_band`), `explained` (n,) bool and `contrib` (explained rows, F; log-odds,
+    float64). `spread` passes (risk, member_sd) computed elsewhere (compiled inference)
+    instead of `predict_spread`.
     """
     if len(X) == 0:  # a block of sea: LightGBM refuses empty input
         empty = np.empty(0)
-        return {"risk": empty, "lo": empty, "hi": empty, "explained": np.zeros(0, bool),
+        return {"risk": empty, "member_sd": empty, "explained": np.zeros(0, bool),
                 "contrib": np.empty((0, X.shape[1]))}
-    risk, lo, hi = model.predict_interval(X, band) if interval is None else interval
+    risk, sd = model.predict_spread(X) if spread is None else spread
     explained = np.asarray(sampled, bool) | (risk >= rule.min_risk)
     contrib = model.predict_contrib(X[explained]) if explained.any() else \
         np.empty((0, X.shape[1]))
@@ -144,57 +147,125 @@ def score_rows(model: RiskModel, meta: dict[str, Any], X: np.ndarray, sampled: n
     # cells, so it is left out of the drivers and the domain sums.
     for name in meta.get("reference_values", {}):
         contrib[:, model.feature_names_in_.index(name)] = 0.0
-    return {"risk": risk, "lo": lo, "hi": hi, "explained": explained, "contrib": contrib}
+    return {"risk": risk, "member_sd": sd, "explained": explained, "contrib": contrib}
+
+
+def with_band(scores: dict[str, np.ndarray], cal: IntervalCalibration
+              ) -> dict[str, np.ndarray]:
+    """`scores` (as `score_rows` returns them) with the band `lo`, `hi` (n,) of their risk
+    and member spread under the interval calibration `cal` (`predict_band`): the one place
+    either engine's band is made, after the month's refit."""
+    lo, hi = predict_band(scores["risk"], scores["member_sd"], cal)
+    return {**scores, "lo": lo, "hi": hi}
 
 
 # {scored time index: {target: the interval calibration that month is scored with}}
 Bands = dict[int, dict[str, IntervalCalibration]]
 
+# Land cells a refit reads per labelled month, at most. Every land cell x REFIT_MONTHS
+# months x 2 targets is gathered in the lead process, which on a global grid (millions of
+# land cells) would not fit; the spread is one number per target, estimated from the
+# rows' windows with two or more cases, and 50,000 cells x 24 months (1.2 million rows)
+# hold as many rows as the demo's every cell (14,400 x 24) many times over. Grids with at
+# most this many land cells (the demo, the tests' worlds) read every cell.
+REFIT_CELLS = 50_000
 
-def refit_bands(models: Models, inputs: xr.Dataset, cube: xr.Dataset | None,
-                months: Sequence[int], horizon: int, refit_months: int = REFIT_MONTHS
+
+def refit_cells(land: np.ndarray, cap: int = REFIT_CELLS) -> np.ndarray:
+    """The land cells whose rows a refit reads each labelled month (flat (lat, lon)
+    indices, ascending): all of `land` when it holds at most `cap`, else the `cap` cells
+    whose flat index has the smallest splitmix64 hash, a fixed rule of the index alone
+    (spread over the whole grid, no stride to alias with its rows), so every engine and
+    every block picks the same cells however the grid is cut."""
+    land = np.asarray(land, dtype=np.int64)
+    if len(land) <= cap:
+        return land
+    z = land.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)  # a bijection of uint64: no two cells share a key
+    return np.sort(land[np.argpartition(z, cap)[:cap]])
+
+
+@dataclass(frozen=True)
+class RefitPlan:
+    """What a night's refit reads (`refit_plan`): the scored time indices `scored`, the
+    label `horizon` H, `refit_months` per scored month, `labelled` the union over scored
+    months of their labelled months (time indices t with t + H <= the scored month,
+    ascending) and `cells` the land cells read at each of them (`refit_cells`). Each
+    engine scores these rows (`labelled_spread`, `labelled_counts`) with its features,
+    and `refit_bands` refits each scored month on them."""
+
+    scored: tuple[int, ...]
+    horizon: int
+    refit_months: int
+    labelled: np.ndarray
+    cells: np.ndarray
+
+
+def refit_plan(inputs: xr.Dataset, months: Sequence[int], horizon: int,
+               refit_months: int = REFIT_MONTHS, cap: int = REFIT_CELLS) -> RefitPlan:
+    """The `RefitPlan` of scoring time indices `months` of `inputs`."""
+    scored = tuple(int(m) for m in months)
+    every = np.arange(inputs.sizes["time"])
+    labelled = np.unique(np.concatenate(
+        [labelled_months(every, m, horizon, refit_months) for m in scored]
+        or [np.empty(0, np.int64)])).astype(np.int64)
+    return RefitPlan(scored, int(horizon), int(refit_months), labelled,
+                     refit_cells(land_cells(inputs["country_id"].values), cap))
+
+
+def labelled_spread(model: RiskModel, cube: xr.Dataset, months: np.ndarray,
+                    cells: np.ndarray,
+                    spread: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None
+                    = None, matrices: dict[tuple[str, ...], np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(risk, member_sd), each (len(months), len(cells)) float64: the model's calibrated
+    risk and members' log-odds spread of land `cells` (flat indices into the cube's grid)
+    at time indices `months`, at their actual inspection coverage (the coverage their
+    identified cases were found at, so no reference values). `spread` scores a feature
+    matrix instead of `model.predict_spread` (compiled inference); `matrices` keeps the
+    feature matrix per feature list, so targets sharing one build it once."""
+    names = tuple(model.feature_names_in_)
+    shape = (len(months), len(cells))
+    if not np.prod(shape):
+        return np.empty(shape), np.empty(shape)
+    matrices = {} if matrices is None else matrices
+    if names not in matrices:
+        matrices[names] = np.concatenate([feature_matrix(cube, names, int(t), cells)
+                                          for t in months])
+    risk, sd = (spread or model.predict_spread)(matrices[names])
+    return (np.asarray(risk, np.float64).reshape(shape),
+            np.asarray(sd, np.float64).reshape(shape))
+
+
+def labelled_counts(identified: np.ndarray, cells: np.ndarray, months: np.ndarray,
+                    horizon: int) -> np.ndarray:
+    """(len(months), len(cells)) float64: the cases of `identified` ((time, lat, lon) of a
+    grid or a block) summed over each label window (t, t+H] (`future_sum`) of the cells
+    `cells` (flat indices into its (lat, lon)) at time indices `months`."""
+    per_cell = np.asarray(identified).reshape(identified.shape[0], -1)[:, cells]
+    return future_sum(per_cell, horizon)[np.asarray(months, np.int64)]
+
+
+def refit_bands(models: Models, rows: dict[str, LabelledRows | None], plan: RefitPlan
                 ) -> Bands:
-    """Each scored month's interval calibration per target: `refit_interval` on every land
-    cell of the newest `refit_months` months whose label windows (t, t+H] are complete by
-    that month, scored by the target's model at their actual inspection coverage (the
-    coverage their identified cases were found at) with the cases `identified_<target>`
-    of `inputs` in each window; nothing after the scored month is read.
-
-    Without the feature `cube` (the blocks engine builds features block by block) or
-    without identified cases in the inputs, every month keeps the model's calibration-fold
-    fit, and its record says why.
-    """
-    months = [int(m) for m in months]
-    n_time = inputs.sizes["time"]
-    bands: Bands = {m: {} for m in months}
-    need = np.unique(np.concatenate([labelled_months(np.arange(n_time), m, horizon,
-                                                     refit_months) for m in months]))
-    cells = land_cells(inputs["country_id"].values)
-    matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per feature list, not per target
+    """Each scored month's interval calibration per target: `refit_interval` (its
+    defaults) on the target's labelled `rows` (the plan's labelled months x cells, each
+    engine's scores gathered in that order) for every month of `plan.scored`; nothing
+    after the scored month is read. A target whose rows are None (the inputs hold no
+    identified cases of it) keeps the model's calibration-fold fit, and its record says
+    why."""
+    bands: Bands = {m: {} for m in plan.scored}
     for target, registered in models.items():
-        model = registered.estimator
-        fold = model.interval_
-        var = f"identified_{target}"
-        reason = ("the blocks engine scores without the whole feature cube: not refitted"
-                  if cube is None else "" if var in inputs else
-                  f"the inputs hold no {var}: not refitted")
-        if reason:
-            for m in months:
-                bands[m][target] = replace(fold, refit=RefitRecord(
-                    "calibration fold", m, [], 0, 0, float(np.max(fold.sigma)), reason))
-            continue
-        names = tuple(model.feature_names_in_)
-        if names not in matrices:
-            matrices[names] = np.concatenate(
-                [feature_matrix(cube, names, int(t), cells) for t in need]
-                or [np.empty((0, len(names)), np.float32)])
-        X = matrices[names]
-        risk, sd = model.predict_spread(X) if len(X) else (np.empty(0), np.empty(0))
-        counts = future_sum(inputs[var].values, horizon).reshape(n_time, -1)
-        rows = LabelledRows(risk, sd, counts[need][:, cells].ravel(),
-                            np.repeat(need, len(cells)))
-        for m in months:
-            bands[m][target] = refit_interval(rows, m, horizon, fold, months=refit_months)
+        fold = registered.estimator.interval_
+        labelled = rows.get(target)
+        for m in plan.scored:
+            bands[m][target] = replace(fold, refit=RefitRecord(
+                "calibration fold", m, [], 0, 0, float(np.max(fold.sigma)),
+                f"the inputs hold no identified_{target}: not refitted")) \
+                if labelled is None else \
+                refit_interval(labelled, m, plan.horizon, fold, months=plan.refit_months)
     return bands
 
 

@@ -133,15 +133,15 @@ def test_refit_record_round_trips() -> None:
 
 def test_night_scores_each_month_with_its_refit_and_records_it(tiny_run: dict) -> None:
     """The night's risk.nc: its band is the refit's (months labelled by the as-of month),
-    recorded in the attrs; both engines apply the same bands; without identified cases
-    the fold's calibration is kept and says why."""
+    recorded in the attrs; both engines refit alike; without identified cases the fold's
+    calibration is kept and says why."""
     import features
     import xarray as xr
 
     from riskmodel.config import load_config
     from riskmodel.models.table import land_cells
     from riskmodel.scale.score import score_months
-    from riskmodel.scoring import band_attrs, refit_bands, scoring_matrix
+    from riskmodel.scoring import band_attrs, scoring_matrix
     from riskmodel.training import ensure_model
     from riskmodel.world import make_world
 
@@ -150,7 +150,8 @@ def test_night_scores_each_month_with_its_refit_and_records_it(tiny_run: dict) -
     cube = features.build_cube(inputs)
     models = {t: ensure_model(cfg, inputs, cube, t)[0] for t in cfg.targets}
     month, h = inputs.sizes["time"] - 1, cfg.model.horizon
-    bands = refit_bands(models, inputs, cube, [month - 1, month], h)
+    memory = score_months(models, inputs, [month - 1, month], cube=cube, horizon=h)
+    bands = memory.bands
     label = lambda i: str(inputs["time"].values[i])[:7]  # noqa: E731
     for m in (month - 1, month):
         for target, cal in bands[m].items():
@@ -170,10 +171,10 @@ def test_night_scores_each_month_with_its_refit_and_records_it(tiny_run: dict) -
                 risk["risk_lo"].values[i, 0].ravel()[cells], lo.astype(np.float32))
             np.testing.assert_array_equal(
                 risk["risk_hi"].values[i, 0].ravel()[cells], hi.astype(np.float32))
-    memory = score_months(models, inputs, [month], cube=cube, bands=bands)
-    blocks = score_months(models, inputs, [month], engine="blocks", block=12, bands=bands)
+    blocks = score_months(models, inputs, [month], engine="blocks", block=12, horizon=h)
     xr.testing.assert_identical(memory.risk[month], blocks.risk[month])
-    without = refit_bands(models, inputs.drop_vars("identified_fl"), cube, [month], h)
+    without = score_months(models, inputs.drop_vars("identified_fl"), [month], cube=cube,
+                           horizon=h).bands
     assert without[month]["fl"].refit.source == "calibration fold"
     assert "identified_fl" in without[month]["fl"].refit.reason
     assert without[month]["fl"].sigma.tolist() == \

@@ -1,6 +1,6 @@
 """The one scoring entry point `score_months`: its block engine (streaming), compiled
-inference and the Dask LocalCluster path, each compared with its memory engine on the tiny
-world."""
+inference, the interval's refit on both engines (the same rows, the same band) and the
+Dask LocalCluster path, each compared with its memory engine on the tiny world."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from riskmodel.models.registry import model_dir
 from riskmodel.models.table import land_cells
 from riskmodel.scale import inference
 from riskmodel.scale.blocks import feature_halo, plan_blocks
-from riskmodel.scale.score import iter_block_scores, merge_blocks, score_months
+from riskmodel.models.interval import REFIT_MONTHS
+from riskmodel.scale.score import (iter_block_scores, merge_blocks, merge_labelled,
+                                   score_months, score_whole)
 from riskmodel.scale.store import open_inputs, write_inputs
-from riskmodel.scoring import EVERY_CELL, NOT_COMPUTED, DriverRule, admin1_sample
+from riskmodel.scoring import (EVERY_CELL, NOT_COMPUTED, DriverRule, admin1_sample,
+                               refit_cells, refit_plan)
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
 from tests.conftest import write_tiny_config
@@ -106,6 +109,123 @@ def test_blocks_without_halo_differ(tiny: dict, monkeypatch: pytest.MonkeyPatch)
                               equal_nan=True)
 
 
+def horizon(tiny: dict) -> int:
+    """The tiny config's label horizon H."""
+    return load_config(tiny["config"]).model.horizon
+
+
+def test_blocks_refit_the_interval_like_the_memory_engine(tiny: dict) -> None:
+    # Each month's interval refitted on its labelled months by both engines: the same
+    # datasets, band and interval_spread_* attrs included, and the same calibrations.
+    month, h = tiny["month"], horizon(tiny)
+    memory = score_months(tiny["models"], tiny["inputs"], [month - 1, month],
+                          cube=tiny["cube"], attrs=lambda m: ATTRS, horizon=h)
+    blocks = score_months(tiny["models"], tiny["inputs"], [month - 1, month],
+                          engine="blocks", block=12, attrs=lambda m: ATTRS, horizon=h)
+    land = len(land_cells(tiny["inputs"]["country_id"].values))
+    for m in (month - 1, month):
+        xr.testing.assert_identical(blocks.risk[m], memory.risk[m])
+        for target in ("fl", "cl"):
+            record = blocks.bands[m][target].refit
+            assert record == memory.bands[m][target].refit
+            assert record.source == "newest labelled months" and record.rows == \
+                REFIT_MONTHS * land
+            assert blocks.risk[m].attrs[f"interval_spread_source_{target}"] == record.source
+    # the refit is what the band is made from: it differs from the fold's
+    assert not np.array_equal(blocks.risk[month]["risk_hi"].values,
+                              tiny["expected"]["risk_hi"].values, equal_nan=True)
+
+
+def test_refit_cells_rule() -> None:
+    land = np.sort(np.random.default_rng(0).choice(400_000, 120_000, replace=False))
+    np.testing.assert_array_equal(refit_cells(land, 120_000), land)  # at the cap: all
+    picked = refit_cells(land, 5_000)
+    assert len(picked) == 5_000 and np.isin(picked, land).all()
+    assert np.all(np.diff(picked) > 0)
+    # a rule of the cell index alone: any subset holding the picked cells keeps them
+    subset = np.union1d(picked, land[::3])
+    np.testing.assert_array_equal(refit_cells(subset, 5_000), picked)
+    # spread over the grid (rows of 1,000 cells), not a run of neighbours
+    assert len(np.unique(picked // 1_000)) > 300
+
+
+def test_refit_cap_reads_the_same_rows_on_both_engines(tiny: dict) -> None:
+    # Under a cap smaller than the land, both engines read the same cells: the gathered
+    # rows are equal element for element, and so are the nights' bands and datasets.
+    inputs, models, month, h = tiny["inputs"], tiny["models"], tiny["month"], horizon(tiny)
+    land = land_cells(inputs["country_id"].values)
+    cap = 37
+    assert len(land) > cap
+    plan = refit_plan(inputs, [month], h, cap=cap)
+    np.testing.assert_array_equal(plan.cells, refit_cells(land, cap))
+    sample = admin1_sample(inputs["admin1_id"].values, EVERY_CELL)
+    whole = merge_labelled([score_whole(models, inputs, tiny["cube"], [month],
+                                        sample=sample, plan=plan)], plan, inputs, ["fl", "cl"])
+    blocks = merge_labelled(list(iter_block_scores(models, inputs, [month], sample=sample,
+                                                   block=12, plan=plan)),
+                            plan, inputs, ["fl", "cl"])
+    for target in ("fl", "cl"):
+        a, b = whole[target], blocks[target]
+        assert a is not None and b is not None and len(a.risk) == REFIT_MONTHS * cap
+        for name in ("risk", "member_sd", "count", "month"):
+            np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
+        assert (a.count >= 0).all() and a.count.max() >= 2
+    memory = score_months(models, inputs, [month], cube=tiny["cube"], attrs=lambda m: ATTRS,
+                          horizon=h, refit_cap=cap)
+    got = score_months(models, inputs, [month], engine="blocks", block=12,
+                       attrs=lambda m: ATTRS, horizon=h, refit_cap=cap)
+    xr.testing.assert_identical(got.risk[month], memory.risk[month])
+    for target in ("fl", "cl"):
+        assert got.bands[month][target].refit == memory.bands[month][target].refit
+        assert got.bands[month][target].refit.rows == REFIT_MONTHS * cap
+
+
+def test_blocks_refit_reads_no_window_after_the_scored_month(tiny: dict) -> None:
+    # Cases identified after the scored month change nothing the blocks engine publishes
+    # for it: the refit's newest window ends at the scored month.
+    inputs, models, h = tiny["inputs"], tiny["models"], horizon(tiny)
+    month = tiny["month"] - 6
+    later = inputs.copy()
+    for target in ("fl", "cl"):
+        var = f"identified_{target}"
+        cases = later[var].values.copy()
+        cases[month + 1:] += 3  # every cell: three more cases in every later month
+        later[var] = (later[var].dims, cases, later[var].attrs)
+    got = [score_months(models, ds, [month], engine="blocks", block=12,
+                        attrs=lambda m: ATTRS, horizon=h) for ds in (inputs, later)]
+    xr.testing.assert_identical(got[1].risk[month], got[0].risk[month])
+    for target in ("fl", "cl"):
+        record = got[0].bands[month][target].refit
+        assert record.source == "newest labelled months"
+        assert record.months[1] + h == month
+    # the later cases are read when scoring a later month
+    after = score_months(models, later, [month + h], engine="blocks", block=12,
+                         attrs=lambda m: ATTRS, horizon=h)
+    before = score_months(models, inputs, [month + h], engine="blocks", block=12,
+                          attrs=lambda m: ATTRS, horizon=h)
+    assert after.bands[month + h]["fl"].sigma.tolist() != \
+        before.bands[month + h]["fl"].sigma.tolist()
+
+
+def test_blocks_without_identified_cases_keep_the_fold_and_read_no_rows(
+        tiny: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_rows(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("refit rows scored without identified cases to refit on")
+
+    monkeypatch.setattr("riskmodel.scale.blocks.labelled_spread", no_rows)
+    month = tiny["month"]
+    inputs = tiny["inputs"].drop_vars(["identified_fl", "identified_cl"])
+    got = score_months(tiny["models"], inputs, [month], engine="blocks", block=12,
+                       attrs=lambda m: ATTRS, horizon=horizon(tiny))
+    for target in ("fl", "cl"):
+        record = got.bands[month][target].refit
+        assert record.source == "calibration fold" and record.rows == 0
+        assert f"identified_{target}" in got.risk[month].attrs[
+            f"interval_spread_reason_{target}"]
+    for name in ("risk", "risk_lo", "risk_hi"):  # the fold's band: the plain night's
+        xr.testing.assert_identical(got.risk[month][name], tiny["expected"][name])
+
+
 @pytest.fixture(scope="module")
 def compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One compiled-model cache for the module (each tiny member compiles once)."""
@@ -172,6 +292,14 @@ def test_block_scores_reject_gaps(tiny: dict) -> None:
         merge_blocks(results[1:], land, tiny["month"])
     with pytest.raises(ValueError, match="exactly once"):
         merge_blocks(results + results[:1], land, tiny["month"])
+    # the refit's rows too: each cell of the plan from exactly one block
+    plan = refit_plan(tiny["inputs"], [tiny["month"]], 3)
+    results = list(iter_block_scores(tiny["models"], tiny["inputs"], [tiny["month"]],
+                                     sample=sample, block=16, plan=plan))
+    merge_labelled(results, plan, tiny["inputs"], ["fl"])
+    for broken in (results[1:], results + results[:1]):
+        with pytest.raises(ValueError, match="refit's cells exactly once"):
+            merge_labelled(broken, plan, tiny["inputs"], ["fl"])
 
 
 def test_driver_rule_explains_cells_above_the_cut(tiny: dict) -> None:
@@ -225,9 +353,8 @@ def test_score_command_on_local_cluster_equals_in_memory_run(tiny_run: dict,
     # `riskmodel score --dask local` as it runs at scale: inputs from a Zarr store, blocks
     # as tasks on worker processes that read their own chunks and load the models of
     # another config's registry ([scale] models_from). Its risk.nc must equal the tiny
-    # run's, scored in memory, variable for variable, except the interval: the blocks
-    # engine holds no whole feature cube to refit it on, keeps the models' calibration-fold
-    # spread and says so.
+    # run's, scored in memory, in every variable, the refitted interval and its
+    # interval_spread_* attrs included.
     from riskmodel.cli import main
 
     cfg = load_config(tiny_run["config"])
@@ -244,15 +371,10 @@ def test_score_command_on_local_cluster_equals_in_memory_run(tiny_run: dict,
     with xr.open_dataset(run_dir / "risk.nc") as got, \
             xr.open_dataset(tiny_run["run_dir"] / "risk.nc") as want:
         for name in want.data_vars:
-            if name in ("risk_lo", "risk_hi"):
-                continue
             np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)
+        spread = {k: v for k, v in want.attrs.items() if k.startswith("interval_")}
+        assert {k: v for k, v in got.attrs.items() if k.startswith("interval_")} == spread
         for target in ("fl", "cl"):
-            assert got.attrs[f"interval_spread_source_{target}"] == "calibration fold"
-            assert "blocks engine" in got.attrs[f"interval_spread_reason_{target}"]
-            assert f"interval_spread_source_{target}" in want.attrs
-        risk, lo, hi = (got[n].values for n in ("risk", "risk_lo", "risk_hi"))
-        ok = np.isfinite(risk)
-        assert ok.any() and (lo[ok] <= risk[ok]).all() and (risk[ok] <= hi[ok]).all()
+            assert spread[f"interval_spread_source_{target}"] == "newest labelled months"
     checks = json.loads((run_dir / "checks.json").read_text())
     assert checks["checked"].get("drift", 0) > 0, "feature drift is checked block-wise too"

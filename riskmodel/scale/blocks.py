@@ -12,7 +12,7 @@ another (or as Dask tasks on many machines) give the same risk values as one pas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,9 @@ import features
 from features import CATALOGUE
 from riskmodel.models.registry import RegisteredModel
 from riskmodel.models.table import feature_matrix, land_cells
-from riskmodel.scale.inference import CompiledBooster, interval_from_logits, member_logits
-from riskmodel.scoring import Bands, DriverRule, score_rows, scoring_matrix
+from riskmodel.scale.inference import CompiledBooster, member_logits, spread_from_logits
+from riskmodel.scoring import (DriverRule, RefitPlan, labelled_counts, labelled_spread,
+                               score_rows, scoring_matrix)
 
 # Region rasters and lookups every block needs besides the features' declared inputs.
 REGION_LAYERS = ("country_id", "admin1_id", "admin1_country", "land")
@@ -63,35 +64,53 @@ def block_inputs(inputs: xr.Dataset, block: Block, halo: int) -> tuple[xr.Datase
 @dataclass(frozen=True)
 class BlockScores:
     """Scores of one block: `cells` are flat indices into the whole (lat, lon) grid;
-    `scores[month][target]` as `riskmodel.scoring.score_rows` returns them (risk, lo, hi,
-    explained, contrib of the explained rows); `features[month]` the raw (n, F) float32
-    feature values of the cells (for the input checks) of the one month asked for."""
+    `scores[month][target]` as `riskmodel.scoring.score_rows` returns them (risk,
+    member_sd, explained, contrib of the explained rows); `features[month]` the raw (n, F)
+    float32 feature values of the cells (for the input checks) of the one month asked
+    for. With a refit plan, `labelled_cells` are the block's cells among the plan's (flat,
+    ascending) and `labelled[target]` their (months, cells) float64 `risk`, `member_sd`
+    and, when the inputs hold the target's identified cases, `count` at the plan's
+    labelled months (`riskmodel.scoring.labelled_spread`, `labelled_counts`)."""
 
     cells: np.ndarray
     scores: dict[int, dict[str, dict[str, np.ndarray]]]
     features: dict[int, np.ndarray]
+    labelled_cells: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    labelled: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+Scores = dict[int, dict[str, dict[str, np.ndarray]]]
+Labelled = dict[str, dict[str, np.ndarray]]
 
 
 def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
                cells: np.ndarray, months: tuple[int, ...], sampled: np.ndarray,
                rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-               features_of: int | None = None, bands: Bands | None = None
-               ) -> tuple[dict[int, dict[str, dict[str, np.ndarray]]], dict[int, np.ndarray]]:
+               features_of: int | None = None,
+               labelled: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[Scores, dict[int, np.ndarray], Labelled]:
     """The one recipe of both scoring engines: score the land `cells` (flat indices into
     the cube's (lat, lon) grid, ascending) of the feature `cube` at each time index of
     `months`; `sampled` (len(cells),) marks the driver rule's admin-1 sample.
 
     Returns the scores by month and target (as `riskmodel.scoring.score_rows` returns
-    them) and, for time index `features_of` (if given), {features_of: the raw (cells, F)
-    float32 features}, for the input checks.
+    them: risk and member spread, the band is made after the refit), for time index
+    `features_of` (if given) {features_of: the raw (cells, F) float32 features}, for the
+    input checks, and with `labelled` ((time indices, cells), a refit plan's rows in this
+    cube) each target's {"risk", "member_sd"} of those rows (`labelled_spread`).
     `compiled` optionally holds each target's compiled members
-    (`riskmodel.scale.inference`), used for risk and interval; contributions always come
-    from LightGBM's TreeSHAP. `bands` ({month: {target: calibration}}, from
-    `riskmodel.scoring.refit_bands`) replaces a model's interval calibration that month.
+    (`riskmodel.scale.inference`), used for risk and member spread; contributions always
+    come from LightGBM's TreeSHAP.
     """
     names = next(iter(models.values())).features
-    scores: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+    scores: Scores = {}
     kept: dict[int, np.ndarray] = {}
+
+    def spread_of(target: str, model: Any) -> Any:
+        if not (compiled and target in compiled):
+            return None
+        return lambda X: spread_from_logits(model, member_logits(compiled[target], X))
+
     for month in months:
         scores[month] = {}
         if month == features_of:
@@ -99,21 +118,28 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
         for target, registered in models.items():
             model, meta = registered.estimator, registered.meta
             X = scoring_matrix(model, meta, cube, month, cells)
-            band = (bands or {}).get(month, {}).get(target)
-            interval = None
-            if compiled and target in compiled:
-                interval = interval_from_logits(model, member_logits(compiled[target], X),
-                                                band)
-            scores[month][target] = score_rows(model, meta, X, sampled, rule, interval, band)
-    return scores, kept
+            spread = spread_of(target, model)
+            scores[month][target] = score_rows(model, meta, X, sampled, rule,
+                                               spread(X) if spread else None)
+    rows: Labelled = {}
+    if labelled is not None:
+        matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per feature list
+        for target, registered in models.items():
+            risk, sd = labelled_spread(registered.estimator, cube, labelled[0], labelled[1],
+                                       spread_of(target, registered.estimator), matrices)
+            rows[target] = {"risk": risk, "member_sd": sd}
+    return scores, kept, rows
 
 
 def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Block,
                 block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
                 rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-                features_of: int | None = None, bands: Bands | None = None) -> BlockScores:
+                features_of: int | None = None, plan: RefitPlan | None = None
+                ) -> BlockScores:
     """Score the land cells of `block` at each time index of `months` (`score_cube` of the
-    block's features, built once for all `months`).
+    block's features, built once for all `months`), and with a refit `plan` the plan's
+    labelled rows among its cells (risk and member spread at actual inspection coverage,
+    and the identified cases of each window).
 
     `sub` are the block's bordered inputs and `inner` the block's place in them (from
     `block_inputs`); `nx` is the width of the whole grid; `sampled` the driver rule's
@@ -123,8 +149,13 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     core = slice(inner.y0, inner.y1), slice(inner.x0, inner.x1)
     local = land_cells(sub["country_id"].values[core])
     width = block.x1 - block.x0
-    cells = (block.y0 + local // width) * nx + block.x0 + local % width
+    cells = ((block.y0 + local // width) * nx + block.x0 + local % width).astype(np.int64)
     picked = np.asarray(sampled, bool).ravel()[local]
+    # The plan's cells in this block: a block holding none (open sea, or by chance on a
+    # grid over the refit's cap) builds no features at the labelled months.
+    in_plan = np.isin(cells, plan.cells) if plan is not None else np.zeros(len(cells), bool)
+    label_months = plan.labelled if plan is not None and in_plan.any() else \
+        np.empty(0, np.int64)
     if len(local) == 0:
         # Open sea (most of a global grid): nothing to score, so no inputs read and no
         # features built.
@@ -132,13 +163,32 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
         scores = {month: {t: score_rows(m.estimator, m.meta, empty, np.zeros(0, bool), rule)
                           for t, m in models.items()} for month in months}
         kept = {features_of: empty} if features_of in months else {}
-        return BlockScores(cells.astype(np.int64), scores, kept)
-    # Read only what the features declare (the catalogue enforces it) and the region
-    # layers: a stored world also holds labels and truth that scoring never touches.
-    needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS)
+        return BlockScores(cells, scores, kept)
+    # Read only what the features declare (the catalogue enforces it), the region layers
+    # and, for the refit's rows, the identified cases: a stored world also holds labels
+    # and truth that scoring never touches.
+    identified = {f"identified_{t}" for t in models} if len(label_months) else set()
+    needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS) | identified
     sub = sub[[v for v in sub.data_vars if v in needed]].load()
-    # Neighbourhood features only at the months scored (each month is independent).
-    cube = features.build_cube(sub, names, months=months).isel(lat=core[0], lon=core[1])
-    scores, kept = score_cube(models, cube, local, months, picked, rule, compiled,
-                              features_of, bands)
-    return BlockScores(cells.astype(np.int64), scores, kept)
+    # Neighbourhood features only at the months read (each month is independent).
+    at = sorted(set(months) | {int(t) for t in label_months})
+    cube = features.build_cube(sub, names, months=at).isel(lat=core[0], lon=core[1])
+    scores, kept, labelled = score_cube(
+        models, cube, local, months, picked, rule, compiled, features_of,
+        (label_months, local[in_plan]) if len(label_months) else None)
+    if labelled:
+        assert plan is not None  # labelled rows are scored only with a plan
+        add_counts(labelled, sub.isel(lat=core[0], lon=core[1]), local[in_plan], plan)
+    return BlockScores(cells, scores, kept, cells[in_plan], labelled)
+
+
+def add_counts(labelled: Labelled, grid: xr.Dataset, cells: np.ndarray, plan: RefitPlan
+               ) -> None:
+    """Put each target's `count` (`labelled_counts` of `identified_<target>` of `grid`, a
+    block or the whole grid, at its land `cells`, flat indices into it) into `labelled`
+    (as `score_cube` returns it), for the targets whose identified cases `grid` holds."""
+    for target, rows in labelled.items():
+        var = f"identified_{target}"
+        if var in grid:
+            cases = grid[var].transpose("time", "lat", "lon").values
+            rows["count"] = labelled_counts(cases, cells, plan.labelled, plan.horizon)

@@ -136,13 +136,19 @@ def member_logits(compiled: list[CompiledBooster], X: np.ndarray) -> np.ndarray:
     return np.stack([c.raw_score(X) for c in compiled])
 
 
+def spread_from_logits(model: Any, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(risk, member_sd) of a `RiskModel` from its members' (members, n) logits, as
+    `predict_spread` does (the scale tests compare the two, so a change there cannot pass
+    unnoticed)."""
+    return model._calibrate(logits.mean(0)), logits.std(0)
+
+
 def interval_from_logits(model: Any, logits: np.ndarray, band: Any = None
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(risk, lo, hi) of a `RiskModel` from its members' logits, as `predict_interval` does
-    (the scale tests compare the two, so a change there cannot pass unnoticed); `band` a
-    refitted interval calibration, else the model's own."""
+    """(risk, lo, hi) of a `RiskModel` from its members' logits, as `predict_interval`
+    does; `band` a refitted interval calibration, else the model's own."""
     from riskmodel.models.interval import predict_band
 
-    risk = model._calibrate(logits.mean(0))
-    lo, hi = predict_band(risk, logits.std(0), model.interval_ if band is None else band)
+    risk, sd = spread_from_logits(model, logits)
+    lo, hi = predict_band(risk, sd, model.interval_ if band is None else band)
     return risk, lo, hi
