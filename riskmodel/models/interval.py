@@ -39,8 +39,10 @@ the months a deployed model scores, and a spread fitted there misses on later mo
 model's error grows and changes as its training rows age). Every scoring therefore
 re-estimates sigma_res with the same estimator on the newest `REFIT_MONTHS` months that
 are labelled by the scored month m, i.e. whose label windows (t, t+H] are complete
-(t + H <= m): every land cell of those months, scored by the same model at its actual
-inspection coverage, with the cases identified in its window. Nothing after m is read.
+(t + H <= m): every land cell of those months (on grids of more than
+`riskmodel.scoring.REFIT_CELLS` land cells, that many chosen by a fixed hash of the cell
+index), scored by the same model at its actual inspection coverage, with the cases
+identified in its window. Nothing after m is read.
 The estimator stays the fold's: it needs no truth, and the window's rows are as many as
 the fold's (every land cell of 24 months), so only the months it reads change. Its
 settings (`REFIT_ESTIMATOR`, `REFIT_MONTHS`, `REFIT_WEIGHT_POWER`, `REFIT_SCALE`) were
