@@ -43,8 +43,9 @@ from riskmodel.world import make_world
 from riskmodel.world.truth import detection_probability
 
 ROOT = Path(__file__).resolve().parents[2]
-# Months before the held-out period kept as labelled rows: the most a refit reads.
-LABELLED_BEFORE = 27
+# Months before the held-out period kept as labelled rows: the most a refit reads (48
+# months, the longest window select_interval_refit.py tries, plus the horizon).
+LABELLED_BEFORE = 51
 KEYS = ("cal_risk", "seq_risk")   # a cached file without these is from an older layout
 
 
@@ -60,7 +61,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
     paths = {t: cache / f"{preset}-{seed}-{t}.npz" for t in cfg.targets}
     if all(p.exists() for p in paths.values()):
         loaded = {t: dict(np.load(p)) for t, p in paths.items()}
-        if all(k in a for a in loaded.values() for k in KEYS):
+        if all(k in a for a in loaded.values() for k in KEYS) and all(
+                len(np.unique(a["seq_month"])) - len(np.unique(a["test_month"]))
+                >= LABELLED_BEFORE for a in loaded.values()):
             return loaded
     world = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(world)

@@ -79,10 +79,10 @@ SCALE = 1.3
 _P_MIN, _P_MAX = 1e-6, 1 - 1e-6
 # The refit at scoring; chosen on the selection worlds
 # (benchmarks/selection/interval-refit.json); see above.
-REFIT_MONTHS = 24
+REFIT_MONTHS = 36
 REFIT_ESTIMATOR = "moment"
 REFIT_WEIGHT_POWER = 1.0
-REFIT_SCALE = 1.3
+REFIT_SCALE = 1.2
 # Fewer windows with >= 2 identified cases than this in the newest labelled months: the
 # estimate rests on too few rows, and the fold's calibration is kept. A guard, not a
 # tuned setting: no month of any selection world fell back with it.
