@@ -165,8 +165,8 @@ Bands = dict[int, dict[str, IntervalCalibration]]
 # Land cells a refit reads per labelled month, at most. Every land cell x REFIT_MONTHS
 # months x 2 targets is gathered in the lead process, which on a global grid (millions of
 # land cells) would not fit; the spread is one number per target, estimated from the
-# rows' windows with two or more cases, and 50,000 cells x 24 months (1.2 million rows)
-# hold as many rows as the demo's every cell (14,400 x 24) many times over. Grids with at
+# rows' windows with two or more cases, and 50,000 cells x 36 months (1.8 million rows)
+# hold as many rows as the demo's every cell (14,400 x 36) many times over. Grids with at
 # most this many land cells (the demo, the tests' worlds) read every cell.
 REFIT_CELLS = 50_000
 

@@ -44,12 +44,12 @@ are labelled by the scored month m, i.e. whose label windows (t, t+H] are comple
 index), scored by the same model at its actual inspection coverage, with the cases
 identified in its window. Nothing after m is read.
 The estimator stays the fold's: it needs no truth, and the window's rows are as many as
-the fold's (every land cell of 24 months), so only the months it reads change. Its
-settings (`REFIT_ESTIMATOR`, `REFIT_MONTHS`, `REFIT_WEIGHT_POWER`, `REFIT_SCALE`) were
-chosen on the selection worlds only (benchmarks/selection/select_interval_refit.py),
-among them the Poisson-log-normal maximum likelihood (`estimator="likelihood"`,
-`count_likelihood`), which the moment estimator beat there. When those months
-hold fewer than `MIN_REFIT_WINDOWS` windows with two or more cases (the rows that carry
+the fold's or more (every land cell of `REFIT_MONTHS` months), so only the months it
+reads change. Its settings (`REFIT_ESTIMATOR`, `REFIT_MONTHS`, `REFIT_WEIGHT_POWER`,
+`REFIT_SCALE`) were chosen on the selection worlds only
+(benchmarks/selection/select_interval_refit.py), among them the Poisson-log-normal
+maximum likelihood (`estimator="likelihood"`, `count_likelihood`), which the moment
+estimator beat there. When those months hold fewer than `MIN_REFIT_WINDOWS` windows with two or more cases (the rows that carry
 the estimate), the fold's calibration is kept; `IntervalCalibration.refit` records which
 spread was used, from which months and rows.
 """
