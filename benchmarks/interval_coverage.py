@@ -7,8 +7,8 @@ training table and `fit_model`; `selection/interval_worlds.py`, cached), fits th
 interval with the method in `riskmodel.models.interval` as `riskmodel evaluate` does (the
 calibration fold's fit, refitted at each held-out month on the newest months labelled by
 then: `interval.monthly_refits`, `interval.monthly_bands`), and measures its coverage of
-the world's probability of the label on the held-out months (`riskmodel.models.evaluate.judge`'s
-`interval_coverage`).
+the world's probability of the label on the held-out months
+(`riskmodel.models.evaluate.judge`'s `interval_coverage`).
 
 Beside it, as a diagnosis (it reads the truth, so no method could), each seed records
 `truth_fitted_coverage`: the held-out coverage of a band whose one spread was fitted on

@@ -69,3 +69,7 @@ def test_unmeasured_interval_settings_are_marked() -> None:
     assert PREVIOUS in _ws_line(doc)
     doc["scenarios"]["well-specified"]["interval_method"] = {"method": METHOD}
     assert PREVIOUS not in _ws_line(doc)
+    # the current method with other refit settings than the deployed ones: still marked
+    doc["scenarios"]["well-specified"]["interval_method"] = {"method": METHOD,
+                                                             "refit_months": 1}
+    assert PREVIOUS in _ws_line(doc)

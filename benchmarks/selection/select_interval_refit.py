@@ -11,8 +11,9 @@ product model of each target is fitted once, exactly as `riskmodel evaluate` fit
 scale) below scores each held-out month with its own refit, judged by the 80% coverage
 of the world's probability of the label over the held-out months (never the 0/1 label).
 Both estimators' spreads are proportional to `scale`, so each (estimator, K) is refitted
-once per month at scale 1 and the scales multiply its spread (as `fit_interval` does). Rule (as for the fold's settings, `select_interval.py`): the candidate with
-the largest share of (world, target) coverages in [0.70, 0.90]; ties by the median
+once per month at scale 1 and the scales multiply its spread (as `fit_interval` does).
+Rule (as for the fold's settings, `select_interval.py`): the candidate with the largest
+share of (world, target) coverages in [0.70, 0.90]; ties by the median
 closest to the nominal 0.80, then by the smaller scale, then the larger K (the steadier
 estimate). (An earlier round on 8 of these worlds, the moment estimator only, K 3-24,
 chose K 24, power 1, scale 1.3; this round widens the worlds, adds the likelihood and

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from riskmodel.models import interval
 from riskmodel.models.interval import METHOD as INTERVAL_METHOD
 
 TARGETS = ("fl", "cl")
@@ -29,8 +30,15 @@ PREVIOUS = "(interval settings before the current ones)"
 
 def interval_current(block: dict[str, Any]) -> bool:
     """Whether a scenario's interval coverage was measured with the current method
-    (`riskmodel.models.interval.METHOD`)."""
-    return block.get("interval_method", {}).get("method") == INTERVAL_METHOD
+    (`riskmodel.models.interval.METHOD`) and, where its block records them, the current
+    refit settings."""
+    method = block.get("interval_method", {})
+    settings = {"refit_estimator": interval.REFIT_ESTIMATOR,
+                "refit_months": interval.REFIT_MONTHS,
+                "refit_weight_power": interval.REFIT_WEIGHT_POWER,
+                "refit_scale": interval.REFIT_SCALE}
+    return method.get("method") == INTERVAL_METHOD and all(
+        method.get(k, v) == v for k, v in settings.items())
 
 
 @dataclass(frozen=True)
