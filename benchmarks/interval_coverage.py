@@ -35,15 +35,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from statistics import NormalDist
 
 ROOT = Path(__file__).resolve().parent.parent
 # The repository first: this folder's kernels.py would otherwise shadow the package.
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "benchmarks" / "selection"))
 
-import numpy as np  # noqa: E402
-from interval_worlds import collect  # noqa: E402
+from interval_worlds import band_coverage, collect, covering_spread  # noqa: E402
 from riskmodel.config import load_config  # noqa: E402
 from riskmodel.models import interval  # noqa: E402
 from riskmodel.models.metrics import interval_coverage  # noqa: E402
@@ -110,18 +108,7 @@ def stored_coverage(arrays: dict, horizon: int, method: dict | None) -> float:
 def truth_fitted_coverage(arrays: dict) -> float:
     """Held-out coverage of the constant spread that covers 80% of the calibration fold's
     own oracle probabilities (a diagnosis: no method sees the oracle)."""
-    def cover(prefix: str, spread: float) -> float:
-        band = interval.IntervalCalibration(NOMINAL, np.zeros(1), np.array([spread]))
-        lo, hi = interval.predict_band(arrays[f"{prefix}_risk"], arrays[f"{prefix}_sd"], band)
-        return interval_coverage(arrays[f"{prefix}_oracle"], lo, hi)
-
-    # Coverage grows with the spread up to z (beyond it the band's upper end, centred at
-    # log L_hat - s^2 / 2, falls back towards the score): bisect for 80% on the fold there.
-    lo, hi = 0.0, NormalDist().inv_cdf(0.5 + NOMINAL / 2)
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if cover("cal", mid) < NOMINAL else (lo, mid)
-    return cover("test", hi)
+    return band_coverage(arrays, "test", covering_spread(arrays, "cal", NOMINAL), NOMINAL)
 
 
 def main() -> None:

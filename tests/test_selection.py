@@ -35,6 +35,19 @@ def test_selection_used_selection_seeds_only() -> None:
 INTERVAL = ROOT / "benchmarks" / "selection" / "interval-method.json"
 
 
+def _chosen_by_the_rule_on_selection_worlds(doc: dict) -> None:
+    """An interval selection record (`interval-method.json`, `interval-refit.json`): the
+    rule as written (no candidate has more coverages in [0.70, 0.90] than the chosen one),
+    and every world judged is a selection world, none a report world."""
+    chosen = doc["tried"][doc["chosen"]]
+    best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())
+    assert chosen["summary"]["share_in_range"] == best
+    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
+    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
+    for t in doc["tried"].values():
+        assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}
+
+
 def test_interval_uses_the_settings_chosen_on_selection_worlds() -> None:
     from riskmodel.models import interval
 
@@ -44,13 +57,7 @@ def test_interval_uses_the_settings_chosen_on_selection_worlds() -> None:
                                       "scale": chosen["scale"]}
     assert (interval.WEIGHT_POWER, interval.SCALE) == (chosen["weight_power"],
                                                       chosen["scale"])
-    # the rule as written: no candidate has more coverages in [0.70, 0.90]
-    best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())
-    assert chosen["summary"]["share_in_range"] == best
-    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
-    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
-    for t in doc["tried"].values():
-        assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}
+    _chosen_by_the_rule_on_selection_worlds(doc)
 
 
 REFIT = ROOT / "benchmarks" / "selection" / "interval-refit.json"
@@ -66,13 +73,7 @@ def test_interval_refit_uses_the_settings_chosen_on_selection_worlds() -> None:
     assert (interval.REFIT_ESTIMATOR, interval.REFIT_MONTHS, interval.REFIT_WEIGHT_POWER,
             interval.REFIT_SCALE) == tuple(chosen[k] for k in keys)
     assert doc["min_refit_windows"] == interval.MIN_REFIT_WINDOWS
-    # the rule as written: no candidate has more coverages in [0.70, 0.90]
-    best = max(t["summary"]["share_in_range"] for t in doc["tried"].values())
-    assert chosen["summary"]["share_in_range"] == best
-    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
-    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
-    for t in doc["tried"].values():
-        assert {k.split("/")[1] for k in t["coverage"]} <= {str(s) for s in seeds}
+    _chosen_by_the_rule_on_selection_worlds(doc)
 
 
 def test_a_selection_record_keeps_its_document_and_says_when_and_where(tmp_path: Path

@@ -22,7 +22,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 
@@ -30,28 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from interval_worlds import collect  # noqa: E402
+from interval_worlds import collect, covering_spread  # noqa: E402
 from record import write_record  # noqa: E402
-from riskmodel.models import interval  # noqa: E402
-from riskmodel.models.metrics import interval_coverage  # noqa: E402
 
 SELECTION = Path(__file__).with_name("interval-refit.json")
 NOMINAL = 0.8
-
-
-def needed_spread(a: dict[str, np.ndarray]) -> float:
-    """The constant residual spread whose band covers `NOMINAL` of the held-out rows'
-    oracle probabilities (coverage rises with the spread up to z; module docstring)."""
-    def cover(spread: float) -> float:
-        band = interval.IntervalCalibration(NOMINAL, np.zeros(1), np.array([spread]))
-        lo, hi = interval.predict_band(a["test_risk"], a["test_sd"], band)
-        return interval_coverage(a["test_oracle"], lo, hi)
-
-    lo, hi = 0.0, NormalDist().inv_cdf(0.5 + NOMINAL / 2)
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if cover(mid) < NOMINAL else (lo, mid)
-    return hi
 
 
 def main() -> None:
@@ -67,7 +49,7 @@ def main() -> None:
         preset, seed = world.rsplit(":", 1)
         for target, a in collect(preset, int(seed), Path(args.cache)).items():
             key = f"{preset}/{seed}/{target}"
-            per_world[key] = {"needed": needed_spread(a),
+            per_world[key] = {"needed": covering_spread(a, "test", NOMINAL),
                               **{e: float(np.mean(s[key])) for e, s in spreads.items()}}
     needed = np.array([w["needed"] for w in per_world.values()])
     summary = {"needed_sd_log": float(np.std(np.log(needed)))}

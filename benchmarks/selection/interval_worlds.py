@@ -25,12 +25,15 @@ among methods costs no refit. The cache is scratch data, not a result.
 from __future__ import annotations
 
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
 import features
 from riskmodel.config import load_config
 from riskmodel.models.evaluate import _rows, holdout_split, window_probability
+from riskmodel.models import interval
+from riskmodel.models.metrics import interval_coverage
 from riskmodel.models.fitting import (
     COVERAGE_FEATURE,
     fit_model,
@@ -47,6 +50,27 @@ ROOT = Path(__file__).resolve().parents[2]
 # months, the longest window select_interval_refit.py tries, plus the horizon).
 LABELLED_BEFORE = 51
 KEYS = ("cal_risk", "seq_risk")   # a cached file without these is from an older layout
+
+
+def band_coverage(a: dict[str, np.ndarray], prefix: str, spread: float,
+                  nominal: float = 0.8) -> float:
+    """Coverage of the `prefix` rows' ("cal" or "test") oracle probabilities by the
+    `nominal` band of one constant residual spread around their scores."""
+    band = interval.IntervalCalibration(nominal, np.zeros(1), np.array([spread]))
+    lo, hi = interval.predict_band(a[f"{prefix}_risk"], a[f"{prefix}_sd"], band)
+    return interval_coverage(a[f"{prefix}_oracle"], lo, hi)
+
+
+def covering_spread(a: dict[str, np.ndarray], prefix: str, nominal: float = 0.8) -> float:
+    """The constant residual spread whose band covers `nominal` of the `prefix` rows'
+    oracle probabilities (a diagnosis: it reads the truth). Coverage grows with the spread
+    up to z (beyond it the band's upper end, centred at log L_hat - s^2 / 2, falls back
+    towards the score), so it is bisected on [0, z], 40 halvings."""
+    lo, hi = 0.0, NormalDist().inv_cdf(0.5 + nominal / 2)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if band_coverage(a, prefix, mid, nominal) < nominal else (lo, mid)
+    return hi
 
 
 def _grid_rows(grid: np.ndarray, month: np.ndarray, cell: np.ndarray) -> np.ndarray:
