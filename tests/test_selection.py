@@ -88,3 +88,61 @@ def test_a_selection_record_keeps_its_document_and_says_when_and_where(tmp_path:
     doc = json.loads(out.read_text())
     assert doc["chosen"] == "a" and doc["tried"] == {"a": 1} and doc["load_start"] == 0.5
     assert doc["seconds"] >= 2.0 and doc["cpus"] >= 1 and doc["date"].endswith("+00:00")
+
+
+DIAGNOSIS = ROOT / "benchmarks" / "selection" / "interval-diagnosis.json"
+
+
+def _diagnosis():
+    import sys
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.selection import interval_diagnosis
+    return interval_diagnosis
+
+
+def test_the_diagnosis_moment_spread_is_the_interval_estimator() -> None:
+    import numpy as np
+
+    from riskmodel.models import interval
+
+    rng = np.random.default_rng(3)
+    lam = rng.lognormal(-2.0, 1.0, 20_000)
+    count = rng.poisson(lam * rng.lognormal(-0.18, 0.6, lam.size)).astype(float)
+    member_sd = rng.uniform(0.0, 0.2, lam.size)
+    fitted = interval.fit_interval(interval.probability(lam), member_sd, count,
+                                   np.ones(lam.size), 0.8, bins=1, weight_power=1.0,
+                                   scale=1.0)
+    d = _diagnosis()
+    assert abs(d.moment_spread(lam, count, member_sd, 1.0, 0.0) - fitted.sigma[0]) < 1e-9
+    # leaving out the lowest rows reads fewer rows: a different figure, same estimator
+    keep = lam >= np.quantile(lam, 0.5)
+    top = interval.fit_interval(interval.probability(lam[keep]), member_sd[keep],
+                                count[keep], np.ones(int(keep.sum())), 0.8, bins=1,
+                                weight_power=1.0, scale=1.0)
+    assert abs(d.moment_spread(lam, count, member_sd, 1.0, 0.5) - top.sigma[0]) < 1e-9
+
+
+def test_the_diagnosis_truth_moment_recovers_a_log_normal_spread() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    lam = rng.lognormal(-1.0, 0.5, 400_000)
+    s = 0.5
+    lam_true = lam * np.exp(s * rng.standard_normal(lam.size) - s * s / 2)
+    got = _diagnosis().truth_moment(lam, lam_true, np.zeros(lam.size))
+    assert abs(got - s) < 0.02
+    # the members' spread is taken off, as the estimator does
+    with_members = _diagnosis().truth_moment(lam, lam_true, np.full(lam.size, 0.3))
+    assert abs(with_members - np.sqrt(s * s - 0.09)) < 0.03
+
+
+def test_the_interval_diagnosis_read_selection_worlds_and_the_deployed_refit() -> None:
+    from riskmodel.models import interval
+
+    doc = json.loads(DIAGNOSIS.read_text())
+    seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
+    assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
+    deployed = doc["summary"]["decomposition"]["deployed"]
+    assert deployed == (f"{interval.REFIT_ESTIMATOR}-months-{interval.REFIT_MONTHS}-power-"
+                        f"{interval.REFIT_WEIGHT_POWER:g}")
+    assert all(deployed in w and "window_truth" in w for w in doc["per_world"].values())

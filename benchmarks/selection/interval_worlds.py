@@ -16,10 +16,13 @@ fits the product model of each target once per (preset, seed), exactly as
   every land cell of the `LABELLED_BEFORE` months before the held-out period and of the
   held-out months, at actual coverage, with the identified cases of each row's window:
   `seq_risk`, `seq_sd`, `seq_count`, `seq_month` (a refit for month m reads only rows
-  with month + H <= m).
+  with month + H <= m); and `seq_oracle`, their probability of the label, which no
+  method may read (a diagnosis: how well the months a refit reads stand for the months
+  it scores).
 
 Arrays go to `<cache>/<preset>-<seed>-<target>.npz`; a cached file is reused, so choosing
-among methods costs no refit. The cache is scratch data, not a result.
+among methods costs no refit (a file from before `seq_oracle` was kept gets it added from
+the regenerated world, without refitting). The cache is scratch data, not a result.
 """
 
 from __future__ import annotations
@@ -78,6 +81,32 @@ def _grid_rows(grid: np.ndarray, month: np.ndarray, cell: np.ndarray) -> np.ndar
     return grid.reshape(grid.shape[0], -1)[month, cell]
 
 
+def _window_oracles(cfg, world) -> dict[str, np.ndarray]:
+    """{target: the world's probability of the label at the labelled rows (`seq_*`)}."""
+    horizon = cfg.model.horizon
+    months = holdout_split(world.sizes["time"], horizon).test_months
+    seq_months = np.arange(months[0] - LABELLED_BEFORE, months[-1] + 1)
+    cells = land_cells(world["country_id"].values)
+    detect = np.nan_to_num(world["detection_prob"].values.astype(np.float64))
+    return {t: _rows(window_probability(
+                np.nan_to_num(world[f"true_rate_{t}"].values.astype(np.float64)) * detect,
+                horizon), seq_months, cells) for t in cfg.targets}
+
+
+def _with_window_oracle(cfg, loaded: dict[str, dict[str, np.ndarray]],
+                        paths: dict[str, Path]) -> dict[str, dict[str, np.ndarray]]:
+    """Cached arrays of an older layout with `seq_oracle` added from the regenerated world
+    (no model is fitted: the oracle depends on the world only)."""
+    oracles = _window_oracles(cfg, make_world(cfg.world, cfg.seed))
+    for target, a in loaded.items():
+        if len(oracles[target]) != len(a["seq_month"]):
+            raise ValueError(f"{paths[target]}: {len(a['seq_month'])} labelled rows, the "
+                             f"regenerated world has {len(oracles[target])}")
+        a["seq_oracle"] = oracles[target]
+        np.savez_compressed(paths[target], **a)
+    return loaded
+
+
 def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarray]]:
     """{target: arrays} of one world (module docstring), from the cache when present."""
     cfg = load_config(ROOT / "configs" / "scenarios" / f"{preset}.toml")
@@ -88,7 +117,9 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
         if all(k in a for a in loaded.values() for k in KEYS) and all(
                 len(np.unique(a["seq_month"])) - len(np.unique(a["test_month"]))
                 >= LABELLED_BEFORE for a in loaded.values()):
-            return loaded
+            if all("seq_oracle" in a for a in loaded.values()):
+                return loaded
+            return _with_window_oracle(cfg, loaded, paths)
     world = make_world(cfg.world, cfg.seed)
     cube = features.build_cube(world)
     horizon = cfg.model.horizon
@@ -132,6 +163,7 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
             "seq_risk": model._calibrate(seq_logits.mean(0)), "seq_sd": seq_logits.std(0),
             "seq_count": _rows(counts, seq_months, cells),
             "seq_month": np.repeat(seq_months, len(cells)),
+            "seq_oracle": _rows(oracle_grid, seq_months, cells),
         }
         cache.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(paths[target], **arrays)
