@@ -162,13 +162,14 @@ def with_band(scores: dict[str, np.ndarray], cal: IntervalCalibration
 # {scored time index: {target: the interval calibration that month is scored with}}
 Bands = dict[int, dict[str, IntervalCalibration]]
 
-# Land cells a refit reads per labelled month, at most. Every land cell x REFIT_MONTHS
-# months x 2 targets is gathered in the lead process, which on a global grid (millions of
-# land cells) would not fit; the spread is one number per target, estimated from the
-# rows' windows with two or more cases, and 50,000 cells x 36 months (1.8 million rows)
-# hold as many rows as the demo's every cell (14,400 x 36) many times over. Grids with at
-# most this many land cells (the demo, the tests' worlds) read every cell.
-REFIT_CELLS = 50_000
+# Land cells a refit reads per labelled month, at most. Every row is scored by the model
+# each night (LightGBM, REFIT_MONTHS months x 2 targets), so the rows cost scoring time in
+# proportion: on a grid of 230,000 land cells, 50,000 cells made them most of the night.
+# The spread is one number per target; its settings were chosen and its coverage measured
+# on scenario worlds of 3,600 land cells (x 36 months), and this cap reads four times as
+# many, every land cell of the demo. Grids with at most this many land cells (the demo,
+# the tests' worlds) read every cell.
+REFIT_CELLS = 14_400
 
 
 def refit_cells(land: np.ndarray, cap: int = REFIT_CELLS) -> np.ndarray:
