@@ -27,6 +27,7 @@ the regenerated world, without refitting). The cache is scratch data, not a resu
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from statistics import NormalDist
 
@@ -81,29 +82,43 @@ def _grid_rows(grid: np.ndarray, month: np.ndarray, cell: np.ndarray) -> np.ndar
     return grid.reshape(grid.shape[0], -1)[month, cell]
 
 
-def _window_oracles(cfg, world) -> dict[str, np.ndarray]:
-    """{target: the world's probability of the label at the labelled rows (`seq_*`)}."""
-    horizon = cfg.model.horizon
-    months = holdout_split(world.sizes["time"], horizon).test_months
-    seq_months = np.arange(months[0] - LABELLED_BEFORE, months[-1] + 1)
-    cells = land_cells(world["country_id"].values)
+def _oracle_grid(world, target: str, horizon: int) -> np.ndarray:
+    """The world's probability of the label of `target`, (time, lat, lon)."""
+    rate = np.nan_to_num(world[f"true_rate_{target}"].values.astype(np.float64))
     detect = np.nan_to_num(world["detection_prob"].values.astype(np.float64))
-    return {t: _rows(window_probability(
-                np.nan_to_num(world[f"true_rate_{t}"].values.astype(np.float64)) * detect,
-                horizon), seq_months, cells) for t in cfg.targets}
+    return window_probability(rate * detect, horizon)
+
+
+def _months(world, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(held-out months, labelled months `seq_*` rows are read at)."""
+    months = holdout_split(world.sizes["time"], horizon).test_months
+    return months, np.arange(months[0] - LABELLED_BEFORE, months[-1] + 1)
+
+
+def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write a cache file whole or not at all (a stopped run leaves the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)
 
 
 def _with_window_oracle(cfg, loaded: dict[str, dict[str, np.ndarray]],
                         paths: dict[str, Path]) -> dict[str, dict[str, np.ndarray]]:
     """Cached arrays of an older layout with `seq_oracle` added from the regenerated world
     (no model is fitted: the oracle depends on the world only)."""
-    oracles = _window_oracles(cfg, make_world(cfg.world, cfg.seed))
+    world = make_world(cfg.world, cfg.seed)
+    horizon = cfg.model.horizon
+    _, seq_months = _months(world, horizon)
+    cells = land_cells(world["country_id"].values)
     for target, a in loaded.items():
-        if len(oracles[target]) != len(a["seq_month"]):
+        oracle = _rows(_oracle_grid(world, target, horizon), seq_months, cells)
+        if len(oracle) != len(a["seq_month"]):
             raise ValueError(f"{paths[target]}: {len(a['seq_month'])} labelled rows, the "
-                             f"regenerated world has {len(oracles[target])}")
-        a["seq_oracle"] = oracles[target]
-        np.savez_compressed(paths[target], **a)
+                             f"regenerated world has {len(oracle)}")
+        a["seq_oracle"] = oracle
+        _save(paths[target], a)
     return loaded
 
 
@@ -126,10 +141,8 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
     split = holdout_split(world.sizes["time"], horizon)
     names = tuple(str(n) for n in cube.data_vars)
     cells = land_cells(world["country_id"].values)
-    months = split.test_months
+    months, seq_months = _months(world, horizon)
     X_test = np.concatenate([feature_matrix(cube, names, int(m), cells) for m in months])
-    detect = np.nan_to_num(world["detection_prob"].values.astype(np.float64))
-    seq_months = np.arange(months[0] - LABELLED_BEFORE, months[-1] + 1)
     X_pre = np.concatenate([feature_matrix(cube, names, int(m), cells)
                             for m in seq_months[:LABELLED_BEFORE]])
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -137,7 +150,7 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
         table = training_table(cfg, world, cube, target, names, split.train_months)
         model = fit_model(cfg, table, target)
         rate = np.nan_to_num(world[f"true_rate_{target}"].values.astype(np.float64))
-        oracle_grid = window_probability(rate * detect, horizon)
+        oracle_grid = _oracle_grid(world, target, horizon)
         cal = np.isin(table.month, model.folds_.calibration)
         logits = model._member_logits(table.X[cal])
         ref = reference_values(cfg, table)
@@ -165,7 +178,6 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
             "seq_month": np.repeat(seq_months, len(cells)),
             "seq_oracle": _rows(oracle_grid, seq_months, cells),
         }
-        cache.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(paths[target], **arrays)
+        _save(paths[target], arrays)
         out[target] = arrays
     return out
