@@ -84,10 +84,7 @@ def refit_coverage(arrays: dict, horizon: int, months: int, weight_power: float,
 
 def current_method() -> dict:
     """The settings of the current method, as recorded in a block's `interval_method`."""
-    return {"method": interval.METHOD, "refit_estimator": interval.REFIT_ESTIMATOR,
-            "refit_months": interval.REFIT_MONTHS,
-            "refit_weight_power": interval.REFIT_WEIGHT_POWER,
-            "refit_scale": interval.REFIT_SCALE,
+    return {"method": interval.METHOD, **interval.refit_settings(),
             "min_refit_windows": interval.MIN_REFIT_WINDOWS,
             "weight_power": interval.WEIGHT_POWER, "scale": interval.SCALE}
 

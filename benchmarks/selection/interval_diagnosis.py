@@ -55,15 +55,15 @@ VARIANTS = ((0.5, 0.0), (0.75, 0.0), (1.0, 0.0), (1.5, 0.0), (1.0, 0.2), (1.0, 0
             (1.0, 0.6), (1.0, 0.8))
 
 
-def moment_spread(lam: np.ndarray, count: np.ndarray, member_sd: np.ndarray,
+def moment_spread(risk: np.ndarray, count: np.ndarray, member_sd: np.ndarray,
                   power: float, keep_above: float) -> float:
-    """The moment estimator's sigma_res at scale 1 (`interval.fit_interval`'s formula) on
-    the rows whose L_hat is at least its `keep_above` quantile, weighted by L_hat^power."""
+    """The moment estimator's sigma_res at scale 1 (`interval.fit_interval`, rows weighted
+    by L_hat^power) on the rows whose L_hat is at least its `keep_above` quantile."""
+    lam = interval.expected_count(risk)
     keep = lam >= np.quantile(lam, keep_above)
-    lam, count, member_sd = lam[keep], count[keep], member_sd[keep]
-    v = lam ** power
-    r2 = max(np.sum(v * ((count - lam) ** 2 - count) / lam ** 2), 0.0) / np.sum(v)
-    return float(np.sqrt(max(np.log1p(r2) - np.sum(v * member_sd ** 2) / np.sum(v), 0.0)))
+    return float(interval.fit_interval(risk[keep], member_sd[keep], count[keep],
+                                       np.ones(int(keep.sum())), NOMINAL, bins=1,
+                                       weight_power=power, scale=1.0).sigma[0])
 
 
 def truth_moment(lam: np.ndarray, lam_true: np.ndarray, member_sd: np.ndarray) -> float:
@@ -92,7 +92,8 @@ def window_figures(a: dict[str, np.ndarray], horizon: int) -> dict[str, float]:
             truth_moment(lam_all[w], true_all[w], a["seq_sd"][w]))
         for power, keep in VARIANTS:
             acc.setdefault(f"moment-power-{power}-keep-above-{keep}", []).append(
-                moment_spread(lam_all[w], a["seq_count"][w], a["seq_sd"][w], power, keep))
+                moment_spread(a["seq_risk"][w], a["seq_count"][w], a["seq_sd"][w], power,
+                              keep))
     return {k: float(np.mean(v)) for k, v in acc.items()}
 
 

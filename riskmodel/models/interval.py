@@ -49,9 +49,9 @@ reads change. Its settings (`REFIT_ESTIMATOR`, `REFIT_MONTHS`, `REFIT_WEIGHT_POW
 `REFIT_SCALE`) were chosen on the selection worlds only
 (benchmarks/selection/select_interval_refit.py), among them the Poisson-log-normal
 maximum likelihood (`estimator="likelihood"`, `count_likelihood`), which the moment
-estimator beat there. When those months hold fewer than `MIN_REFIT_WINDOWS` windows with two or more cases (the rows that carry
-the estimate), the fold's calibration is kept; `IntervalCalibration.refit` records which
-spread was used, from which months and rows.
+estimator beat there. When those months hold fewer than `MIN_REFIT_WINDOWS` windows with
+two or more cases (the rows that carry the estimate), the fold's calibration is kept;
+`IntervalCalibration.refit` records which spread was used, from which months and rows.
 """
 
 from __future__ import annotations
@@ -87,6 +87,12 @@ REFIT_SCALE = 1.2
 # estimate rests on too few rows, and the fold's calibration is kept. A guard, not a
 # tuned setting: no month of any selection world fell back with it.
 MIN_REFIT_WINDOWS = 30
+
+
+def refit_settings() -> dict[str, Any]:
+    """The deployed refit's settings, as the interval's results record them."""
+    return {"refit_estimator": REFIT_ESTIMATOR, "refit_months": REFIT_MONTHS,
+            "refit_weight_power": REFIT_WEIGHT_POWER, "refit_scale": REFIT_SCALE}
 
 
 def expected_count(p: np.ndarray) -> np.ndarray:

@@ -33,12 +33,8 @@ def interval_current(block: dict[str, Any]) -> bool:
     (`riskmodel.models.interval.METHOD`) and, where its block records them, the current
     refit settings."""
     method = block.get("interval_method", {})
-    settings = {"refit_estimator": interval.REFIT_ESTIMATOR,
-                "refit_months": interval.REFIT_MONTHS,
-                "refit_weight_power": interval.REFIT_WEIGHT_POWER,
-                "refit_scale": interval.REFIT_SCALE}
     return method.get("method") == INTERVAL_METHOD and all(
-        method.get(k, v) == v for k, v in settings.items())
+        method.get(k, v) == v for k, v in interval.refit_settings().items())
 
 
 @dataclass(frozen=True)
