@@ -286,15 +286,17 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
     the run's engine, and the raw features of `features_of` for the feature checks. Each
     month's interval is refitted on the months labelled by then (`score_months` with the
     horizon, `riskmodel.scoring.refit_bands`), by either engine, and its attrs say which
-    spread was used."""
+    spread was used; the refit's scored rows are kept between nights in `refit_rows_dir`
+    (the same values, fewer rows scored)."""
     cfg = ctx.cfg
+    kept = refit_rows_dir(ctx)
     with ctx.progress.stage("score"):
         scored = score_months(models.models, inputs, months, engine=ctx.engine, rule=rule,
                               attrs=lambda m: risk_attrs(cfg, inputs, models, m),
                               cube=cube, horizon=cfg.model.horizon, features_of=features_of,
                               client=client, block=cfg.scale.block,
                               folders=models.folders, inference=cfg.scale.inference,
-                              cache_dir=cfg.scale.compiled_cache)
+                              cache_dir=cfg.scale.compiled_cache, refit_rows=kept)
         if not models.partners:
             return scored
         # Outcome partners: their countries scored by their own models (docs/simulate.md),
@@ -306,7 +308,7 @@ def score(ctx: RunContext, inputs: xr.Dataset, models: RunModels, months: list[i
                                  horizon=cfg.model.horizon,
                                  folders={t: str(r.folder) for t, r in per.items()},
                                  inference=cfg.scale.inference,
-                                 cache_dir=cfg.scale.compiled_cache)
+                                 cache_dir=cfg.scale.compiled_cache, refit_rows=kept)
                for pid, per in models.partners.items() if per}
         return replace(scored, risk={
             m: partner_risk(ds, {pid: s.risk[m] for pid, s in own.items()},
@@ -404,6 +406,12 @@ def drift_line(drift: list[Finding], checked: int, targets: list[str], path: Pat
             f"distribution than 95% of training months were (PSI: {named}{more}); a "
             f"warning, below the failure limit; read by the {' and '.join(targets)} "
             f"model{'s' if len(targets) > 1 else ''}; details in {path}")
+
+
+def refit_rows_dir(ctx: RunContext) -> Path:
+    """Where the interval refit's scored rows are kept between nights
+    (`riskmodel.scale.refit_rows`): <out>/<config name>/refit-rows."""
+    return ctx.out_root / ctx.cfg.name / "refit-rows"
 
 
 def run_dir_for(ctx: RunContext, as_of: str) -> Path:

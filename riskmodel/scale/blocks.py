@@ -23,6 +23,7 @@ from features import CATALOGUE
 from riskmodel.models.registry import RegisteredModel
 from riskmodel.models.table import feature_matrix, land_cells
 from riskmodel.scale.inference import CompiledBooster, member_logits, spread_from_logits
+from riskmodel.scale.refit_rows import RefitRows, kept_spread, model_key
 from riskmodel.scoring import (DriverRule, RefitPlan, labelled_counts, labelled_spread,
                                score_rows, scoring_matrix)
 
@@ -87,7 +88,8 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
                cells: np.ndarray, months: tuple[int, ...], sampled: np.ndarray,
                rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
                features_of: int | None = None,
-               labelled: tuple[np.ndarray, np.ndarray] | None = None
+               labelled: tuple[np.ndarray, np.ndarray] | None = None,
+               refit_rows: RefitRows | None = None
                ) -> tuple[Scores, dict[int, np.ndarray], Labelled]:
     """The one recipe of both scoring engines: score the land `cells` (flat indices into
     the cube's (lat, lon) grid, ascending) of the feature `cube` at each time index of
@@ -97,7 +99,8 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
     them: risk and member spread, the band is made after the refit), for time index
     `features_of` (if given) {features_of: the raw (cells, F) float32 features}, for the
     input checks, and with `labelled` ((time indices, cells), a refit plan's rows in this
-    cube) each target's {"risk", "member_sd"} of those rows (`labelled_spread`).
+    cube) each target's {"risk", "member_sd"} of those rows (`labelled_spread`; with
+    `refit_rows`, months of them an earlier night scored are read from it, `kept_spread`).
     `compiled` optionally holds each target's compiled members
     (`riskmodel.scale.inference`), used for risk and member spread; contributions always
     come from LightGBM's TreeSHAP.
@@ -125,8 +128,13 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
     if labelled is not None:
         matrices: dict[tuple[str, ...], np.ndarray] = {}  # one per feature list
         for target, registered in models.items():
-            risk, sd = labelled_spread(registered.estimator, cube, labelled[0], labelled[1],
-                                       spread_of(target, registered.estimator), matrices)
+            model = registered.estimator
+            spread = spread_of(target, model)
+            if refit_rows is not None:  # months an earlier night scored are read back
+                spread = kept_spread(refit_rows, model_key(registered.meta, registered.features,
+                                                     spread is not None),
+                                     len(labelled[1]), spread or model.predict_spread)
+            risk, sd = labelled_spread(model, cube, labelled[0], labelled[1], spread, matrices)
             rows[target] = {"risk": risk, "member_sd": sd}
     return scores, kept, rows
 
@@ -134,12 +142,12 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
 def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Block,
                 block: Block, nx: int, months: tuple[int, ...], sampled: np.ndarray,
                 rule: DriverRule, compiled: dict[str, list[CompiledBooster]] | None = None,
-                features_of: int | None = None, plan: RefitPlan | None = None
-                ) -> BlockScores:
+                features_of: int | None = None, plan: RefitPlan | None = None,
+                refit_rows: RefitRows | None = None) -> BlockScores:
     """Score the land cells of `block` at each time index of `months` (`score_cube` of the
     block's features, built once for all `months`), and with a refit `plan` the plan's
     labelled rows among its cells (risk and member spread at actual inspection coverage,
-    and the identified cases of each window).
+    and the identified cases of each window; `refit_rows` as for `score_cube`).
 
     `sub` are the block's bordered inputs and `inner` the block's place in them (from
     `block_inputs`); `nx` is the width of the whole grid; `sampled` the driver rule's
@@ -175,7 +183,7 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     cube = features.build_cube(sub, names, months=at).isel(lat=core[0], lon=core[1])
     scores, kept, labelled = score_cube(
         models, cube, local, months, picked, rule, compiled, features_of,
-        (label_months, local[in_plan]) if len(label_months) else None)
+        (label_months, local[in_plan]) if len(label_months) else None, refit_rows)
     if labelled:
         assert plan is not None  # labelled rows are scored only with a plan
         add_counts(labelled, sub.isel(lat=core[0], lon=core[1]), local[in_plan], plan)

@@ -40,6 +40,7 @@ from riskmodel.models.table import land_cells
 from riskmodel.scale.blocks import (BlockScores, add_counts, block_inputs, feature_halo,
                                     plan_blocks, score_block, score_cube)
 from riskmodel.scale.inference import CompiledBooster, compile_members
+from riskmodel.scale.refit_rows import RefitRows
 from riskmodel.scoring import (EVERY_CELL, REFIT_CELLS, Bands, DriverRule, RefitPlan,
                                admin1_sample, assemble_risk, band_attrs, refit_bands,
                                refit_plan, with_band)
@@ -72,11 +73,12 @@ def _worker_models(folders: tuple[tuple[str, str], ...], features: tuple[str, ..
 def _block_task(folders: tuple[tuple[str, str], ...], features: tuple[str, ...],
                 inference: str, cache_dir: str, sub: xr.Dataset, inner: Any, block: Any,
                 nx: int, months: tuple[int, ...], sampled: np.ndarray, rule: DriverRule,
-                features_of: int | None, plan: RefitPlan | None = None) -> BlockScores:
+                features_of: int | None, plan: RefitPlan | None = None,
+                refit_rows: RefitRows | None = None) -> BlockScores:
     """One block scored on a Dask worker, models loaded from their registry folders."""
     models, compiled = _worker_models(folders, features, inference, cache_dir)
     return score_block(models, sub, inner, block, nx, months, sampled, rule, compiled or None,
-                       features_of, plan)
+                       features_of, plan, refit_rows)
 
 
 def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
@@ -85,7 +87,8 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
                       folders: dict[str, str] | None = None, inference: str = "native",
                       cache_dir: str = ".cache/compiled-models",
                       features_of: int | None = None,
-                      plan: RefitPlan | None = None) -> Iterator[BlockScores]:
+                      plan: RefitPlan | None = None,
+                      refit_rows: RefitRows | None = None) -> Iterator[BlockScores]:
     """Scores of every block of the grid at the time indices `months`, as they finish.
 
     Each block's features are built once for all `months`. Without `client` blocks run
@@ -93,7 +96,8 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
     Dask `client` they run as tasks on its workers, which load the models from `folders`
     ({target: registry folder}). `features_of` (a time index) returns each cell's raw
     features of that month too.
-    A refit `plan` returns the plan's labelled rows among each block's cells.
+    A refit `plan` returns the plan's labelled rows among each block's cells (with
+    `refit_rows`, months of them an earlier night scored are read back).
     `sample` is `admin1_sample(admin1_id, rule)` of the grid, drawn once by the caller for
     the blocks and every month assembled from them (it takes seconds on a global grid).
     """
@@ -112,7 +116,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         for b in blocks:
             sub, inner = block_inputs(inputs, b, halo)
             yield score_block(models, sub, inner, b, nx, months, sampled(b), rule,
-                              compiled or None, features_of, plan)
+                              compiled or None, features_of, plan, refit_rows)
         return
     if folders is None:
         raise ValueError("scoring on a Dask cluster needs the models' registry folders")
@@ -125,7 +129,7 @@ def iter_block_scores(models: Models, inputs: xr.Dataset, months: Sequence[int],
         futures.append(client.submit(_block_task, key, tuple(names), inference,
                                      str(Path(cache_dir).resolve()), sub, inner, b, nx,
                                      months, sampled(b), rule, features_of, plan,
-                                     pure=False))
+                                     refit_rows, pure=False))
     for fut in as_completed(futures):
         yield fut.result()
         fut.release()
@@ -192,20 +196,21 @@ def merge_labelled(results: list[BlockScores], plan: RefitPlan, inputs: xr.Datas
 def score_whole(models: Models, inputs: xr.Dataset, cube: xr.Dataset, months: Sequence[int],
                 *, sample: np.ndarray, rule: DriverRule = EVERY_CELL,
                 compiled: dict[str, list[CompiledBooster]] | None = None,
-                features_of: int | None = None, plan: RefitPlan | None = None
-                ) -> BlockScores:
+                features_of: int | None = None, plan: RefitPlan | None = None,
+                refit_rows: RefitRows | None = None) -> BlockScores:
     """The "memory" engine: the whole grid as one block, scored from its feature `cube`
-    (`sample` and `plan` as for `iter_block_scores`)."""
+    (`sample`, `plan` and `refit_rows` as for `iter_block_scores`)."""
     cells = land_cells(inputs["country_id"].values).astype(np.int64)
     read = plan is not None and len(plan.labelled) > 0
     in_plan = np.isin(cells, plan.cells) if read else np.zeros(len(cells), bool)
-    scores, kept, labelled = score_cube(
+    scores, feats, labelled = score_cube(
         models, cube, cells, tuple(int(m) for m in months), sample.ravel()[cells], rule,
-        compiled or None, features_of, (plan.labelled, cells[in_plan]) if read else None)
+        compiled or None, features_of, (plan.labelled, cells[in_plan]) if read else None,
+        refit_rows)
     if labelled:
         assert plan is not None  # labelled rows are scored only with a plan
         add_counts(labelled, inputs, cells[in_plan], plan)
-    return BlockScores(cells, scores, kept, cells[in_plan], labelled)
+    return BlockScores(cells, scores, feats, cells[in_plan], labelled)
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,8 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
                  client: Any = None, block: int = 256, folders: dict[str, str] | None = None,
                  inference: str = "native",
                  cache_dir: str = ".cache/compiled-models", horizon: int | None = None,
-                 refit_months: int = REFIT_MONTHS, refit_cap: int = REFIT_CELLS) -> Scored:
+                 refit_months: int = REFIT_MONTHS, refit_cap: int = REFIT_CELLS,
+                 refit_rows: Path | str | None = None) -> Scored:
     """The risk datasets (docs/architecture.md, risk contract) of time indices `months`.
 
     `engine` "memory" scores the feature `cube` of the whole grid (built from `inputs`
@@ -245,7 +251,11 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
     them in the same pass as the months (each block its own cells among them), the rows
     are gathered here (`merge_labelled`), and each month's band is made from its refit,
     with the attrs `band_attrs` says; without it, the models' calibration-fold band and
-    no such attrs. Both engines give identical datasets.
+    no such attrs. `refit_rows` names a folder where those rows' scores are kept between
+    nights (`riskmodel.scale.refit_rows`): a month whose exact feature rows an earlier
+    night scored with the same model is read from it instead of scored, and files unread
+    for `KEEP_DAYS` are removed after the night. Both engines give identical datasets,
+    with or without the folder.
     """
     if engine not in ENGINES:
         raise ValueError(f"scoring engine {engine!r}: expected one of {', '.join(ENGINES)}")
@@ -259,6 +269,8 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
     counted = any(f"identified_{t}" in inputs for t in models)
     plan = None if horizon is None else refit_plan(inputs, months, horizon, refit_months,
                                                    refit_cap if counted else 0)
+    # Resolved: Dask workers may run in another folder.
+    store = RefitRows(Path(refit_rows).resolve()) if refit_rows and plan else None
     if engine == "memory":
         if client is not None:
             raise ValueError("the memory engine scores in this process; a Dask client "
@@ -267,15 +279,19 @@ def score_months(models: Models, inputs: xr.Dataset, months: Sequence[int], *,
             cube = features.build_cube(inputs)
         compiled = compiled_models(models, cache_dir) if inference == "compiled" else {}
         results = [score_whole(models, inputs, cube, months, sample=sample, rule=rule,
-                               compiled=compiled, features_of=features_of, plan=plan)]
+                               compiled=compiled, features_of=features_of, plan=plan,
+                               refit_rows=store)]
     else:
         results = list(iter_block_scores(models, inputs, months, sample=sample, rule=rule,
                                          block=block, client=client, folders=folders,
                                          inference=inference, cache_dir=cache_dir,
-                                         features_of=features_of, plan=plan))
+                                         features_of=features_of, plan=plan,
+                                         refit_rows=store))
     bands: Bands = {}
     if plan is not None:
         bands = refit_bands(models, merge_labelled(results, plan, inputs, list(models)), plan)
+    if store is not None:
+        store.prune()
     land = land_cells(inputs["country_id"].values)
     sampled = sample.ravel()[land]
     times = inputs["time"].values
