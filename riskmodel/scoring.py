@@ -40,7 +40,7 @@ from riskmodel.models.interval import (
 )
 from riskmodel.models.labels import future_sum
 from riskmodel.models.registry import RegisteredModel
-from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.models.table import feature_matrix, feature_rows, land_cells
 
 N_DRIVERS = 3
 # driver_feature value of a cell whose contributions the driver rule did not compute
@@ -233,8 +233,7 @@ def labelled_spread(model: RiskModel, cube: xr.Dataset, months: np.ndarray,
         return np.empty(shape), np.empty(shape)
     matrices = {} if matrices is None else matrices
     if names not in matrices:
-        matrices[names] = np.concatenate([feature_matrix(cube, names, int(t), cells)
-                                          for t in months])
+        matrices[names] = feature_rows(cube, names, months, cells)
     risk, sd = (spread or model.predict_spread)(matrices[names])
     return (np.asarray(risk, np.float64).reshape(shape),
             np.asarray(sd, np.float64).reshape(shape))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import features
 from riskmodel.config import load_config
@@ -26,7 +27,7 @@ from riskmodel.models.interval import (
 )
 from riskmodel.models.labels import future_label, future_sum
 from riskmodel.models.registry import FORMAT_VERSION, load_model, model_dir
-from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.models.table import feature_matrix, feature_rows, land_cells
 from riskmodel.scale.score import score_months
 from riskmodel.training import ensure_model
 from riskmodel.world import make_world
@@ -59,6 +60,22 @@ def test_future_label_and_sum_match_a_loop() -> None:
         want = window.sum(0)  # NaN wherever a count in the window is missing
         np.testing.assert_array_equal(total[t], want)
         np.testing.assert_array_equal(label[t], np.where(np.isnan(want), np.nan, want > 0))
+
+
+def test_feature_rows_gather_the_cells_of_each_month_in_order() -> None:
+    rng = np.random.default_rng(3)
+    grid = xr.Dataset({n: (("time", "lat", "lon"), rng.normal(size=(6, 9, 11)))
+                       for n in ("a", "b", "c")})
+    cube = grid.isel(lat=slice(2, 8), lon=slice(1, 10))  # a cut-out: strided months
+    cells = np.array([0, 5, 13, 40, 53])
+    names = ("c", "a")
+    got = feature_rows(cube, names, [4, 1, 1], cells)
+    want = np.concatenate([np.stack([cube[n].values[m].ravel()[cells] for n in names],
+                                    axis=1) for m in (4, 1, 1)]).astype(np.float32)
+    assert got.dtype == np.float32 and got.shape == (15, 2)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(feature_matrix(cube, names, 4, cells), want[:5])
+    assert feature_rows(cube, names, [], cells).shape == (0, 2)
 
 
 @pytest.mark.parametrize("n_months,horizon,cal", [(80, 3, 12), (120, 6, 24), (60, 1, 12)])

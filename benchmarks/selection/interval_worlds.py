@@ -45,7 +45,7 @@ from riskmodel.models.fitting import (
     training_table,
 )
 from riskmodel.models.labels import future_sum
-from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.models.table import feature_rows, land_cells
 from riskmodel.world import make_world
 from riskmodel.world.truth import detection_probability
 
@@ -142,9 +142,8 @@ def collect(preset: str, seed: int, cache: Path) -> dict[str, dict[str, np.ndarr
     names = tuple(str(n) for n in cube.data_vars)
     cells = land_cells(world["country_id"].values)
     months, seq_months = _months(world, horizon)
-    X_test = np.concatenate([feature_matrix(cube, names, int(m), cells) for m in months])
-    X_pre = np.concatenate([feature_matrix(cube, names, int(m), cells)
-                            for m in seq_months[:LABELLED_BEFORE]])
+    X_test = feature_rows(cube, names, months, cells)
+    X_pre = feature_rows(cube, names, seq_months[:LABELLED_BEFORE], cells)
     out: dict[str, dict[str, np.ndarray]] = {}
     for target in cfg.targets:
         table = training_table(cfg, world, cube, target, names, split.train_months)

@@ -42,7 +42,7 @@ from riskmodel.contract import month_starts
 from riskmodel.errors import InputError
 from riskmodel.models.fitting import fit_model, training_table
 from riskmodel.models.labels import future_label
-from riskmodel.models.table import feature_matrix, land_cells
+from riskmodel.models.table import feature_rows, land_cells
 from riskmodel.pipeline import RunContext, build_features, load_world, month_label
 from riskmodel.progress import Progress
 
@@ -158,7 +158,7 @@ def _run_target(cfg: BacktestConfig, inputs: xr.Dataset, cube: xr.Dataset,
             if np.isnan(y).any():
                 raise InputError(f"identified_{target}: missing counts in the label windows "
                                  f"of origin {origin.label}; the backtest needs complete labels")
-            X = np.concatenate([feature_matrix(cube, names, int(m), cells) for m in test])
+            X = feature_rows(cube, names, test, cells)
             probs = {"model": model.predict_proba(X)[:, 1],
                      "persistence": np.tile(persistence, len(test)),
                      "logistic": predict_logistic(logistic, X),

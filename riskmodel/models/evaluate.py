@@ -58,7 +58,7 @@ from riskmodel.models.fitting import (
     training_table,
 )
 from riskmodel.models.labels import future_sum
-from riskmodel.models.table import Table, feature_matrix, land_cells
+from riskmodel.models.table import Table, feature_rows, land_cells
 from riskmodel.world.truth import detection_probability
 
 HOLDOUT_MONTHS = 24
@@ -186,9 +186,7 @@ def evaluate_target(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset, target
 
     before = labelled_before(split, horizon)
     if X_before is None:
-        X_before = np.concatenate([feature_matrix(cube, features, int(m), cells)
-                                   for m in before] or [np.empty((0, len(features)),
-                                                                 np.float32)])
+        X_before = feature_rows(cube, features, before, cells)
     risk, sd = model.predict_spread(X_test)
     risk_before, sd_before = model.predict_spread(X_before)
     seq_months = np.concatenate([before, months])
@@ -250,10 +248,8 @@ def evaluate(cfg: RunConfig, inputs: xr.Dataset, cube: xr.Dataset,
     split = holdout_split(inputs.sizes["time"], horizon)
     features = tuple(str(n) for n in cube.data_vars)
     cells = land_cells(inputs["country_id"].values)
-    X_test = np.concatenate([feature_matrix(cube, features, int(m), cells)
-                             for m in split.test_months])
-    X_before = np.concatenate([feature_matrix(cube, features, int(m), cells)
-                               for m in labelled_before(split, horizon)])
+    X_test = feature_rows(cube, features, split.test_months, cells)
+    X_before = feature_rows(cube, features, labelled_before(split, horizon), cells)
     out: dict[str, Any] = {"metrics": {}, "details": {"holdout": {
         "train_labels": [time_label(int(split.train_months[0])),
                          time_label(int(split.train_months[-1]))],

@@ -10,6 +10,7 @@ the width of the risk interval (see `riskmodel.models.interval`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,13 +35,24 @@ def land_cells(country_id: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.asarray(country_id).ravel() >= 0)
 
 
+def feature_rows(cube: xr.Dataset, features: tuple[str, ...], months: Sequence[int] | np.ndarray,
+                 cells: np.ndarray) -> np.ndarray:
+    """(len(months) * len(cells), len(features)) float32 rows of the cube's (time, lat,
+    lon) features: the land `cells` (flat (lat, lon) indices) at each time index of
+    `months`, month-major (every cell of the first month, then of the next)."""
+    at = np.asarray(months, dtype=np.int64).reshape(-1, 1)
+    rows, cols = np.divmod(np.asarray(cells, dtype=np.int64), cube.sizes["lon"])
+    out = np.empty((at.size * len(rows), len(features)), dtype=np.float32)
+    for j, name in enumerate(features):
+        # Gathered by (time, lat, lon) index: no copy of whole months of a cut-out cube.
+        out[:, j] = cube[name].values[at, rows, cols].ravel()
+    return out
+
+
 def feature_matrix(cube: xr.Dataset, features: tuple[str, ...], month: int,
                    cells: np.ndarray) -> np.ndarray:
-    """(len(cells), len(features)) float32 matrix of the cube at one month."""
-    out = np.empty((len(cells), len(features)), dtype=np.float32)
-    for j, name in enumerate(features):
-        out[:, j] = cube[name].values[month].ravel()[cells]
-    return out
+    """(len(cells), len(features)) float32 matrix of the cube at one month (`feature_rows`)."""
+    return feature_rows(cube, features, [month], cells)
 
 
 def build_table(cube: xr.Dataset, features: tuple[str, ...], labels: np.ndarray,
