@@ -482,6 +482,16 @@ class RunConfig(Strict):
     drivers: DriversConfig = DriversConfig()
     report: ReportConfig = ReportConfig()
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_folder(cls, value: str) -> str:
+        # The name is a folder under `out` (run folders, history, kept refit rows): "." or
+        # ".." would put them in `out` itself or above it; all-dot names are refused alike.
+        if set(value) == {"."}:
+            raise ValueError(f"name {value!r} is dots only, not a folder of its own under "
+                             f"`out`; use letters, digits, '_', '-' or '.'")
+        return value
+
     @model_serializer(mode="wrap")
     def _report_only_when_set(self, handler: Any) -> dict[str, Any]:
         # A default [report] is left out of dumps, so the hash of a config without one

@@ -44,6 +44,13 @@ def test_out_of_range_named(tmp_path: Path) -> None:
     assert "model.horizon" in msg and "greater than or equal to 1" in msg
 
 
+@pytest.mark.parametrize("name", [".", "..", "..."])
+def test_a_name_that_is_no_folder_is_refused(tmp_path: Path, name: str) -> None:
+    # Run folders are <out>/<name>/...: ".." would put them above `out`.
+    msg = _error(tmp_path, f"name = {name!r}\n")
+    assert "name" in msg and "dots only" in msg
+
+
 def test_cross_field_rule_named(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[world]\nn_countries = 10\nn_admin1 = 5\n")
     assert "n_admin1" in msg
