@@ -79,9 +79,15 @@ def build_feature(inputs: xr.Dataset, name: str) -> xr.DataArray:
     """Compute one catalogue feature on (time, *space) with its attrs, NaN at sea."""
     entry = CATALOGUE[name]
     da = entry.compute(inputs, **entry.params).transpose("time", *space_dims(inputs))
-    if region_unit(inputs) is None:
-        da = da.where(inputs["country_id"] >= 0)  # a new array: no copy needed below
-        da = da.astype(np.float32, copy=False)
+    if region_unit(inputs) is None and da.chunks is None:
+        # NaN at sea by a boolean mask on a float32 copy: `where` would build a float64
+        # array and convert it back, twice the work, for the same values.
+        values = da.values.astype(np.float32)
+        land = inputs["country_id"].transpose(*space_dims(inputs)).values >= 0
+        values[:, ~land] = np.nan
+        da = da.copy(data=values)
+    elif region_unit(inputs) is None:
+        da = da.where(inputs["country_id"] >= 0).astype(np.float32, copy=False)
     else:
         da = da.astype(np.float32)
     da.attrs = {"units": entry.units, "long_name": entry.meaning, "domain": entry.domain,
