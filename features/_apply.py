@@ -18,9 +18,11 @@ the arrays may be chunked over space.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,15 +34,37 @@ import kernels
 # which a test compares; features sit below the contract and cannot import it).
 MONTHS_PER_STEP = {"monthly": 1, "yearly": 12}
 
-# Time indices a partial cube is built for (`features.build_cube(months=...)`); None: all.
-_MONTHS: ContextVar[tuple[int, ...] | None] = ContextVar("feature_months", default=None)
+
+@dataclass(frozen=True)
+class PartialMonths:
+    """What a partial cube computes of its neighbourhood features (`features.build_cube`):
+    every cell at time indices `months`; at time indices `cell_months` only the cells of
+    the (lat, lon) bool `mask`, with kernels that take a `where` mask (others compute those
+    months whole)."""
+
+    months: tuple[int, ...]
+    cell_months: tuple[int, ...] = ()
+    mask: np.ndarray | None = None
+
+
+# The partial cube being built (`features.build_cube(months=...)`); None: all months.
+_MONTHS: ContextVar[PartialMonths | None] = ContextVar("feature_months", default=None)
 
 
 @contextmanager
-def only_months(months: Sequence[int] | None) -> Iterator[None]:
+def only_months(months: Sequence[int] | None,
+                cells_at: tuple[Sequence[int], np.ndarray] | None = None) -> Iterator[None]:
     """Within the block, neighbourhood kernels (`on_space`) compute only the time indices
-    `months` (all when None); see `features.build_cube`."""
-    token = _MONTHS.set(None if months is None else tuple(int(m) for m in months))
+    `months` (all when None), and at the time indices of `cells_at` (months, (lat, lon)
+    bool mask) only the masked cells; see `features.build_cube`."""
+    plan = None
+    if months is not None:
+        whole = tuple(sorted({int(m) for m in months}))
+        cell_months, mask = ((), None) if cells_at is None else (
+            tuple(sorted({int(m) for m in cells_at[0]} - set(whole))),
+            np.asarray(cells_at[1], bool))
+        plan = PartialMonths(whole, cell_months, mask)
+    token = _MONTHS.set(plan)
     try:
         yield
     finally:
@@ -175,21 +199,33 @@ def on_space(fn: Callable[..., np.ndarray], da: xr.DataArray, *, halo: int,
     With dask the chunks over space get a `halo`-cell border from their neighbours (NaN at
     the grid's edge, which the kernels skip like a clipped border), so the lazy cube equals
     the eager one. Inside `only_months` an eager array is computed at those time indices
-    only (NaN at the others); a lazy one is computed whole.
+    only (NaN at the others), and at its cell months only at the masked cells when the
+    kernel takes a `where` mask; a lazy one is computed whole.
     """
     da = da.transpose("time", "lat", "lon")
 
-    def run(a: np.ndarray) -> np.ndarray:
-        return np.asarray(fn(a.astype(np.float32, copy=False), **kwargs), dtype=np.float32)
+    def run(a: np.ndarray, **extra: Any) -> np.ndarray:
+        return np.asarray(fn(a.astype(np.float32, copy=False), **kwargs, **extra),
+                          dtype=np.float32)
 
     if da.chunks is None:
-        months = _MONTHS.get()
-        if months is None:
+        plan = _MONTHS.get()
+        if plan is None:
             return da.copy(data=run(da.values))
         # A neighbourhood kernel treats each month alone, so the months a caller reads are
         # computed exactly, at a fraction of the cost; the others are left NaN.
         out = np.full(da.shape, np.nan, np.float32)
-        out[list(months)] = run(da.values[list(months)])
+        if plan.months:
+            out[list(plan.months)] = run(da.values[list(plan.months)])
+        if plan.cell_months:
+            at = list(plan.cell_months)
+            if plan.mask is not None and "where" in inspect.signature(fn).parameters:
+                if plan.mask.shape != da.shape[1:]:
+                    raise ValueError(f"cell mask of shape {plan.mask.shape} for a "
+                                     f"{da.shape[1:]} (lat, lon) grid")
+                out[at] = run(da.values[at], where=plan.mask)
+            else:
+                out[at] = run(da.values[at])
         return da.copy(data=out)
     data = da.data.astype(np.float32).map_overlap(
         run, depth={0: 0, 1: halo, 2: halo}, boundary=np.nan, dtype=np.float32)

@@ -98,7 +98,8 @@ def build_feature(inputs: xr.Dataset, name: str) -> xr.DataArray:
 
 def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
                chunks: Mapping[str, int] | None = None,
-               months: Sequence[int] | None = None) -> xr.Dataset:
+               months: Sequence[int] | None = None,
+               cells_at: tuple[Sequence[int], np.ndarray] | None = None) -> xr.Dataset:
     """The feature cube for `names` (default: every catalogue feature the inputs allow, in
     catalogue order; the others are listed in attrs["skipped_features"] with the reason).
 
@@ -108,7 +109,10 @@ def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
     `months` (time indices) builds a partial eager cube for a caller that reads only those
     months (block scoring): time kernels still see the whole record, but neighbourhood
     features are computed at `months` only and are NaN at every other month; the attr
-    `neighbourhood_months` lists them.
+    `neighbourhood_months` lists them. With it, `cells_at` (time indices, a (lat, lon) bool
+    mask) also computes them at those months, at the masked cells only where the kernel
+    can (`kernels.spatial_lag`'s `where`; NaN at the other cells) and whole where it
+    cannot; the attr `neighbourhood_cell_months` lists those months.
     """
     if names is None:
         names, skipped = plan_features(inputs)
@@ -120,7 +124,7 @@ def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
         check_inputs(inputs, names)
     if chunks:
         inputs = chunk_inputs(inputs, chunks)
-    with only_months(None if chunks else months):
+    with only_months(None if chunks else months, cells_at):
         cube = xr.Dataset({n: build_feature(inputs, n) for n in names})
     cube.attrs = {"title": "riskmodel feature cube", "Conventions": "CF-1.8",
                   "warmup_months": WARMUP_MONTHS,
@@ -128,4 +132,7 @@ def build_cube(inputs: xr.Dataset, names: Iterable[str] | None = None, *,
                   "skipped_features": json.dumps(skipped, sort_keys=True)}
     if months is not None and not chunks:
         cube.attrs["neighbourhood_months"] = json.dumps(sorted({int(m) for m in months}))
+        if cells_at is not None:
+            cube.attrs["neighbourhood_cell_months"] = json.dumps(
+                sorted({int(m) for m in cells_at[0]} - {int(m) for m in months}))
     return cube

@@ -285,7 +285,8 @@ def focal_max(a: Any, radius: int, *, shape: str = "square") -> np.ndarray:
     return np.where(n > 0, out, np.nan).astype(arr.dtype)
 
 
-def spatial_lag(a: Any, radius: float, *, power: float = 1.0) -> np.ndarray:
+def spatial_lag(a: Any, radius: float, *, power: float = 1.0,
+                where: Any = None) -> np.ndarray:
     arr = as_float(a)
     x = arr.astype(np.float64)
     r = float(radius)
@@ -304,6 +305,8 @@ def spatial_lag(a: Any, radius: float, *, power: float = 1.0) -> np.ndarray:
             ws += np.where(ok, w, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(ws > 0, s / ws, np.nan)
+    if where is not None:
+        out = np.where(np.asarray(where, bool), out, np.nan)
     return out.astype(arr.dtype)
 
 

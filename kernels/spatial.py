@@ -264,13 +264,41 @@ def _spatial_lag(a, dys, dxs, ws, out):  # pragma: no cover - compiled
     return out
 
 
-def spatial_lag(a: np.ndarray, radius: float, *, power: float = 1.0) -> np.ndarray:
+@njit(cache=True, parallel=True)
+def _spatial_lag_at(a, ys, xs, dys, dxs, ws, out):  # pragma: no cover - compiled
+    # The sums of `_spatial_lag` at the cells (ys, xs) alone, in the same order of offsets,
+    # so each value is the same to the bit.
+    S, ny, nx = a.shape
+    n = ys.shape[0]
+    k = dys.shape[0]
+    for item in prange(S * n):
+        s = item // n
+        i = item % n
+        num = 0.0
+        den = 0.0
+        for o in range(k):
+            yy = ys[i] + dys[o]
+            xx = xs[i] + dxs[o]
+            if yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                continue
+            v = a[s, yy, xx]
+            ok = v == v
+            num += ws[o] * v if ok else 0.0
+            den += ws[o] if ok else 0.0
+        out[s, ys[i], xs[i]] = num / den if den > 0.0 else np.nan
+    return out
+
+
+def spatial_lag(a: np.ndarray, radius: float, *, power: float = 1.0,
+                where: np.ndarray | None = None) -> np.ndarray:
     """Inverse-distance weighted mean of the neighbours within `radius` cells (self excluded).
 
     `a` is (y, x) or (time, y, x), float32/float64 (other dtypes become float64); the result
     has the same shape, dtype and units. out[y, x] = sum w v / sum w over the valid cells at
     offsets (dy, dx) != (0, 0) with dy**2 + dx**2 <= radius**2, w = 1 / distance**power
     (distance in cells). NaN neighbours are skipped; out is NaN where no neighbour is valid.
+    `where`, a (y, x) bool mask, computes only the cells where it is True (the same values)
+    and leaves the others NaN, at a cost proportional to its True cells.
     Cost O(radius**2) per cell.
     """
     if not float(radius) >= 0:
@@ -286,13 +314,18 @@ def spatial_lag(a: np.ndarray, radius: float, *, power: float = 1.0) -> np.ndarr
                 dxs.append(dx)
                 ws.append(1.0 / math.sqrt(d2) ** float(power))
     a3, orig = to_grid_stack(a)
+    offsets = (np.array(dys, np.int64), np.array(dxs, np.int64), np.array(ws, np.float64))
+    if where is not None:
+        mask = np.asarray(where)
+        if mask.dtype != np.bool_ or mask.shape != tuple(orig[-2:]):
+            raise ValueError(f"where must be a bool (y, x) mask of shape {tuple(orig[-2:])}, "
+                             f"got {mask.dtype} {mask.shape}")
+        ys, xs = np.nonzero(mask)
+        out = np.full(a3.shape, np.nan, a3.dtype)
+        if a3.size and len(ys):
+            _spatial_lag_at(a3, ys.astype(np.int64), xs.astype(np.int64), *offsets, out)
+        return out.reshape(orig)
     if a3.size == 0:
         return np.empty(orig, a3.dtype)
-    out = _spatial_lag(
-        a3,
-        np.array(dys, np.int64),
-        np.array(dxs, np.int64),
-        np.array(ws, np.float64),
-        np.empty_like(a3),
-    )
+    out = _spatial_lag(a3, *offsets, np.empty_like(a3))
     return out.reshape(orig)

@@ -69,6 +69,30 @@ def test_partial_cube_equals_full_cube_at_its_months(world: xr.Dataset,
                                   cube["drought_spatial_lag"].values)
 
 
+def test_partial_cube_computes_cell_months_at_the_masked_cells(world: xr.Dataset,
+                                                               cube: xr.Dataset) -> None:
+    """`cells_at` months (the refit's labelled months in block scoring) hold the spatial
+    lag exactly at the masked cells and NaN at the others; a month also in `months` is
+    computed whole; every other feature is the full cube's."""
+    last = world.sizes["time"] - 1
+    mask = np.random.default_rng(0).random(world["country_id"].shape) < 0.1
+    part = features.build_cube(world, months=[last], cells_at=([20, 30, last], mask))
+    assert json.loads(part.attrs["neighbourhood_cell_months"]) == [20, 30]
+    lag_part, lag = part["drought_spatial_lag"].values, cube["drought_spatial_lag"].values
+    np.testing.assert_array_equal(lag_part[last], lag[last])
+    for t in (20, 30):
+        np.testing.assert_array_equal(lag_part[t][mask], lag[t][mask])
+        assert np.isnan(lag_part[t][~mask]).all()
+    assert np.isfinite(lag[20][~mask]).any()  # so the NaN above are not the world's
+    assert np.isnan(lag_part[21]).all()
+    for name in cube.data_vars:
+        if name != "drought_spatial_lag":
+            np.testing.assert_array_equal(part[name].values, cube[name].values, err_msg=name)
+    with pytest.raises(ValueError, match="cell mask of shape"):
+        features.build_cube(world, ["drought_spatial_lag"], months=[last],
+                            cells_at=([20], mask[:-1]))
+
+
 def test_time_must_stay_one_chunk(world: xr.Dataset) -> None:
     with pytest.raises(ValueError, match="time"):
         features.build_cube(world, ["gdp_growth"], chunks={"time": 12})

@@ -67,6 +67,26 @@ def test_spatial_lag_matches_reference(a, radius, power):
     )
 
 
+@SETTINGS
+@given(a=grids(), radius=st.sampled_from([0.0, 1.0, 2.3, 6.0]), data=st.data())
+def test_spatial_lag_where_equals_the_whole_grid_there(a, radius, data):
+    # Only the masked cells, each the same to the bit as the whole grid's; NaN elsewhere.
+    mask = data.draw(hnp.arrays(np.bool_, a.shape[-2:]))
+    got = kernels.spatial_lag(a, radius, where=mask)
+    whole = kernels.spatial_lag(a, radius)
+    assert got.shape == a.shape and got.dtype == whole.dtype
+    np.testing.assert_array_equal(got[..., mask], whole[..., mask])
+    assert np.isnan(got[..., ~mask]).all()
+    assert_same(got, ref.spatial_lag(a, radius, where=mask))
+
+
+def test_spatial_lag_where_refuses_a_mask_of_another_shape():
+    with pytest.raises(ValueError, match=r"bool \(y, x\) mask of shape \(4, 5\)"):
+        kernels.spatial_lag(np.zeros((2, 4, 5), np.float32), 2.0, where=np.ones((5, 4), bool))
+    with pytest.raises(ValueError, match="bool"):
+        kernels.spatial_lag(np.zeros((4, 5), np.float32), 2.0, where=np.ones((4, 5)))
+
+
 def test_focal_mean_wide_grid_crosses_column_blocks():
     """Grids wider than one work item (256 columns) stitch the halo correctly."""
     rng = np.random.default_rng(0)

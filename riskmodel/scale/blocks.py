@@ -178,9 +178,17 @@ def score_block(models: dict[str, RegisteredModel], sub: xr.Dataset, inner: Bloc
     identified = {f"identified_{t}" for t in models} if len(label_months) else set()
     needed = {v for n in names for v in CATALOGUE[n].inputs} | set(REGION_LAYERS) | identified
     sub = sub[[v for v in sub.data_vars if v in needed]].load()
-    # Neighbourhood features only at the months read (each month is independent).
-    at = sorted(set(months) | {int(t) for t in label_months})
-    cube = features.build_cube(sub, names, months=at).isel(lat=core[0], lon=core[1])
+    # Neighbourhood features only at the months read (each month is independent), and at
+    # the refit's labelled months only at its cells where the kernel can (the spatial lag
+    # over 6 cells is most of a labelled month's features otherwise).
+    cells_at = None
+    if len(label_months):
+        mask = np.zeros((sub.sizes["lat"], sub.sizes["lon"]), bool)
+        yy, xx = np.divmod(local[in_plan], width)
+        mask[inner.y0 + yy, inner.x0 + xx] = True
+        cells_at = ([int(t) for t in label_months], mask)
+    cube = features.build_cube(sub, names, months=list(months), cells_at=cells_at).isel(
+        lat=core[0], lon=core[1])
     scores, kept, labelled = score_cube(
         models, cube, local, months, picked, rule, compiled, features_of,
         (label_months, local[in_plan]) if len(label_months) else None, refit_rows)
