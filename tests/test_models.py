@@ -64,9 +64,9 @@ def test_future_label_and_sum_match_a_loop() -> None:
 
 def test_feature_rows_gather_the_cells_of_each_month_in_order() -> None:
     rng = np.random.default_rng(3)
-    grid = xr.Dataset({n: (("time", "lat", "lon"), rng.normal(size=(6, 9, 11)))
+    grid = xr.Dataset({n: (("time", "lat", "lon"), rng.normal(size=(6, 20, 30)))
                        for n in ("a", "b", "c")})
-    cube = grid.isel(lat=slice(2, 8), lon=slice(1, 10))  # a cut-out: strided months
+    cube = grid.isel(lat=slice(2, 18), lon=slice(1, 29))  # a cut-out: strided months
     cells = np.array([0, 5, 13, 40, 53])
     names = ("c", "a")
     got = feature_rows(cube, names, [4, 1, 1], cells)
@@ -76,6 +76,13 @@ def test_feature_rows_gather_the_cells_of_each_month_in_order() -> None:
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(feature_matrix(cube, names, 4, cells), want[:5])
     assert feature_rows(cube, names, [], cells).shape == (0, 2)
+    # 5 of 448 cells are gathered by index (above), 224 by whole months: the same rows
+    many = np.arange(0, 448, 2)
+    for picked in (cells, many):
+        got = feature_rows(cube, names, [4, 1], picked)
+        want = np.concatenate([np.stack([cube[n].values[m].ravel()[picked] for n in names],
+                                        axis=1) for m in (4, 1)]).astype(np.float32)
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("n_months,horizon,cal", [(80, 3, 12), (120, 6, 24), (60, 1, 12)])

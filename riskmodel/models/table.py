@@ -40,12 +40,21 @@ def feature_rows(cube: xr.Dataset, features: tuple[str, ...], months: Sequence[i
     """(len(months) * len(cells), len(features)) float32 rows of the cube's (time, lat,
     lon) features: the land `cells` (flat (lat, lon) indices) at each time index of
     `months`, month-major (every cell of the first month, then of the next)."""
-    at = np.asarray(months, dtype=np.int64).reshape(-1, 1)
-    rows, cols = np.divmod(np.asarray(cells, dtype=np.int64), cube.sizes["lon"])
-    out = np.empty((at.size * len(rows), len(features)), dtype=np.float32)
+    at = np.asarray(months, dtype=np.int64)
+    cells = np.asarray(cells, dtype=np.int64)
+    rows, cols = np.divmod(cells, cube.sizes["lon"])
+    # Many cells: copy each month's grid whole and pick from it (a block's cube is a
+    # cut-out, so a month is not one run of memory); few cells: gather them by (time,
+    # lat, lon) index without copying whole months. The same values either way.
+    whole = len(cells) * 64 >= cube.sizes["lat"] * cube.sizes["lon"]
+    out = np.empty((at.size * len(cells), len(features)), dtype=np.float32)
     for j, name in enumerate(features):
-        # Gathered by (time, lat, lon) index: no copy of whole months of a cut-out cube.
-        out[:, j] = cube[name].values[at, rows, cols].ravel()
+        values = cube[name].values
+        if whole:
+            for i, m in enumerate(at):
+                out[i * len(cells):(i + 1) * len(cells), j] = values[m].ravel()[cells]
+        else:
+            out[:, j] = values[at[:, None], rows, cols].ravel()
     return out
 
 

@@ -46,21 +46,23 @@ def area_levels(names: tuple[str, ...], values: np.ndarray, groups: np.ndarray,
                 weights: np.ndarray, n_areas: int) -> AreaLevels:
     """`AreaLevels` of feature rows `values` (cells, F) whose cells belong to areas
     `groups` (cells,; < 0 for none) with weights `weights` (cells,; persons, NaN as 0)."""
-    values = np.asarray(values, dtype=np.float64)
     groups = np.asarray(groups, dtype=np.int64)
     w = np.nan_to_num(np.asarray(weights, dtype=np.float64))
     keep = groups >= 0
-    g, w, v = groups[keep], w[keep], values[keep]
+    g, w = groups[keep], w[keep]
+    # One feature per row, each a run of memory (a column of the (cells, F) rows is not),
+    # in the rows' own dtype until a column is read.
+    v = np.ascontiguousarray(np.asarray(values)[keep].T)
     means = np.full((n_areas, len(names)), np.nan)
     for j in range(len(names)):
-        col = v[:, j]
+        col = v[j].astype(np.float64)
         ok = np.isfinite(col)
-        wj = np.where(ok, w, 0.0)
+        filled, wj = np.where(ok, col, 0.0), np.where(ok, w, 0.0)
         total = np.bincount(g, weights=wj, minlength=n_areas)
-        num = np.bincount(g, weights=np.where(ok, col, 0.0) * wj, minlength=n_areas)
+        num = np.bincount(g, weights=filled * wj, minlength=n_areas)
         # Areas without people (or weights) fall back to the plain mean of their cells.
         cnt = np.bincount(g, weights=ok.astype(np.float64), minlength=n_areas)
-        plain = np.bincount(g, weights=np.where(ok, col, 0.0), minlength=n_areas)
+        plain = np.bincount(g, weights=filled, minlength=n_areas)
         with np.errstate(invalid="ignore", divide="ignore"):
             means[:, j] = np.where(total > 0, num / total, plain / cnt)
     pct = np.full_like(means, np.nan)
