@@ -65,13 +65,18 @@ def test_rows_round_trip_and_misses(tmp_path: Path) -> None:
     assert not list((tmp_path / "kept").glob("??/.*"))  # no temporary file left
 
 
-def test_model_key_names_the_model_as_it_scores() -> None:
+def test_model_key_names_the_model_as_it_scores(monkeypatch: pytest.MonkeyPatch) -> None:
     meta = {"model_id": "abc", "members": [{"sha256": "1" * 64}], "interval": [0.5]}
     key = model_key(meta, ("a", "b"), False)
     assert key == model_key(dict(meta), ("a", "b"), False)
-    assert len({key, model_key(meta, ("b", "a"), False), model_key(meta, ("a", "b"), True),
-                model_key({**meta, "members": [{"sha256": "2" * 64}]}, ("a", "b"), False),
-                model_key({**meta, "interval": [0.6]}, ("a", "b"), False)}) == 5
+    keys = {key, model_key(meta, ("b", "a"), False), model_key(meta, ("a", "b"), True),
+            model_key({**meta, "members": [{"sha256": "2" * 64}]}, ("a", "b"), False),
+            model_key({**meta, "interval": [0.6]}, ("a", "b"), False)}
+    monkeypatch.setattr(refit_rows, "__version__", "0.0.0-other")  # an upgraded engine
+    keys.add(model_key(meta, ("a", "b"), False))
+    monkeypatch.setattr(refit_rows.lightgbm, "__version__", "0.0.0-other")
+    keys.add(model_key(meta, ("a", "b"), False))
+    assert len(keys) == 7
 
 
 def test_prune_removes_what_no_night_read(tmp_path: Path) -> None:

@@ -131,9 +131,9 @@ def score_cube(models: dict[str, RegisteredModel], cube: xr.Dataset,
             model = registered.estimator
             spread = spread_of(target, model)
             if refit_rows is not None:  # months an earlier night scored are read back
-                spread = kept_spread(refit_rows, model_key(registered.meta, registered.features,
-                                                     spread is not None),
-                                     len(labelled[1]), spread or model.predict_spread)
+                key = model_key(registered.meta, registered.features, spread is not None)
+                spread = kept_spread(refit_rows, key, len(labelled[1]),
+                                     spread or model.predict_spread)
             risk, sd = labelled_spread(model, cube, labelled[0], labelled[1], spread, matrices)
             rows[target] = {"risk": risk, "member_sd": sd}
     return scores, kept, rows

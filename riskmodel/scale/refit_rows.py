@@ -28,7 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightgbm
 import numpy as np
+
+from riskmodel import __version__
 
 Spread = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -39,10 +42,13 @@ KEEP_DAYS = 7.0
 
 def model_key(meta: Mapping[str, Any], names: tuple[str, ...], compiled: bool) -> str:
     """sha256 (hex) naming a model as it scores: its registry metadata `meta` (model id,
-    calibration and every member file's sha256), the feature order `names` and whether
-    compiled members score it (their float rounding may differ from LightGBM's)."""
-    text = json.dumps([dict(meta), list(names), bool(compiled)], sort_keys=True,
-                      separators=(",", ":"), default=str)
+    calibration and every member file's sha256), the feature order `names`, whether
+    compiled members score it (their float rounding may differ from LightGBM's) and the
+    versions of the code that scores (riskmodel's and LightGBM's), so an upgrade scores
+    afresh."""
+    text = json.dumps([dict(meta), list(names), bool(compiled), __version__,
+                       lightgbm.__version__], sort_keys=True, separators=(",", ":"),
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
