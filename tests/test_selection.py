@@ -145,6 +145,8 @@ def test_the_interval_diagnosis_read_selection_worlds_and_the_deployed_refit() -
     seeds = {int(w.rsplit(":", 1)[1]) for w in doc["worlds"]}
     assert seeds <= set(SELECTION_SEEDS) and not seeds & set(report_seeds(100))
     deployed = doc["summary"]["decomposition"]["deployed"]
-    assert deployed == (f"{interval.REFIT_ESTIMATOR}-months-{interval.REFIT_MONTHS}-power-"
-                        f"{interval.REFIT_WEIGHT_POWER:g}")
+    assert deployed == _diagnosis().stem(interval.REFIT_ESTIMATOR, interval.REFIT_MONTHS,
+                                         interval.REFIT_WEIGHT_POWER)
+    assert deployed in json.loads((ROOT / "benchmarks" / "selection" / "interval-refit.json")
+                                  .read_text())["monthly_spread_at_scale_1"]
     assert all(deployed in w and "window_truth" in w for w in doc["per_world"].values())

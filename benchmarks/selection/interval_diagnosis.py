@@ -44,6 +44,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from interval_worlds import collect, covering_spread  # noqa: E402
 from record import write_record  # noqa: E402
+from select_interval_refit import stem  # noqa: E402
 
 from riskmodel.config import load_config  # noqa: E402
 from riskmodel.models import interval  # noqa: E402
@@ -78,12 +79,11 @@ def window_figures(a: dict[str, np.ndarray], horizon: int) -> dict[str, float]:
     """Per held-out month, on the rows its refit reads: `window_truth`,
     `window_truth_moment` and the `moment_variants` (module docstring), each averaged
     over the held-out months."""
-    rows = interval.LabelledRows(a["seq_risk"], a["seq_sd"], a["seq_count"], a["seq_month"])
     lam_all = interval.expected_count(a["seq_risk"])
     true_all = interval.expected_count(a["seq_oracle"])
     acc: dict[str, list[float]] = {}
     for m in np.unique(a["test_month"]):
-        use = interval.labelled_months(rows.months, int(m), horizon, interval.REFIT_MONTHS)
+        use = interval.labelled_months(a["seq_month"], int(m), horizon, interval.REFIT_MONTHS)
         w = (a["seq_month"] >= use[0]) & (a["seq_month"] <= use[-1])
         window = {"win_risk": a["seq_risk"][w], "win_sd": a["seq_sd"][w],
                   "win_oracle": a["seq_oracle"][w]}
@@ -133,8 +133,8 @@ def main() -> None:
         summary[estimator] = compare(column(estimator), needed)
         print(estimator, json.dumps(summary[estimator]), flush=True)
     print("needed spread, sd of log between worlds", round(summary["needed_sd_log"], 3))
-    deployed = (f"{interval.REFIT_ESTIMATOR}-months-{interval.REFIT_MONTHS}-power-"
-                f"{interval.REFIT_WEIGHT_POWER:g}")
+    deployed = stem(interval.REFIT_ESTIMATOR, interval.REFIT_MONTHS,
+                    interval.REFIT_WEIGHT_POWER)
     summary["decomposition"] = {
         "deployed": deployed,
         "window_truth_vs_needed": compare(column("window_truth"), needed),

@@ -27,7 +27,6 @@ the regenerated world, without refitting). The cache is scratch data, not a resu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from statistics import NormalDist
 
@@ -35,6 +34,7 @@ import numpy as np
 
 import features
 from riskmodel.config import load_config
+from riskmodel.io.atomic import write_with
 from riskmodel.models.evaluate import _rows, holdout_split, window_probability
 from riskmodel.models import interval
 from riskmodel.models.metrics import interval_coverage
@@ -97,11 +97,11 @@ def _months(world, horizon: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a cache file whole or not at all (a stopped run leaves the old one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file handle: savez would add ".npz" to the name
+            np.savez_compressed(f, **arrays)
+
+    write_with(path, write, durable=False)
 
 
 def _with_window_oracle(cfg, loaded: dict[str, dict[str, np.ndarray]],

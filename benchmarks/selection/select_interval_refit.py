@@ -67,6 +67,12 @@ NOMINAL = 0.8
 LOW, HIGH = 0.70, 0.90
 
 
+def stem(estimator: str, months: int, power: float) -> str:
+    """The name of a refit variant in the record (before its "-scale-S")."""
+    return (f"{estimator}-months-{months}" if estimator == "likelihood" else
+            f"{estimator}-months-{months}-power-{power:g}")
+
+
 def fold_calibration(a: dict[str, np.ndarray]) -> interval.IntervalCalibration:
     """The calibration fold's fit with the current settings (the refit's fallback)."""
     return interval.fit_interval(a["cal_risk"], a["cal_sd"], a["cal_count"], a["cal_weight"],
@@ -158,15 +164,14 @@ def main() -> None:
         for months in lengths:
             refits = {k: monthly_refits(a, horizon, months, estimator, power)
                       for k, (a, horizon) in worlds.items()}
-            stem = (f"{estimator}-months-{months}" if estimator == "likelihood" else
-                    f"{estimator}-months-{months}-power-{power:g}")
-            unscaled[stem] = {k: spreads(r) for k, r in refits.items()}
-            print(f"{stem}: refitted ({time.perf_counter() - t0:.0f} s)", flush=True)
+            name = stem(estimator, months, power)
+            unscaled[name] = {k: spreads(r) for k, r in refits.items()}
+            print(f"{name}: refitted ({time.perf_counter() - t0:.0f} s)", flush=True)
             for scale in SCALES:
                 per_world, fell_back = {}, {}
                 for k, (a, _) in worlds.items():
                     per_world[k], fell_back[k] = refit_coverage(a, refits[k], scale)
-                tried[f"{stem}-scale-{scale:g}"] = {
+                tried[f"{name}-scale-{scale:g}"] = {
                     "estimator": estimator, "months": months, "weight_power": power,
                     "scale": scale, "coverage": per_world, "months_fallen_back": fell_back,
                     "summary": judge(per_world)}

@@ -17,10 +17,12 @@ from typing import Any
 
 
 @contextmanager
-def atomic_path(dest: Path | str) -> Iterator[Path]:
+def atomic_path(dest: Path | str, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `dest`; on success rename it to `dest`, else delete it.
 
     Use for writers that need a file name (xarray's `to_netcdf`, matplotlib's `savefig`).
+    `durable=False` skips the fsync, for caches where a file lost in a crash is only a
+    miss: the rename still shows a reader the old file, the new one or none.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -31,8 +33,9 @@ def atomic_path(dest: Path | str) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
@@ -66,9 +69,10 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
-def write_with(dest: Path | str, writer: Callable[[Path], None]) -> None:
-    """Call `writer(tmp_path)` and rename the result to `dest` atomically."""
-    with atomic_path(dest) as tmp:
+def write_with(dest: Path | str, writer: Callable[[Path], None], *,
+               durable: bool = True) -> None:
+    """Call `writer(tmp_path)` and rename the result to `dest` atomically (`atomic_path`)."""
+    with atomic_path(dest, durable=durable) as tmp:
         writer(tmp)
 
 

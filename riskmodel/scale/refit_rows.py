@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import lightgbm
 import numpy as np
 
 from riskmodel import __version__
+from riskmodel.io.atomic import write_with
 
 Spread = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -86,20 +86,15 @@ class RefitRows:
 
     def put(self, model: str, rows: str, risk: np.ndarray, sd: np.ndarray) -> None:
         """Keep the (risk, member_sd) of the rows with digest `rows` scored by `model`."""
-        path = self._path(model, rows)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arr = np.stack([np.asarray(risk, np.float64), np.asarray(sd, np.float64)])
-        # Written whole under a temporary name, then renamed: a reader sees the old file,
-        # the new one or none. No fsync: a file lost in a crash is a miss, and a night
-        # writes one per block, month and target.
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file handle: np.save would add ".npy"
                 np.save(fh, arr, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        # Not durable: a file lost in a crash is a miss, and a night writes one per block,
+        # month and target.
+        write_with(self._path(model, rows), write, durable=False)
 
     def prune(self, keep_days: float = KEEP_DAYS) -> int:
         """Remove the kept rows (and leftover temporary files) not read or written for
