@@ -2,6 +2,7 @@
 
 Every output is written to a temporary name in the destination folder, flushed and
 fsynced, then renamed into place with `os.replace` (atomic on POSIX within a filesystem).
+Caches, where a file lost in a crash only costs time, skip the fsync (`durable=False`).
 """
 
 from __future__ import annotations
